@@ -1,0 +1,21 @@
+// The `tcbpf` command: each family of subcommands registers itself on the CLI11 app from its own file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tcbpf::cli {
+
+// asm, disasm, exec: the instruction-set tools.
+void add_isa_commands(CLI::App& app);
+
+// Whole-file helpers shared by commands; they throw tcbpf::Error naming the path.
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+std::string read_file_text(const std::string& path);
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+// "aa bb cc", "aabbcc" or "0xaa 0xbb": hex bytes as users type them; throws naming the bad token.
+std::vector<uint8_t> parse_hex_bytes(const std::string& text, const std::string& what);
+
+}  // namespace tcbpf::cli
