@@ -1,0 +1,135 @@
+// tcbpf-conformance: the plugin the eBPF conformance suite's runner (bpf_conformance_runner) starts once
+// per test file. Protocol (shared/conformance/README.md, "Plugin protocol"):
+//
+//   tcbpf-conformance [MEM] [OPTIONS...] [--elf]      program bytes as "aa  bb  ...\n" on stdin
+//
+// MEM is the first argument when it does not start with "--": the input memory in the same hex
+// encoding. The program runs as the `raw` program type: r1 = a private copy of MEM (0 without one),
+// r2 = its length, helper 5 returns its first argument (as in uBPF, which the suite was written for).
+// Success prints r0 in hex and a newline; any rejection or fault prints one line on stderr and exits 1,
+// which the runner reports as ERROR with that line.
+//
+// There is no verifier yet, so the program runs in checked mode with the memory copy as its only
+// region besides the stack: a bad access becomes a fault message instead of undefined behaviour.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "tcbpf/error.h"
+#include "tcbpf/isa.h"
+#include "tcbpf/vm.h"
+
+namespace {
+
+constexpr std::string_view kUsage = "usage: tcbpf-conformance [MEM] [--interpret] [--jit] [--elf] < PROGRAM";
+
+// A runaway loop must end the test, not hang the runner; the suite's longest program needs a few
+// thousand instructions.
+constexpr uint64_t kInstructionBudget = 100'000'000;
+
+// Hex bytes separated by whitespace, the runner's encoding for both MEM and the program.
+std::vector<uint8_t> parse_hex_bytes(std::string_view text, std::string_view what) {
+    std::vector<uint8_t> bytes;
+    size_t i = 0;
+    while (i < text.size()) {
+        if (std::string_view(" \t\r\n").find(text[i]) != std::string_view::npos) {
+            ++i;
+            continue;
+        }
+        const size_t start = i;
+        while (i < text.size() && std::string_view(" \t\r\n").find(text[i]) == std::string_view::npos) ++i;
+        const std::string_view piece = text.substr(start, i - start);
+        unsigned value = 0;
+        bool ok = piece.size() <= 2;
+        for (char c : piece) {
+            const int digit = c >= '0' && c <= '9'   ? c - '0'
+                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                     : -1;
+            ok = ok && digit >= 0;
+            value = value * 16 + static_cast<unsigned>(digit < 0 ? 0 : digit);
+        }
+        if (!ok)
+            throw tcbpf::Error(fmt::format("{}: '{}' at byte {} is not a hex byte", what,
+                                           piece.size() > 16 ? std::string(piece.substr(0, 16)) + "..." : std::string(piece),
+                                           bytes.size()));
+        bytes.push_back(static_cast<uint8_t>(value));
+    }
+    return bytes;
+}
+
+uint64_t return_first_argument(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, tcbpf::vm::Context*) {
+    return r1;
+}
+
+struct Invocation {
+    std::optional<std::vector<uint8_t>> mem;
+};
+
+Invocation parse_arguments(int argc, char** argv) {
+    Invocation invocation;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg.empty() || arg == "--interpret") continue;  // "a  b" in --plugin_options gives empty args
+        if (i == 1 && !arg.starts_with("--")) {
+            invocation.mem = parse_hex_bytes(arg, "memory argument");
+            continue;
+        }
+        if (arg == "--jit")
+            throw tcbpf::Error("--jit: tcbpf has no JIT compiler yet; run with --interpret (the default)");
+        if (arg == "--elf")
+            throw tcbpf::Error("--elf: ELF programs are not supported yet; run the runner without --elf true");
+        throw tcbpf::Error(fmt::format("unexpected argument '{}' ({})", arg, kUsage));
+    }
+    return invocation;
+}
+
+int run(int argc, char** argv) {
+    const Invocation invocation = parse_arguments(argc, argv);
+    const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    const std::vector<uint8_t> code = parse_hex_bytes(input, "program on standard input");
+    const tcbpf::isa::Program program = tcbpf::isa::decode_bytes(code);
+
+    tcbpf::vm::HelperRegistry helpers;
+    helpers.add(5, "return_first_argument", return_first_argument);
+    const auto prepared = tcbpf::vm::Program::prepare(program, helpers, {.checked = true});
+
+    std::vector<uint8_t> mem = invocation.mem.value_or(std::vector<uint8_t>{});
+    tcbpf::vm::Context cx;
+    cx.insn_budget = kInstructionBudget;
+    uint64_t r1 = 0;
+    if (!mem.empty()) {
+        r1 = reinterpret_cast<uintptr_t>(mem.data());
+        cx.regions.push_back({.begin = r1, .size = mem.size(), .writable = true, .name = "memory"});
+    }
+    const uint64_t r0 = prepared->run(cx, r1, mem.size());
+    if (cx.fault != tcbpf::vm::Fault::None)
+        // The interpreter's detail already reads "pc N: what happened".
+        throw tcbpf::Error(!cx.fault_detail.empty()
+                               ? cx.fault_detail
+                               : fmt::format("pc {}: {}", cx.fault_pc, tcbpf::vm::fault_name(cx.fault)));
+    fmt::print("{:x}\n", r0);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        // One line: the runner shows it verbatim as the test's ERROR message.
+        std::string message = e.what();
+        for (char& c : message)
+            if (c == '\n' || c == '\r') c = ' ';
+        fmt::print(stderr, "tcbpf-conformance: {}\n", message);
+        return 1;
+    }
+}
