@@ -59,7 +59,7 @@ enum class Fault : uint8_t {
     None,
     OutOfBounds,        // checked mode: access outside every region
     ReadOnly,           // checked mode: store into a read-only region
-    CallDepth,          // more than isa::kMaxCallDepth nested local calls
+    CallDepth,          // a local call would make more than isa::kMaxCallDepth frames (main included)
     UnknownHelper,      // callx to an id with no registered helper
     InstructionBudget,  // checked mode: Context::insn_budget exhausted (fuzzing termination guard)
     BadCallTarget,      // callx to a register value that is not a helper id
@@ -82,6 +82,8 @@ struct Context {
     bool (*extra_region)(Context* cx, uint64_t addr, uint64_t size, bool write) = nullptr;
     // Checked mode: instructions the run may execute before it faults; 0 means unlimited.
     uint64_t insn_budget = 0;
+    // Checked mode: instructions the last run executed (set on every exit, faults included).
+    uint64_t insns_executed = 0;
 
     // Tail calls (helper 12): map the (prog array, index) pair to the program to continue with, or
     // nullptr to fall through to the next instruction as the kernel does when the slot is empty.
@@ -122,6 +124,8 @@ class Program {
     const isa::Program& source() const;
 
     struct Impl;
+    // The prepared form, for the interpreter (tail calls) and a JIT; its layout is private to vm/.
+    const Impl& impl() const { return *impl_; }
 
    private:
     explicit Program(std::unique_ptr<Impl> impl);
