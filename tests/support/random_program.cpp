@@ -110,7 +110,7 @@ bool is_shift(Op op) {
 
 // A stack offset inside the scratch area, aligned to `size`.
 int16_t scratch_offset(Rng& rng, int size) {
-    const int slots = (kRegisterSpillOffset - kScratchOffset) / size;
+    const int slots = (kTraceOffset - kScratchOffset) / size;
     return static_cast<int16_t>(kScratchOffset + size * static_cast<int>(rng.below(slots)));
 }
 
@@ -177,6 +177,23 @@ Insn body_insn(Rng& rng, bool* is_jump) {
     return make(rng.pick(p.jcc_x), random_reg(rng), random_reg(rng));
 }
 
+// The register an instruction writes, or -1.
+int written_register(const Insn& insn) {
+    switch (isa::info(insn.op).shape) {
+        case Shape::AluK:
+        case Shape::AluX:
+        case Shape::Neg:
+        case Shape::MovSx:
+        case Shape::End:
+        case Shape::Lddw:
+        case Shape::Ldx: return insn.dst;
+        case Shape::Atomic:
+            if (insn.op == Op::ATOMIC32_CMPXCHG || insn.op == Op::ATOMIC64_CMPXCHG) return 0;
+            return (insn.imm & 0x01) != 0 ? insn.src : -1;  // BPF_FETCH forms write the old value to src
+        default: return -1;
+    }
+}
+
 void append(std::vector<isa::RawInsn>& out, const Insn& insn) { isa::encode_insn(insn, out); }
 
 size_t slots(const Insn& insn) { return insn.op == Op::LDDW ? 2 : 1; }
@@ -191,7 +208,7 @@ RandomProgram generate_random_program(uint64_t seed, const RandomProgramOptions&
     std::vector<isa::RawInsn> prologue;
     append(prologue, make(Op::STX_DW, isa::kFrameReg, 1, kSavedPointerOffset));
     for (uint8_t reg = 0; reg < kWorkRegs; ++reg) append(prologue, load_constant(rng, reg));
-    for (int off = kScratchOffset; off < kRegisterSpillOffset; off += 8) {
+    for (int off = kScratchOffset; off < kRegisterSpillOffset; off += 8) {  // scratch and trace slots
         if (rng.chance(50))
             append(prologue, make(Op::ST_DW, isa::kFrameReg, 0, static_cast<int16_t>(off), edge_value32(rng)));
         else
@@ -200,17 +217,29 @@ RandomProgram generate_random_program(uint64_t seed, const RandomProgramOptions&
 
     // Body: jump targets are chosen as instruction indices after the jump (or the body's end) and
     // turned into slot offsets once every instruction's slot position is known.
-    const size_t count = static_cast<size_t>(rng.between(options.min_body, options.max_body));
+    const size_t length = static_cast<size_t>(rng.between(options.min_body, options.max_body));
     std::vector<Insn> body;
-    std::vector<size_t> target(count, 0);
-    std::vector<bool> jumps(count, false);
-    for (size_t i = 0; i < count; ++i) {
+    std::vector<bool> jumps;
+    std::vector<size_t> jump_distance;  // in body instructions, resolved against the final body below
+    for (size_t i = 0; i < length; ++i) {
         bool is_jump = false;
-        body.push_back(body_insn(rng, &is_jump));
-        jumps[i] = is_jump;
+        const Insn insn = body_insn(rng, &is_jump);
+        body.push_back(insn);
+        jumps.push_back(is_jump);
         // Mostly short hops, so most of the body still runs.
-        if (is_jump) target[i] = std::min(count, i + 1 + static_cast<size_t>(rng.below(rng.chance(80) ? 6 : count)));
+        jump_distance.push_back(is_jump ? 1 + rng.below(rng.chance(95) ? 6 : length) : 0);
+        const int written = written_register(insn);
+        if (written >= 0 && rng.chance(75)) {
+            const Op fold = rng.chance(50) ? Op::ATOMIC64_ADD : Op::ATOMIC64_XOR;
+            const auto slot = static_cast<int16_t>(kTraceOffset + 8 * static_cast<int>(i % kTraceSlots));
+            body.push_back(make(fold, isa::kFrameReg, static_cast<uint8_t>(written), slot));
+            jumps.push_back(false);
+            jump_distance.push_back(0);
+        }
     }
+    const size_t count = body.size();
+    std::vector<size_t> target(count, 0);
+    for (size_t i = 0; i < count; ++i) target[i] = std::min(count, i + jump_distance[i]);
     std::vector<size_t> slot_at(count + 1, 0);
     for (size_t i = 0; i < count; ++i) slot_at[i + 1] = slot_at[i] + slots(body[i]);
     std::vector<isa::RawInsn> body_raw;

@@ -8,6 +8,9 @@
 //             0xffffffff, random); fill the whole scratch stack, so nothing the body reads is
 //             uninitialised (the verifier's rule) and every result is a function of the seed alone.
 //   body      register/stack operations only; jumps are forward only, so every program terminates.
+//             Most register writes are followed by an atomic add/xor of the new value into one of the
+//             trace slots: a value later overwritten still leaves its mark, so a wrong intermediate
+//             result cannot hide.
 //   epilogue  spill r0..r9 next to the scratch area, then copy the frame bytes [r10-512, r10-8) to an
 //             output buffer and return 0. The kernel variant finds that buffer through the __sk_buff
 //             (data/data_end at offsets 76/80, bounds-checked as the verifier demands); the memory
@@ -25,11 +28,14 @@
 namespace tcbpf::test {
 
 // Frame layout shared by the generator and whoever reads the output.
-inline constexpr int kSavedPointerOffset = -8;   // r1 on entry (ctx or output memory)
+inline constexpr int kSavedPointerOffset = -8;    // r1 on entry (ctx or output memory)
 inline constexpr int kRegisterSpillOffset = -88;  // r0..r9, 8 bytes each, written by the epilogue
-inline constexpr int kScratchOffset = -512;       // the body's stack area: [r10-512, r10-88)
-// Output byte i is frame byte r10 - 512 + i; registers start at kOutputRegistersAt.
+inline constexpr int kTraceOffset = -152;         // 8 slots the body folds intermediate results into
+inline constexpr int kTraceSlots = 8;
+inline constexpr int kScratchOffset = -512;       // the body's own stack area: [r10-512, r10-152)
+// Output byte i is frame byte r10 - 512 + i.
 inline constexpr size_t kRandomProgramOutputSize = 504;
+inline constexpr size_t kOutputTraceAt = static_cast<size_t>(kTraceOffset - kScratchOffset);
 inline constexpr size_t kOutputRegistersAt = static_cast<size_t>(kRegisterSpillOffset - kScratchOffset);
 
 struct RandomProgramOptions {
