@@ -37,6 +37,7 @@ uint64_t slot_value(const std::vector<uint8_t>& bytes, size_t at) {
 
 std::string slot_name(size_t at) {
     if (at >= kOutputRegistersAt) return fmt::format("r{}", (at - kOutputRegistersAt) / 8);
+    if (at >= test::kOutputTraceAt) return fmt::format("trace {}", (at - test::kOutputTraceAt) / 8);
     return fmt::format("stack r10{}", static_cast<int>(at) + test::kScratchOffset);
 }
 
@@ -115,11 +116,14 @@ TEST(KernelDiff, RandomProgramsGiveTheKernelsResults) {
         const bool same = ours.fault.empty() && ours.r0 == theirs.retval && kernel_output == our_output;
         if (same) continue;
         if (++mismatches > kMaxReportedMismatches) continue;
+        // The epilogue is boilerplate (spill r0..r9, copy the frame out); the prologue and body say it all.
+        isa::Program shown;
+        shown.insns.assign(program.memory.insns.begin(), program.memory.insns.begin() + program.body_end);
         ADD_FAILURE() << fmt::format(
             "seed {:#x}: tcbpf differs from the kernel{}\nreturn value: kernel {:#x}, tcbpf {:#x}\n"
-            "program (body is pc {}..{}):\n{}\noutputs:\n{}",
+            "prologue (pc 0..{}) and body (pc {}..{}):\n{}\noutputs:\n{}",
             seed, ours.fault.empty() ? "" : " (tcbpf faulted: " + ours.fault + ")", theirs.retval, ours.r0,
-            program.body_begin, program.body_end - 1, isa::disassemble(program.memory),
+            program.body_begin - 1, program.body_begin, program.body_end - 1, isa::disassemble(shown),
             compare_outputs(kernel_output, our_output));
     }
 
