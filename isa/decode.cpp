@@ -212,8 +212,9 @@ std::vector<uint8_t> encode_bytes(const Program& prog) {
 }
 
 bool is_jump(Op op) {
+    if (op == Op::LDDW_TAIL) return false;  // not a table row: info() would read past the table
     const Shape s = info(op).shape;
-    return op != Op::LDDW_TAIL && (s == Shape::Ja || s == Shape::Ja32 || s == Shape::JccK || s == Shape::JccX);
+    return s == Shape::Ja || s == Shape::Ja32 || s == Shape::JccK || s == Shape::JccX;
 }
 
 bool is_conditional_jump(Op op) {
