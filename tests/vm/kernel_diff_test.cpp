@@ -71,15 +71,6 @@ OurRun run_in_tcbpf(const isa::Program& program) {
     return run;
 }
 
-TEST(RandomProgram, SameSeedSameProgramAndBothVariantsShareTheBody) {
-    const test::RandomProgram a = test::generate_random_program(42), b = test::generate_random_program(42);
-    EXPECT_EQ(isa::encode_bytes(a.kernel), isa::encode_bytes(b.kernel));
-    EXPECT_EQ(isa::encode_bytes(a.memory), isa::encode_bytes(b.memory));
-    EXPECT_NE(isa::encode_bytes(a.kernel), isa::encode_bytes(test::generate_random_program(43).kernel));
-    ASSERT_LT(a.body_begin, a.body_end);
-    for (size_t pc = 0; pc < a.body_end; ++pc) EXPECT_EQ(a.kernel.insns[pc], a.memory.insns[pc]) << "pc " << pc;
-}
-
 TEST(KernelDiff, RandomProgramsGiveTheKernelsResults) {
     const kernel::Availability& availability = kernel::probe();
     if (!availability.available) GTEST_SKIP() << availability.reason;
