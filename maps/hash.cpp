@@ -1,0 +1,387 @@
+// HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH (layout and rationale in hash_layout.h).
+//
+// Locking: every operation on a key takes only that key's bucket lock, so different keys proceed in
+// parallel and the data path has no global lock. Plain hashes allocate from a lock-free free list; LRU
+// hashes allocate under the LRU lock, which may take a victim's bucket lock to evict it (order: LRU lock,
+// then bucket lock; a bucket lock is never held while taking the LRU lock).
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "maps/block.h"
+#include "maps/hash_layout.h"
+#include "maps/sync.h"
+
+namespace tcbpf::maps {
+
+namespace {
+
+uint32_t roundup_pow2(uint32_t n) {
+    uint32_t p = 1;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+class HashMap final : public MapBase {
+   public:
+    HashMap(const MapSpec& spec, uint32_t ncpus, Storage storage) : MapBase(spec, ncpus, std::move(storage)) {
+        c_ = at<HashControl>(kControlOffset);
+        buckets_ = at<HashBucket>(c_->buckets_offset);
+        elems_ = at<uint8_t>(c_->elems_offset);
+        lru_ = spec.type == kMapLruHash || spec.type == kMapLruPercpuHash;
+        percpu_ = spec.type == kMapPercpuHash || spec.type == kMapLruPercpuHash;
+    }
+
+    // ---- data path ----
+    void* lookup(const void* key, uint32_t cpu) noexcept override {
+        if (percpu_ && cpu >= ncpus()) return nullptr;
+        uint32_t hash = hash_key(key);
+        HashBucket& b = bucket(hash);
+        SpinGuard guard(b.lock);
+        uint32_t idx = find(b, key, hash, nullptr);
+        if (idx == kNil) return nullptr;
+        HashElem* e = elem(idx);
+        if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) e->ref.store(1, std::memory_order_relaxed);
+        return value_of(e, percpu_ ? cpu : 0);
+    }
+    long update(const void* key, const void* value, uint64_t flags, uint32_t cpu) noexcept override {
+        if (percpu_ && cpu >= ncpus()) return -EINVAL;
+        return store(key, value, flags, static_cast<int64_t>(cpu));
+    }
+    long remove(const void* key) noexcept override { return erase(key, nullptr); }
+
+    // ---- user space ----
+    int lookup_user(const void* key, void* value_out) const override {
+        uint32_t hash = hash_key(key);
+        HashBucket& b = bucket(hash);
+        SpinGuard guard(b.lock);
+        uint32_t idx = find(b, key, hash, nullptr);
+        if (idx == kNil) return -ENOENT;
+        copy_out(elem(idx), value_out);
+        return 0;
+    }
+    int update_user(const void* key, const void* value, uint64_t flags) override {
+        return static_cast<int>(store(key, value, flags, kAllCpus));
+    }
+    int delete_user(const void* key) override { return static_cast<int>(erase(key, nullptr)); }
+    int lookup_and_delete(const void* key, void* value_out) override {
+        return static_cast<int>(erase(key, value_out));
+    }
+
+    int get_next_key(const void* key, void* next_out) const override {
+        uint32_t first_bucket = 0;
+        if (key) {
+            uint32_t hash = hash_key(key);
+            HashBucket& b = bucket(hash);
+            SpinGuard guard(b.lock);
+            uint32_t idx = find(b, key, hash, nullptr);
+            if (idx != kNil) {
+                uint32_t next = elem(idx)->next;
+                if (next != kNil) {
+                    std::memcpy(next_out, key_of(elem(next)), key_size());
+                    return 0;
+                }
+                first_bucket = static_cast<uint32_t>(&b - buckets_) + 1;
+            }
+            // A missing key restarts from the first bucket, as the kernel does.
+        }
+        for (uint32_t i = first_bucket; i < c_->n_buckets; ++i) {
+            HashBucket& b = buckets_[i];
+            SpinGuard guard(b.lock);
+            if (b.head != kNil) {
+                std::memcpy(next_out, key_of(elem(b.head)), key_size());
+                return 0;
+            }
+        }
+        return -ENOENT;
+    }
+
+   private:
+    static constexpr int64_t kAllCpus = -1;  // value buffer in the user-space per-CPU layout
+
+    uint32_t hash_key(const void* key) const {
+        auto* p = static_cast<const uint8_t*>(key);
+        uint64_t h = c_->seed ^ (uint64_t(key_size()) * 0x9e3779b97f4a7c15ull);
+        size_t n = key_size();
+        for (; n >= 8; n -= 8, p += 8) {
+            uint64_t v;
+            std::memcpy(&v, p, 8);
+            h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+        }
+        uint64_t tail = 0;
+        std::memcpy(&tail, p, n);
+        h = (h ^ tail) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+        h *= 0x9e3779b97f4a7c15ull;
+        return static_cast<uint32_t>(h >> 32);
+    }
+    HashBucket& bucket(uint32_t hash) const { return buckets_[hash & (c_->n_buckets - 1)]; }
+    HashElem* elem(uint32_t idx) const { return reinterpret_cast<HashElem*>(elems_ + uint64_t(idx) * c_->elem_size); }
+    uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + sizeof(HashElem); }
+    uint8_t* value_of(HashElem* e, uint32_t cpu) const {
+        return key_of(e) + c_->key_stride + uint64_t(cpu) * c_->value_stride;
+    }
+
+    // Under the bucket lock. Returns the element index or kNil; `link` gets the slot pointing at it.
+    uint32_t find(HashBucket& b, const void* key, uint32_t hash, uint32_t** link) const {
+        uint32_t* slot = &b.head;
+        for (uint32_t idx = *slot; idx != kNil; idx = *slot) {
+            HashElem* e = elem(idx);
+            if (e->hash == hash && std::memcmp(key_of(e), key, key_size()) == 0) {
+                if (link) *link = slot;
+                return idx;
+            }
+            slot = &e->next;
+        }
+        return kNil;
+    }
+
+    void copy_out(HashElem* e, void* out) const {
+        if (percpu_)
+            std::memcpy(out, value_of(e, 0), size_t(c_->value_stride) * ncpus());
+        else
+            std::memcpy(out, value_of(e, 0), value_size());
+    }
+    // Writes `value` into element e: all CPUs from a user buffer, or one CPU's slot. A brand-new per-CPU
+    // element gets zeros on the other CPUs (the kernel does the same).
+    void copy_in(HashElem* e, const void* value, int64_t cpu, bool fresh) const {
+        if (!percpu_) {
+            std::memcpy(value_of(e, 0), value, value_size());
+        } else if (cpu == kAllCpus) {
+            std::memcpy(value_of(e, 0), value, size_t(c_->value_stride) * ncpus());
+        } else {
+            if (fresh) std::memset(value_of(e, 0), 0, size_t(c_->value_stride) * ncpus());
+            std::memcpy(value_of(e, static_cast<uint32_t>(cpu)), value, value_size());
+        }
+    }
+
+    long store(const void* key, const void* value, uint64_t flags, int64_t cpu) noexcept {
+        if (flags & kBpfFLock) return -EINVAL;  // no bpf_spin_lock in values
+        if (flags > kBpfExist) return -EINVAL;
+        uint32_t hash = hash_key(key);
+        uint32_t fresh = kNil;
+        if (lru_ && !(percpu_ && flags == kBpfExist)) {
+            // The kernel's LRU maps take (and, if full, evict for) a new element before looking.
+            fresh = lru_alloc();
+            if (fresh == kNil) return -ENOMEM;
+        }
+        HashBucket& b = bucket(hash);
+        uint32_t old = kNil;
+        bool fresh_used = false;
+        long err = 0;
+        {
+            SpinGuard guard(b.lock);
+            uint32_t* link = nullptr;
+            old = find(b, key, hash, &link);
+            if (old != kNil && flags == kBpfNoExist) {
+                err = -EEXIST;
+            } else if (old == kNil && flags == kBpfExist) {
+                err = -ENOENT;
+            } else if (old != kNil && percpu_) {
+                // Per-CPU values are updated in place (only this CPU's slot from the data path).
+                copy_in(elem(old), value, cpu, false);
+                if (lru_) elem(old)->ref.store(1, std::memory_order_relaxed);
+                old = kNil;
+            } else {
+                if (!lru_) {
+                    if (old == kNil && c_->count.fetch_add(1, std::memory_order_relaxed) >= max_entries()) {
+                        c_->count.fetch_sub(1, std::memory_order_relaxed);
+                        err = -E2BIG;
+                    } else {
+                        fresh = free_pop();
+                        if (fresh == kNil) {
+                            // Only when every spare element is in flight: fall back to writing in place.
+                            if (old != kNil) {
+                                copy_in(elem(old), value, cpu, false);
+                                old = kNil;
+                            } else {
+                                c_->count.fetch_sub(1, std::memory_order_relaxed);
+                                err = -E2BIG;
+                            }
+                        }
+                    }
+                }
+                if (err == 0 && fresh != kNil) {
+                    HashElem* e = elem(fresh);
+                    e->hash = hash;
+                    std::memcpy(key_of(e), key, key_size());
+                    copy_in(e, value, cpu, true);
+                    if (old != kNil) *link = elem(old)->next;  // unlink the element being replaced
+                    e->next = b.head;
+                    b.head = fresh;
+                    fresh_used = true;
+                }
+            }
+        }
+        if (old != kNil && err == 0) release(old);
+        if (fresh != kNil && !fresh_used) release(fresh);
+        return err;
+    }
+
+    long erase(const void* key, void* value_out) noexcept {
+        uint32_t hash = hash_key(key);
+        HashBucket& b = bucket(hash);
+        uint32_t idx;
+        {
+            SpinGuard guard(b.lock);
+            uint32_t* link = nullptr;
+            idx = find(b, key, hash, &link);
+            if (idx == kNil) return -ENOENT;
+            if (value_out) copy_out(elem(idx), value_out);
+            *link = elem(idx)->next;
+        }
+        if (!lru_) c_->count.fetch_sub(1, std::memory_order_relaxed);
+        release(idx);
+        return 0;
+    }
+
+    void release(uint32_t idx) noexcept {
+        if (lru_)
+            lru_free(idx);
+        else
+            free_push(idx);
+    }
+
+    // ---- plain hashes: lock-free free list ----
+    uint32_t free_pop() noexcept {
+        uint64_t top = c_->free_top.load(std::memory_order_acquire);
+        for (;;) {
+            uint32_t idx = static_cast<uint32_t>(top);
+            if (idx == kNil) return kNil;
+            uint32_t next = elem(idx)->free_next.load(std::memory_order_relaxed);
+            uint64_t replacement = ((top >> 32) + 1) << 32 | next;
+            if (c_->free_top.compare_exchange_weak(top, replacement, std::memory_order_acquire)) return idx;
+        }
+    }
+    void free_push(uint32_t idx) noexcept {
+        uint64_t top = c_->free_top.load(std::memory_order_relaxed);
+        for (;;) {
+            elem(idx)->free_next.store(static_cast<uint32_t>(top), std::memory_order_relaxed);
+            uint64_t replacement = ((top >> 32) + 1) << 32 | idx;
+            if (c_->free_top.compare_exchange_weak(top, replacement, std::memory_order_release)) return;
+        }
+    }
+
+    // ---- LRU hashes (all under lru_lock) ----
+    void lru_unlink(uint32_t idx) {
+        HashElem* e = elem(idx);
+        if (e->lru_prev != kNil) elem(e->lru_prev)->lru_next = e->lru_next; else c_->lru_head = e->lru_next;
+        if (e->lru_next != kNil) elem(e->lru_next)->lru_prev = e->lru_prev; else c_->lru_tail = e->lru_prev;
+    }
+    void lru_push_front(uint32_t idx) {
+        HashElem* e = elem(idx);
+        e->lru_prev = kNil;
+        e->lru_next = c_->lru_head;
+        if (c_->lru_head != kNil) elem(c_->lru_head)->lru_prev = idx; else c_->lru_tail = idx;
+        c_->lru_head = idx;
+    }
+    // Unlinks element idx from its bucket if it is there (it may be mid-insert or mid-delete).
+    bool unlink_from_hash(uint32_t idx) {
+        HashBucket& b = bucket(elem(idx)->hash);
+        SpinGuard guard(b.lock);
+        for (uint32_t* slot = &b.head; *slot != kNil; slot = &elem(*slot)->next) {
+            if (*slot == idx) {
+                *slot = elem(idx)->next;
+                return true;
+            }
+        }
+        return false;
+    }
+    uint32_t lru_alloc() noexcept {
+        SpinGuard guard(c_->lru_lock);
+        uint32_t idx = c_->lru_free;
+        if (idx != kNil) {
+            c_->lru_free = elem(idx)->free_next.load(std::memory_order_relaxed);
+        } else {
+            // Second chance from the oldest end: referenced elements move to the front, unreferenced
+            // ones are evicted. Bounded: if everything is in flight, fail like the kernel (-ENOMEM).
+            for (uint64_t budget = 2ull * c_->n_elems + 2; budget > 0 && c_->lru_tail != kNil; --budget) {
+                uint32_t victim = c_->lru_tail;
+                HashElem* e = elem(victim);
+                lru_unlink(victim);
+                lru_push_front(victim);
+                if (e->ref.load(std::memory_order_relaxed)) {
+                    e->ref.store(0, std::memory_order_relaxed);
+                    continue;
+                }
+                if (unlink_from_hash(victim)) {
+                    lru_unlink(victim);
+                    idx = victim;
+                    break;
+                }
+            }
+            if (idx == kNil) return kNil;
+        }
+        elem(idx)->ref.store(0, std::memory_order_relaxed);
+        lru_push_front(idx);
+        return idx;
+    }
+    void lru_free(uint32_t idx) noexcept {
+        SpinGuard guard(c_->lru_lock);
+        lru_unlink(idx);
+        elem(idx)->free_next.store(c_->lru_free, std::memory_order_relaxed);
+        c_->lru_free = idx;
+    }
+
+    HashControl* c_;
+    HashBucket* buckets_;
+    uint8_t* elems_;
+    bool lru_ = false;
+    bool percpu_ = false;
+};
+
+struct HashGeometry {
+    uint32_t n_buckets, n_elems, elem_size, key_stride, value_stride, value_slots;
+    uint64_t buckets_offset, elems_offset, size;
+};
+
+HashGeometry geometry(const MapSpec& spec, uint32_t ncpus) {
+    bool lru = spec.type == kMapLruHash || spec.type == kMapLruPercpuHash;
+    bool percpu = spec.type == kMapPercpuHash || spec.type == kMapLruPercpuHash;
+    HashGeometry g{};
+    g.n_buckets = roundup_pow2(spec.max_entries);
+    g.n_elems = lru ? spec.max_entries : spec.max_entries + ncpus;
+    g.key_stride = static_cast<uint32_t>(round_up(spec.key_size, 8));
+    g.value_stride = static_cast<uint32_t>(round_up(spec.value_size, 8));
+    g.value_slots = percpu ? ncpus : 1;
+    g.elem_size = static_cast<uint32_t>(sizeof(HashElem) + g.key_stride + uint64_t(g.value_stride) * g.value_slots);
+    g.buckets_offset = round_up(kControlOffset + sizeof(HashControl), 64);
+    g.elems_offset = round_up(g.buckets_offset + uint64_t(g.n_buckets) * sizeof(HashBucket), 64);
+    g.size = g.elems_offset + uint64_t(g.n_elems) * g.elem_size;
+    return g;
+}
+
+}  // namespace
+
+BlockLayout hash_layout(const MapSpec& spec, uint32_t ncpus) { return {geometry(spec, ncpus).size, 0}; }
+
+std::unique_ptr<Map> open_hash(const MapSpec& spec, uint32_t ncpus, Storage storage, bool initialize) {
+    if (initialize) {
+        HashGeometry g = geometry(spec, ncpus);
+        auto* c = new (storage.at<void>(kControlOffset)) HashControl{};
+        c->buckets_offset = g.buckets_offset;
+        c->elems_offset = g.elems_offset;
+        c->seed = (spec.map_flags & kFZeroSeed) ? 0 : (uint64_t(std::random_device{}()) << 32 | std::random_device{}());
+        c->n_buckets = g.n_buckets;
+        c->n_elems = g.n_elems;
+        c->elem_size = g.elem_size;
+        c->key_stride = g.key_stride;
+        c->value_stride = g.value_stride;
+        c->value_slots = g.value_slots;
+        auto* buckets = storage.at<HashBucket>(g.buckets_offset);
+        for (uint32_t i = 0; i < g.n_buckets; ++i) buckets[i].head = kNil;
+        // Every element starts on the free list, in index order.
+        for (uint32_t i = 0; i < g.n_elems; ++i) {
+            auto* e = storage.at<HashElem>(g.elems_offset + uint64_t(i) * g.elem_size);
+            e->next = kNil;
+            e->free_next.store(i + 1 < g.n_elems ? i + 1 : kNil, std::memory_order_relaxed);
+        }
+        c->free_top.store(spec.type == kMapLruHash || spec.type == kMapLruPercpuHash ? kNil : 0);
+        c->lru_head = c->lru_tail = kNil;
+        c->lru_free = spec.type == kMapLruHash || spec.type == kMapLruPercpuHash ? 0 : kNil;
+    }
+    return std::make_unique<HashMap>(spec, ncpus, std::move(storage));
+}
+
+}  // namespace tcbpf::maps

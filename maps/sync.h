@@ -1,0 +1,99 @@
+// Lock words that live inside a map block. They are plain std::atomic integers (lock-free, hence
+// address-free: two processes mapping the block at different addresses share them), never std::mutex.
+// Waiting spins briefly then yields: the data path must not sleep, and on a machine with few cores a
+// preempted lock holder needs the CPU back.
+//  - spin lock: one word, 0 free / 1 held.
+//  - sequence lock: an even/odd counter per value; writers make it odd while copying (taking it with a
+//    CAS also excludes other writers), readers retry until they copied between two equal even reads.
+//  - reader/writer lock: bit 31 = writer holds or waits (new readers back off), low bits = readers.
+#pragma once
+
+#include <sched.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+namespace tcbpf::maps {
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<uint64_t>::is_always_lock_free);
+static_assert(sizeof(std::atomic<uint32_t>) == 4 && sizeof(std::atomic<uint64_t>) == 8);
+
+inline void cpu_relax(unsigned& spins) {
+    if (++spins < 100) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+
+inline void spin_lock(std::atomic<uint32_t>& word) {
+    unsigned spins = 0;
+    while (word.load(std::memory_order_relaxed) != 0 || word.exchange(1, std::memory_order_acquire) != 0)
+        cpu_relax(spins);
+}
+inline void spin_unlock(std::atomic<uint32_t>& word) { word.store(0, std::memory_order_release); }
+
+class SpinGuard {
+   public:
+    explicit SpinGuard(std::atomic<uint32_t>& word) : word_(word) { spin_lock(word_); }
+    ~SpinGuard() { spin_unlock(word_); }
+    SpinGuard(const SpinGuard&) = delete;
+    SpinGuard& operator=(const SpinGuard&) = delete;
+
+   private:
+    std::atomic<uint32_t>& word_;
+};
+
+inline void seq_write_begin(std::atomic<uint32_t>& seq) {
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t s = seq.load(std::memory_order_relaxed);
+        if (!(s & 1) && seq.compare_exchange_weak(s, s + 1, std::memory_order_acquire)) break;
+        cpu_relax(spins);
+    }
+    std::atomic_thread_fence(std::memory_order_release);
+}
+inline void seq_write_end(std::atomic<uint32_t>& seq) { seq.fetch_add(1, std::memory_order_release); }
+
+// Copies `size` bytes from `src` (guarded by `seq`) into `dst` without ever returning a torn copy.
+inline void seq_read_copy(const std::atomic<uint32_t>& seq, void* dst, const void* src, size_t size) {
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t before = seq.load(std::memory_order_acquire);
+        if (before & 1) {
+            cpu_relax(spins);
+            continue;
+        }
+        std::memcpy(dst, src, size);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (seq.load(std::memory_order_relaxed) == before) return;
+        cpu_relax(spins);
+    }
+}
+
+inline constexpr uint32_t kRwWriter = 1u << 31;
+
+inline void read_lock(std::atomic<uint32_t>& word) {
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t w = word.load(std::memory_order_relaxed);
+        if (!(w & kRwWriter) && word.compare_exchange_weak(w, w + 1, std::memory_order_acquire)) return;
+        cpu_relax(spins);
+    }
+}
+inline void read_unlock(std::atomic<uint32_t>& word) { word.fetch_sub(1, std::memory_order_release); }
+inline void write_lock(std::atomic<uint32_t>& word) {
+    unsigned spins = 0;
+    for (;;) {  // claim the writer bit (one writer at a time), then wait for readers to drain
+        uint32_t w = word.load(std::memory_order_relaxed);
+        if (!(w & kRwWriter) && word.compare_exchange_weak(w, w | kRwWriter, std::memory_order_acquire)) break;
+        cpu_relax(spins);
+    }
+    while (word.load(std::memory_order_acquire) != kRwWriter) cpu_relax(spins);
+}
+inline void write_unlock(std::atomic<uint32_t>& word) { word.store(0, std::memory_order_release); }
+
+}  // namespace tcbpf::maps
