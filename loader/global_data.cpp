@@ -7,9 +7,13 @@
 // name limit (BPF_OBJ_NAME_LEN 16 with NUL). The section part keeps at least 7 characters
 // (".rodata"), the object part gets what is left ("global_data.o" + ".data" → "global_d.data"), and
 // sections with a second dot (".rodata.str1.1") keep their own name without a prefix. Characters the
-// kernel refuses in names become '_'. Flags match libbpf too: all are BPF_F_MMAPABLE, read-only data is
-// also BPF_F_RDONLY_PROG.
+// kernel refuses in names become '_'. Flags match libbpf too: read-only data is BPF_F_RDONLY_PROG, and
+// a section is BPF_F_MMAPABLE only when its BTF DATASEC holds at least one non-static variable (libbpf
+// since "only add BPF_F_MMAPABLE flag for data maps with global vars"; so never for .rodata.str1.1,
+// which has no DATASEC). The DATASEC is the map's BTF value type, as in libbpf.
+#include <bpf/btf.h>
 #include <elf.h>
+#include <linux/btf.h>
 
 #include <algorithm>
 #include <cctype>
@@ -33,6 +37,20 @@ std::string object_base_name(std::string_view path) {
     const size_t dot = base.find('.');
     if (dot != std::string_view::npos) base = base.substr(0, dot);
     return std::string(base.substr(0, kMaxMapName));
+}
+
+// The DATASEC describing section `name` (0 if none) and whether any variable in it is non-static.
+std::pair<uint32_t, bool> datasec_of(const Btf* btf, const std::string& name) {
+    if (btf == nullptr) return {0, false};
+    const uint32_t id = btf->find_datasec(name);
+    if (id == 0) return {0, false};
+    const btf_type& sec = btf->type(id, "DATASEC " + name);
+    const btf_var_secinfo* vars = btf_var_secinfos(&sec);
+    for (uint32_t i = 0; i < btf_vlen(&sec); ++i) {
+        const btf_type& var = btf->type(vars[i].type, "DATASEC " + name + " variable");
+        if (btf_kind(&var) == BTF_KIND_VAR && btf_var(&var)->linkage != BTF_VAR_STATIC) return {id, true};
+    }
+    return {id, false};
 }
 
 }  // namespace
@@ -67,7 +85,9 @@ void read_global_data(LoadContext& ctx) {
         map.key_size = 4;
         map.value_size = static_cast<uint32_t>(s.size);
         map.max_entries = 1;
-        map.map_flags = kMapFlagMmapable | (rodata ? kMapFlagRdonlyProg : 0);
+        const auto [datasec, has_global] = datasec_of(ctx.btf.get(), s.name);
+        map.btf_value_type_id = datasec;
+        map.map_flags = (has_global ? kMapFlagMmapable : 0) | (rodata ? kMapFlagRdonlyProg : 0);
         if (bss)
             map.initial_value.assign(s.size, 0);
         else
