@@ -65,12 +65,11 @@ uint16_t eth_protocol(std::span<const uint8_t> frame) {
     return 0x0004;
 }
 
-uint8_t eth_pkt_type(std::span<const uint8_t> frame, const uint8_t device_mac[6]) {
-    if (frame[0] & 1) {
-        static constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-        return std::memcmp(frame.data(), kBroadcast, 6) == 0 ? kPacketBroadcast : kPacketMulticast;
-    }
-    return std::memcmp(frame.data(), device_mac, 6) == 0 ? kPacketHost : kPacketOtherHost;
+uint8_t eth_pkt_type(std::span<const uint8_t> frame, const TestRunDevice& device) {
+    // eth_type_trans compares with the device's own broadcast address, not with ff:ff:ff:ff:ff:ff.
+    if (std::memcmp(frame.data(), device.mac, 6) == 0) return kPacketHost;
+    if (frame[0] & 1) return std::memcmp(frame.data(), device.broadcast, 6) == 0 ? kPacketBroadcast : kPacketMulticast;
+    return kPacketOtherHost;
 }
 
 TestRunResult prepare_test_run(std::span<const uint8_t> frame, std::span<const uint8_t> ctx_in,
@@ -112,7 +111,7 @@ TestRunResult prepare_test_run(std::span<const uint8_t> frame, std::span<const u
     skb.packet.set_network_header(static_cast<int32_t>(kEthHlen));
     SkbMeta& m = skb.meta;
     m.protocol = protocol;
-    m.pkt_type = eth_pkt_type(frame, device.mac);
+    m.pkt_type = eth_pkt_type(frame, device);
     m.ifindex = device.ifindex;
     m.mark = load32(ctx_in, 8);
     m.priority = load32(ctx_in, 32);

@@ -255,8 +255,9 @@ void sync_out(const SkbContext& ctx, SkbMeta& meta);
 // BPF_PROG_TEST_RUN for sched_cls/sched_act: frame + optional __sk_buff ctx_in → skb, or a refusal.
 
 struct TestRunDevice {
-    uint32_t ifindex = 1;  // loopback, used when ctx_in->ifindex ≤ 1
-    uint8_t mac[6] = {};   // loopback's address is all zeroes
+    uint32_t ifindex = 1;      // loopback, used when ctx_in->ifindex ≤ 1
+    uint8_t mac[6] = {};       // loopback's address is all zeroes ...
+    uint8_t broadcast[6] = {}; // ... and so is its broadcast address: ff:ff:.. is MULTICAST there
 };
 
 struct TestRunSkb {
@@ -281,7 +282,7 @@ TestRunResult prepare_test_run(std::span<const uint8_t> frame, std::span<const u
 
 // eth_type_trans on a frame of ≥ 14 bytes: skb->protocol (host order) and pkt_type for a device.
 uint16_t eth_protocol(std::span<const uint8_t> frame);
-uint8_t eth_pkt_type(std::span<const uint8_t> frame, const uint8_t device_mac[6]);
+uint8_t eth_pkt_type(std::span<const uint8_t> frame, const TestRunDevice& device);
 
 // ---------------------------------------------------------------------------------------------------
 // Hashing and checksums.
