@@ -106,6 +106,7 @@ class LpmTrie final : public MapBase {
 
     uint32_t longest_match(const void* key) const {
         uint32_t plen = prefixlen_of(key);
+        if (plen > c_->max_prefixlen) return kNil;  // the kernel finds nothing for such keys
         const uint8_t* data = data_of_key(key);
         uint32_t found = kNil;
         for (uint32_t idx = c_->root; idx != kNil;) {
