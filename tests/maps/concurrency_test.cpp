@@ -195,9 +195,10 @@ TEST(MapConcurrency, HashInsertDeleteChurnKeepsCapacityExact) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0);
     EXPECT_TRUE(map->keys().empty());
-    for (uint32_t key = 0; key < kThreads * kKeys; ++key) ASSERT_EQ(map->update_user(&key, &key, kBpfNoExist), 0);
+    uint64_t value = 1;
+    for (uint32_t key = 0; key < kThreads * kKeys; ++key) ASSERT_EQ(map->update_user(&key, &value, kBpfNoExist), 0);
     uint32_t extra = 9999;
-    EXPECT_EQ(map->update_user(&extra, &extra, kBpfAny), -E2BIG);
+    EXPECT_EQ(map->update_user(&extra, &value, kBpfAny), -E2BIG);
 }
 
 TEST(MapConcurrency, QueueDeliversEveryValueOnce) {
