@@ -39,6 +39,7 @@ const AluCase kAluCases[] = {
     {Op::SDIV64_K, neg(-7), 2, neg(-3)},       // truncates toward zero
     {Op::SDIV64_K, kMin64, neg(-1), kMin64},   // INT64_MIN / -1 = INT64_MIN
     {Op::SDIV64_K, neg(-7), 0, 0},
+    {Op::SDIV64_K, 5, neg(-1), neg(-5)},
     {Op::SDIV64_X, 7, neg(-2), neg(-3)},
     {Op::SDIV64_X, kMin64, neg(-1), kMin64},
     {Op::SDIV64_X, 7, 0, 0},
@@ -50,6 +51,7 @@ const AluCase kAluCases[] = {
     {Op::SMOD64_K, 13, neg(-3), 1},
     {Op::SMOD64_K, kMin64, neg(-1), 0},
     {Op::SMOD64_K, neg(-13), 0, neg(-13)},
+    {Op::SMOD64_K, 5, neg(-1), 0},
     {Op::SMOD64_X, neg(-13), 3, neg(-1)},
     {Op::SMOD64_X, kMin64, neg(-1), 0},
     {Op::SMOD64_X, 13, 0, 13},
@@ -88,6 +90,7 @@ const AluCase kAluCases[] = {
     {Op::SDIV32_K, 0xfffffff9, 2, 0xfffffffd}, // -7 / 2 = -3
     {Op::SDIV32_K, 0x80000000, neg(-1), 0x80000000},
     {Op::SDIV32_K, 0xdeadbeef00000007, 0, 0},
+    {Op::SDIV32_K, 5, neg(-1), 0xfffffffb},
     {Op::SDIV32_X, 7, 0xfffffffe, 0xfffffffd},
     {Op::SDIV32_X, 0x80000000, 0xffffffff, 0x80000000},
     {Op::SDIV32_X, 7, 0, 0},
@@ -153,6 +156,9 @@ const UnaryCase kUnaryCases[] = {
 };
 // clang-format on
 
+// Names a failing case in test output instead of dumping its bytes.
+void PrintTo(const AluCase& c, std::ostream* os) { *os << "{" << isa::info(c.op).id << ", dst 0x" << std::hex << c.dst << ", operand 0x" << c.operand << " → 0x" << c.expected << "}"; }
+
 class Alu : public ::testing::TestWithParam<AluCase> {};
 
 TEST_P(Alu, ComputesTheSpecifiedResult) {
@@ -173,6 +179,10 @@ std::string case_name(const ::testing::TestParamInfo<AluCase>& info) {
     return std::string(isa::info(info.param.op).id) + "_" + std::to_string(info.index);
 }
 INSTANTIATE_TEST_SUITE_P(Rows, Alu, ::testing::ValuesIn(kAluCases), case_name);
+
+void PrintTo(const UnaryCase& c, std::ostream* os) {
+    *os << "{" << isa::info(c.op).id << ", in 0x" << std::hex << c.in << " → 0x" << c.expected << "}";
+}
 
 class Unary : public ::testing::TestWithParam<UnaryCase> {};
 

@@ -113,6 +113,9 @@ const JumpCase kJumpCases[] = {
 };
 // clang-format on
 
+// Names a failing case in test output instead of dumping its bytes.
+void PrintTo(const JumpCase& c, std::ostream* os) { *os << "{" << isa::info(c.op).id << ", dst 0x" << std::hex << c.dst << ", operand 0x" << c.operand << (c.taken ? ", taken}" : ", not taken}"); }
+
 class Jump : public ::testing::TestWithParam<JumpCase> {};
 
 // r0 = 0; if dst op operand goto +1; exit; r0 = 1; exit — returns whether the jump was taken.

@@ -96,6 +96,9 @@ struct AtomicCase {
     uint64_t src_after;
 };
 
+// Names a failing case in test output instead of dumping its bytes.
+void PrintTo(const AtomicCase& c, std::ostream* os) { *os << "{" << isa::info(c.op).id << ", memory 0x" << std::hex << c.memory_before << ", src 0x" << c.src_before << "}"; }
+
 class Atomic : public ::testing::TestWithParam<AtomicCase> {};
 
 // r2 = src; atomic op at *(r1 - 8); return r2 — the memory is checked after each run.
