@@ -57,8 +57,8 @@ struct Checker {
         if (spec.type == kMapPerfEventArray) allowed |= kFPreserveElems;
         if (spec.type == kMapProgArray || spec.type == kMapPerfEventArray) {
             if (!equals(spec.value_size, 4, "value_size (a file descriptor)")) return;
-            if (spec.type == kMapProgArray && (spec.map_flags & (kFRdonlyProg | kFWronlyProg))) {
-                fail(EINVAL, "map_flags: programs cannot be restricted from a prog array");
+            if (spec.map_flags & (kFRdonlyProg | kFWronlyProg)) {
+                fail(EINVAL, "map_flags: programs cannot be restricted from a file descriptor array");
                 return;
             }
         }

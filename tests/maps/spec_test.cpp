@@ -52,6 +52,7 @@ TEST(MapSpec, FdArrayRules) {
     EXPECT_EQ(check(kMapPerfEventArray, 4, 4, 1), 0);
     EXPECT_EQ(check(kMapPerfEventArray, 4, 4, 0), -EINVAL);
     EXPECT_EQ(check(kMapPerfEventArray, 4, 4, 1, kFPreserveElems), 0);
+    EXPECT_EQ(check(kMapPerfEventArray, 4, 4, 1, kFRdonlyProg), -EINVAL);
 }
 
 TEST(MapSpec, LpmRules) {
