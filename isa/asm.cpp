@@ -154,6 +154,8 @@ class LlvmAssembler {
     explicit LlvmAssembler(std::string_view file) : file_(file), b_(file) {}
 
     void line(size_t line_no, std::string_view text) {
+        // llvm-objdump's header lines carry no instruction.
+        if (text.starts_with("Disassembly of section ") || text.find(":\tfile format ") != std::string_view::npos) return;
         Cursor c(file_, line_no, text);
         strip_comment(c, text);
         const Prefix prefix = strip_prefix(c);
@@ -268,8 +270,6 @@ class LlvmAssembler {
     }
 
     void call(Cursor& c, const Prefix& prefix, Pos start) {
-        c.skip_space();
-        const Pos pos = c.pos();
         if (auto n = c.number(true)) {
             const int32_t imm = asm_detail::to_imm32(c, *n);
             return emit(Insn{.op = prefix.objdump_local_call ? Op::CALL_LOCAL : Op::CALL_HELPER, .imm = imm}, start);
@@ -282,9 +282,13 @@ class LlvmAssembler {
             return emit(Insn{.op = Op::CALL_HELPER, .imm = asm_detail::to_imm32(c, n)}, start);
         }
         c.seek(c.offset() - word.size());
-        (void)pos;
         emit(Insn{.op = Op::CALL_LOCAL}, start);
         parse_target(c, b_, INT32_MIN, INT32_MAX, true);
+        // bpftool names the callee after the distance: `call pc+5#bpf_prog_e0952f3ef8ab7df9_sub`.
+        if (c.peek_raw() == '#') {
+            c.advance();
+            c.identifier();
+        }
     }
 
     // `if r1 s> r2 goto +3`, `if w1 & 4 goto +1`, `if r1 != 0xffffffff goto pc+2`.
@@ -415,7 +419,7 @@ class LlvmAssembler {
                 c.fail_at(again.pos, fmt::format("byte swaps work in place: expected '{} {}', found '{}'", word, dst.name(), again.name()));
             return emit(Insn{.op = end->op, .dst = dst.num}, start);
         }
-        if (word == "map" || word == "btf_id" || word == "func") return pseudo_load(c, dst, word, word_pos, start);
+        if (word == "map" || word == "btf_id" || word == "func") return pseudo_load(c, dst, word, start);
         return atomic_call(c, dst, word, word_pos, start);
     }
 
@@ -449,7 +453,7 @@ class LlvmAssembler {
     }
 
     // `map[fd:5]`, `map[fd:5][0]+8`, `map[idx:0]`, `map[idx:0][0]+8`, `btf_id[7]`, `func[pc+3]`, `func[label]`.
-    void pseudo_load(Cursor& c, const Reg& dst, std::string_view word, Pos word_pos, Pos start) {
+    void pseudo_load(Cursor& c, const Reg& dst, std::string_view word, Pos start) {
         if (dst.w) c.fail_at(dst.pos, fmt::format("a 64-bit immediate load needs an r register, found '{}'", dst.name()));
         c.expect("[");
         Pseudo kind = Pseudo::BtfId;
@@ -496,7 +500,6 @@ class LlvmAssembler {
         c.accept_word("ll");
         if (kind != Pseudo::MapValue && kind != Pseudo::MapIdxValue && c.accept_word("next_imm"))
             next_imm = asm_detail::to_u32(c, c.expect_number(true, "next_imm value"));
-        (void)word_pos;
         const uint64_t value = imm | (static_cast<uint64_t>(next_imm) << 32);
         emit(Insn{.op = Op::LDDW, .dst = dst.num, .src = static_cast<uint8_t>(kind), .imm = static_cast<int32_t>(imm), .imm64 = value}, start);
         if (func_label)

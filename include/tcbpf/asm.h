@@ -25,7 +25,8 @@
 //              r0 = cmpxchg_64(r1 + 0, r0, r2)   w0 = cmpxchg32_32(r1 + 0, w0, w2)   atomic_cmpxchg(...)
 //   packet     r0 = *(u16 *)skb[12]   r0 = *(u8 *)skb[r1]   r0 = *(u8 *)skb[r1 + 4]
 //   jumps      goto +3   goto pc+3   gotol +70000   if r1 s> r2 goto -2   if w1 & 4 goto +1   goto LABEL
-//   calls      call 1   call bpf_map_lookup_elem#1 (helper)   call pc+5   call LABEL (local)   callx r1
+//   calls      call 1   call bpf_map_lookup_elem#1 (helper)   call pc+5   call pc+5#name (bpftool)
+//              call LABEL (local)   callx r1
 //   exit
 // Registers are r0..r10 (w0..w10 for 32-bit). Narrow (u8/u16/u32) loads, stores and 32-bit atomics accept r
 // or w registers; sign-extending loads, 64-bit forms and memory bases take r registers.
@@ -36,7 +37,9 @@
 // keeps its helper number). Labels: `name:` on its own line or before an instruction.
 // Tool prefixes are stripped: `12: ` (disassemble()), llvm-objdump's `  3:\t85 00 00 00 01 00 00 00\t`,
 // the verifier log's `3: (85) ` (whose opcode must match the instruction). llvm-objdump's symbol lines
-// `0000000000000000 <name>:` define label `name`; a trailing `<sym>` after a jump target is ignored.
+// `0000000000000000 <name>:` define label `name`; a trailing `<sym>` after a jump target is ignored, and so
+// are its `FILE:\tfile format ...` and `Disassembly of section ...` header lines. In llvm-objdump lines of a
+// relocatable object, a `call N` whose bytes say src 1 is the local call it encodes.
 //
 // Every error is a tcbpf::Error "FILE:LINE:COL: message". The assembled Program is exactly what decode()
 // returns for its encoding, and jump/call targets are checked the same way (inside the program, never
