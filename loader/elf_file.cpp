@@ -40,15 +40,15 @@ ElfFile::ElfFile(std::vector<uint8_t> bytes, std::string display_name)
     : bytes_(std::move(bytes)), name_(std::move(display_name)) {
     check_header();
     if (elf_version(EV_CURRENT) == EV_NONE) fail("", "libelf initialisation failed");
-    elf_ = elf_memory(reinterpret_cast<char*>(bytes_.data()), bytes_.size());
-    if (elf_ == nullptr || elf_kind(as_elf(elf_)) != ELF_K_ELF)
+    handle_.elf = elf_memory(reinterpret_cast<char*>(bytes_.data()), bytes_.size());
+    if (handle_.elf == nullptr || elf_kind(as_elf(handle_.elf)) != ELF_K_ELF)
         fail("", fmt::format("not an ELF object ({})", elf_errmsg(-1)));
     read_sections();
     read_symbols();
 }
 
-ElfFile::~ElfFile() {
-    if (elf_ != nullptr) elf_end(as_elf(elf_));
+ElfFile::ElfHandle::~ElfHandle() {
+    if (elf != nullptr) elf_end(as_elf(elf));
 }
 
 void ElfFile::check_header() {
@@ -92,7 +92,7 @@ void ElfFile::check_header() {
 }
 
 void ElfFile::read_sections() {
-    Elf* elf = as_elf(elf_);
+    Elf* elf = as_elf(handle_.elf);
     size_t count = 0, names_index = 0;
     if (elf_getshdrnum(elf, &count) != 0 || elf_getshdrstrndx(elf, &names_index) != 0)
         fail("", fmt::format("unreadable section table ({})", elf_errmsg(-1)));
@@ -126,6 +126,9 @@ void ElfFile::read_sections() {
             s.data = {static_cast<const uint8_t*>(data->d_buf), data->d_size};
         }
     }
+    relocations_of_.resize(count);
+    for (const Section& s : sections_)
+        if ((s.type == SHT_REL || s.type == SHT_RELA) && s.info < count) relocations_of_[s.info].push_back(&s);
 }
 
 void ElfFile::read_symbols() {
@@ -143,7 +146,7 @@ void ElfFile::read_symbols() {
     if (strtab.type != SHT_STRTAB) fail(symtab->name, "sh_link does not name a string table");
     symtab_index_ = symtab->index;
 
-    Elf_Data* data = elf_getdata(elf_getscn(as_elf(elf_), symtab->index), nullptr);
+    Elf_Data* data = elf_getdata(elf_getscn(as_elf(handle_.elf), symtab->index), nullptr);
     const size_t count = symtab->size / sizeof(Elf64_Sym);
     if (count > 0 && (data == nullptr || data->d_size < symtab->size)) fail(symtab->name, "unreadable symbol table");
     symbols_.resize(count);
@@ -170,10 +173,7 @@ const Section* ElfFile::find_section(std::string_view name) const {
 }
 
 std::vector<const Section*> ElfFile::relocation_sections_for(size_t target) const {
-    std::vector<const Section*> out;
-    for (const Section& s : sections_)
-        if ((s.type == SHT_REL || s.type == SHT_RELA) && s.info == target) out.push_back(&s);
-    return out;
+    return target < relocations_of_.size() ? relocations_of_[target] : std::vector<const Section*>{};
 }
 
 std::vector<Relocation> ElfFile::relocations(const Section& rel) const {
@@ -183,7 +183,7 @@ std::vector<Relocation> ElfFile::relocations(const Section& rel) const {
         fail(rel.name, fmt::format("relocation entry size {} / section size {} are inconsistent (expected {}-byte "
                                    "entries)", rel.entsize, rel.size, entry));
     if (rel.link != symtab_index_) fail(rel.name, "relocations do not refer to the symbol table");
-    Elf_Data* data = elf_getdata(elf_getscn(as_elf(elf_), rel.index), nullptr);
+    Elf_Data* data = elf_getdata(elf_getscn(as_elf(handle_.elf), rel.index), nullptr);
     const size_t count = rel.size / entry;
     if (count > 0 && (data == nullptr || data->d_size < rel.size)) fail(rel.name, "unreadable relocations");
     std::vector<Relocation> out(count);

@@ -53,7 +53,6 @@ struct Relocation {
 class ElfFile {
    public:
     ElfFile(std::vector<uint8_t> bytes, std::string display_name);
-    ~ElfFile();
     ElfFile(const ElfFile&) = delete;
     ElfFile& operator=(const ElfFile&) = delete;
 
@@ -76,9 +75,15 @@ class ElfFile {
 
     std::vector<uint8_t> bytes_;
     std::string name_;
-    void* elf_ = nullptr;  // Elf*; kept opaque so <libelf.h> stays out of every other file
+    // Elf*, kept opaque so <libelf.h> stays out of every other file; a member with its own destructor so
+    // that a constructor failing half-way still releases it.
+    struct ElfHandle {
+        void* elf = nullptr;
+        ~ElfHandle();
+    } handle_;
     std::vector<Section> sections_;
     std::vector<Symbol> symbols_;
+    std::vector<std::vector<const Section*>> relocations_of_;  // target section index → REL/RELA sections
     size_t symtab_index_ = 0;
 };
 

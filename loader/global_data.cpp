@@ -88,11 +88,11 @@ void read_global_data(LoadContext& ctx) {
         const auto [datasec, has_global] = datasec_of(ctx.btf.get(), s.name);
         map.btf_value_type_id = datasec;
         map.map_flags = (has_global ? kMapFlagMmapable : 0) | (rodata ? kMapFlagRdonlyProg : 0);
+        check_map(ctx.elf, map);  // before allocating: a .bss size is not bounded by the file size
         if (bss)
             map.initial_value.assign(s.size, 0);
         else
             map.initial_value.assign(s.data.begin(), s.data.end());
-        check_map(ctx.elf, map);
         ctx.data_map_of_section[s.index] = static_cast<uint32_t>(ctx.object.maps.size());
         ctx.object.maps.push_back(std::move(map));
     }

@@ -9,7 +9,9 @@
 #include <elf.h>
 #include <linux/btf.h>
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <map>
 
 #include "loader/context.h"
 
@@ -114,9 +116,13 @@ Decoded decode_map(const Btf& btf, const std::string& name, uint32_t var_type) {
 // map offset + values offset + 8 * i, against the program's function symbol.
 void read_values(LoadContext& ctx, const Section& maps, MapDef& map, uint64_t map_offset, uint64_t map_size,
                  uint32_t values_offset, std::vector<bool>& claimed, const std::vector<Relocation>& relocs) {
-    for (size_t r = 0; r < relocs.size(); ++r) {
+    // relocs are sorted by offset: visit only those inside this map.
+    auto first = std::lower_bound(relocs.begin(), relocs.end(), map_offset,
+                                  [](const Relocation& rel, uint64_t offset) { return rel.offset < offset; });
+    for (size_t r = static_cast<size_t>(first - relocs.begin()); r < relocs.size(); ++r) {
         const Relocation& rel = relocs[r];
-        if (rel.type == kRelNone || rel.offset < map_offset || rel.offset >= map_offset + map_size) continue;
+        if (rel.offset >= map_offset + map_size) break;
+        if (rel.type == kRelNone) continue;
         claimed[r] = true;
         const std::string what = fmt::format("map {}: initialiser relocation at offset {}", map.name, rel.offset);
         const uint64_t start = map_offset + values_offset;
@@ -153,7 +159,13 @@ void read_btf_maps(LoadContext& ctx) {
         auto more = ctx.elf.relocations(*rel);
         relocs.insert(relocs.end(), more.begin(), more.end());
     }
+    std::stable_sort(relocs.begin(), relocs.end(),
+                     [](const Relocation& a, const Relocation& b) { return a.offset < b.offset; });
     std::vector<bool> claimed(relocs.size());
+
+    std::map<std::string, const Symbol*, std::less<>> symbols;  // the map variables by name
+    for (const Symbol& sym : ctx.elf.symbols())
+        if (sym.section == maps->index && sym.type == STT_OBJECT) symbols[sym.name] = &sym;
 
     const btf_type& datasec = btf.type(datasec_id, "DATASEC .maps");
     const btf_var_secinfo* vars = btf_var_secinfos(&datasec);
@@ -162,9 +174,8 @@ void read_btf_maps(LoadContext& ctx) {
         if (btf.kind(var) != BTF_KIND_VAR) btf.fail(fmt::format("DATASEC .maps entry {} is not a variable", i));
         const std::string name = btf.name_of(var);
         // The symbol, not the DATASEC offset (left 0 by some compilers), locates the map in the section.
-        const Symbol* symbol = nullptr;
-        for (const Symbol& sym : ctx.elf.symbols())
-            if (sym.section == maps->index && sym.type == STT_OBJECT && sym.name == name) symbol = &sym;
+        auto found = symbols.find(name);
+        const Symbol* symbol = found == symbols.end() ? nullptr : found->second;
         if (symbol == nullptr) ctx.elf.fail(maps->name, fmt::format("map {} has no symbol", name));
         if (symbol->value > maps->size || symbol->size > maps->size - symbol->value)
             ctx.elf.fail(maps->name, fmt::format("map {} extends past the end of the section", name));

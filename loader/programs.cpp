@@ -26,6 +26,11 @@ namespace tcbpf::loader::detail {
 namespace {
 
 constexpr uint8_t kOpLddw = 0x18;
+// The kernel's BPF_COMPLEXITY_LIMIT_INSNS; a program linked beyond it could never load. The object-wide
+// cap keeps a small hostile file (many programs each pulling in the same large subprogram) from
+// expanding into gigabytes.
+constexpr size_t kMaxProgramInsns = 1'000'000;
+constexpr size_t kMaxObjectInsns = 4'000'000;
 constexpr uint8_t kOpCall = 0x85;
 constexpr uint8_t kPseudoCall = 1;  // BPF_PSEUDO_CALL in a call's src field
 
@@ -41,9 +46,11 @@ struct CodeSection {
     std::map<uint32_t, Relocation> relocations;  // by instruction index
 
     const Function* function_at(uint64_t index) const {
-        for (const Function& fn : functions)
-            if (index >= fn.start && index < fn.end) return &fn;
-        return nullptr;
+        auto it = std::upper_bound(functions.begin(), functions.end(), index,
+                                   [](uint64_t value, const Function& fn) { return value < fn.start; });
+        if (it == functions.begin()) return nullptr;
+        --it;
+        return index < it->end ? &*it : nullptr;
     }
 };
 
@@ -86,9 +93,13 @@ class Linker {
 
     LoadContext& ctx_;
     std::map<size_t, CodeSection> code_;  // by section index
+    size_t linked_ = 0;                   // instructions in all programs linked so far
 };
 
 void Linker::index_code() {
+    std::map<size_t, std::vector<const Symbol*>> functions_of;  // section index → its STT_FUNC symbols
+    for (const Symbol& sym : ctx_.elf.symbols())
+        if (sym.type == STT_FUNC && sym.section != 0) functions_of[sym.section].push_back(&sym);
     for (const Section& s : ctx_.elf.sections()) {
         if (s.index == 0 || !s.executable() || s.size == 0) continue;
         if (s.size % sizeof(isa::RawInsn) != 0)
@@ -99,8 +110,8 @@ void Linker::index_code() {
         std::memcpy(code.insns.data(), s.data.data(), s.size);
         const uint64_t count = code.insns.size();
 
-        for (const Symbol& sym : ctx_.elf.symbols()) {
-            if (sym.section != s.index || sym.type != STT_FUNC) continue;
+        for (const Symbol* function : functions_of[s.index]) {
+            const Symbol& sym = *function;
             if (sym.value % 8 != 0 || sym.size % 8 != 0 || sym.value / 8 >= count || sym.size / 8 > count - sym.value / 8)
                 ctx_.elf.fail(s.name, fmt::format("function {} (offset {}, size {}) is not a whole instruction range "
                                                   "inside the section", sym.name, sym.value, sym.size));
@@ -142,6 +153,9 @@ uint32_t Linker::place(Linking& l, const CodeSection& code, const Function& fn) 
     for (const Placed& p : l.placed)
         if (p.code == &code && p.fn == &fn) return p.base;
     const auto base = static_cast<uint32_t>(l.out.size());
+    if (base + (fn.end - fn.start) > kMaxProgramInsns)
+        ctx_.elf.fail(code.section->name, fmt::format("linking {} exceeds the kernel's {} instruction limit", fn.name,
+                                                      kMaxProgramInsns));
     l.out.insert(l.out.end(), code.insns.begin() + fn.start, code.insns.begin() + fn.end);
     l.placed.push_back({&code, &fn, base});
     return base;
@@ -300,7 +314,12 @@ ProgramDef Linker::link(const CodeSection& code, const Function& entry) {
 void Linker::link_all() {
     for (const auto& [index, code] : code_) {
         if (code.section->name == ".text") continue;
-        for (const Function& fn : code.functions) ctx_.object.programs.push_back(link(code, fn));
+        for (const Function& fn : code.functions) {
+            ctx_.object.programs.push_back(link(code, fn));
+            linked_ += ctx_.object.programs.back().prog.size();
+            if (linked_ > kMaxObjectInsns)
+                ctx_.elf.fail("", fmt::format("programs expand to more than {} instructions in total", kMaxObjectInsns));
+        }
     }
 }
 

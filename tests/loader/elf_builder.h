@@ -19,6 +19,7 @@ class ElfBuilder {
         std::vector<uint8_t> data;
         uint32_t info = 0;
         uint64_t entsize = 0;
+        uint64_t nobits_size = 0;  // sh_size of an SHT_NOBITS section (which has no data)
     };
 
     uint16_t machine = EM_BPF;
@@ -91,7 +92,7 @@ class ElfBuilder {
             h.sh_type = all[i].type;
             h.sh_flags = all[i].flags;
             h.sh_offset = out.size();
-            h.sh_size = all[i].data.size();
+            h.sh_size = all[i].type == SHT_NOBITS ? all[i].nobits_size : all[i].data.size();
             h.sh_info = all[i].info;
             h.sh_entsize = all[i].entsize;
             h.sh_addralign = 8;

@@ -118,6 +118,15 @@ TEST(Handmade, ImpossibleMapSizesAreRejected) {
     }
 }
 
+TEST(Handmade, HugeBssIsRejectedBeforeAnythingIsAllocated) {
+    // A NOBITS size is not bounded by the file: 3 GB of .bss in a few hundred bytes (found by fuzz_elf).
+    ElfBuilder b;
+    b.code("classifier", {mov(0, 0), exit_insn()});
+    b.add({".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, {}, 0, 0, 3'000'000'000});
+    EXPECT_EQ(load_error(b.build()), "hand.o: section .bss: map hand.bss: value_size 3000000000 is larger than the "
+                                     "kernel's limit of 4194304 bytes");
+}
+
 TEST(Handmade, UnknownRelocationTypeIsRejected) {
     TwoMapObject o;
     o.b.rel(".relclassifier", o.code, {{0, ELF64_R_INFO(o.m1, 7)}});
