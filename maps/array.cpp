@@ -39,7 +39,7 @@ class ArrayMap final : public MapBase {
         if (is_percpu() && cpu >= ncpus()) return -EINVAL;
         uint32_t index = load_index(key);
         seq_write_begin(seq_[index]);
-        std::memcpy(slot(index, is_percpu() ? cpu : 0), value, value_size());
+        slot_store(slot(index, is_percpu() ? cpu : 0), value, value_size());
         seq_write_end(seq_[index]);
         return 0;
     }
@@ -61,10 +61,10 @@ class ArrayMap final : public MapBase {
         if (is_percpu()) {
             // The user buffer already has the kernel's per-CPU layout; the slots' padding stays zero.
             for (uint32_t cpu = 0; cpu < ncpus(); ++cpu)
-                std::memcpy(slot(index, cpu), static_cast<const uint8_t*>(value) + size_t(cpu) * control_->stride,
-                            value_size());
+                slot_store(slot(index, cpu), static_cast<const uint8_t*>(value) + size_t(cpu) * control_->stride,
+                           value_size());
         } else {
-            std::memcpy(slot(index, 0), value, value_size());
+            slot_store(slot(index, 0), value, value_size());
         }
         seq_write_end(seq_[index]);
         return 0;

@@ -128,7 +128,7 @@ class HashMap final : public MapBase {
         uint32_t* slot = &b.head;
         for (uint32_t idx = *slot; idx != kNil; idx = *slot) {
             HashElem* e = elem(idx);
-            if (e->hash == hash && std::memcmp(key_of(e), key, key_size()) == 0) {
+            if (e->hash.load(std::memory_order_relaxed) == hash && std::memcmp(key_of(e), key, key_size()) == 0) {
                 if (link) *link = slot;
                 return idx;
             }
@@ -204,7 +204,7 @@ class HashMap final : public MapBase {
                 }
                 if (err == 0 && fresh != kNil) {
                     HashElem* e = elem(fresh);
-                    e->hash = hash;
+                    e->hash.store(hash, std::memory_order_relaxed);
                     std::memcpy(key_of(e), key, key_size());
                     copy_in(e, value, cpu, true);
                     if (old != kNil) *link = elem(old)->next;  // unlink the element being replaced
@@ -278,7 +278,8 @@ class HashMap final : public MapBase {
     }
     // Unlinks element idx from its bucket if it is there (it may be mid-insert or mid-delete).
     bool unlink_from_hash(uint32_t idx) {
-        HashBucket& b = bucket(elem(idx)->hash);
+        // A stale hash (the element is being refilled) only makes us look in a bucket it is not in.
+        HashBucket& b = bucket(elem(idx)->hash.load(std::memory_order_relaxed));
         SpinGuard guard(b.lock);
         for (uint32_t* slot = &b.head; *slot != kNil; slot = &elem(*slot)->next) {
             if (*slot == idx) {

@@ -44,7 +44,7 @@ struct HashBucket {
 
 struct HashElem {
     uint32_t next;
-    uint32_t hash;
+    std::atomic<uint32_t> hash;  // read without the bucket lock by the LRU evictor to pick the bucket
     uint32_t lru_prev;
     uint32_t lru_next;
     std::atomic<uint32_t> ref;

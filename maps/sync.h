@@ -58,7 +58,29 @@ inline void seq_write_begin(std::atomic<uint32_t>& seq) {
 }
 inline void seq_write_end(std::atomic<uint32_t>& seq) { seq.fetch_add(1, std::memory_order_release); }
 
-// Copies `size` bytes from `src` (guarded by `seq`) into `dst` without ever returning a torn copy.
+// Copy between a value slot in a block (8-byte aligned, padded to a multiple of 8) and any buffer, 8
+// bytes at a time with relaxed atomic accesses. Sequence-lock readers and writers then race only on
+// atomics (defined behaviour; a reader discards a copy that overlapped a write). A store fills the
+// padding after `size` with zeros.
+inline void slot_load(void* dst, const void* slot, size_t size) {
+    auto* words = static_cast<uint64_t*>(const_cast<void*>(slot));
+    auto* out = static_cast<uint8_t*>(dst);
+    for (size_t off = 0; off < size; off += 8) {
+        uint64_t word = std::atomic_ref<uint64_t>(words[off / 8]).load(std::memory_order_relaxed);
+        std::memcpy(out + off, &word, size - off < 8 ? size - off : 8);
+    }
+}
+inline void slot_store(void* slot, const void* src, size_t size) {
+    auto* words = static_cast<uint64_t*>(slot);
+    auto* in = static_cast<const uint8_t*>(src);
+    for (size_t off = 0; off < size; off += 8) {
+        uint64_t word = 0;
+        std::memcpy(&word, in + off, size - off < 8 ? size - off : 8);
+        std::atomic_ref<uint64_t>(words[off / 8]).store(word, std::memory_order_relaxed);
+    }
+}
+
+// Copies `size` bytes from the slot `src` (guarded by `seq`) into `dst`, never returning a torn copy.
 inline void seq_read_copy(const std::atomic<uint32_t>& seq, void* dst, const void* src, size_t size) {
     unsigned spins = 0;
     for (;;) {
@@ -67,7 +89,7 @@ inline void seq_read_copy(const std::atomic<uint32_t>& seq, void* dst, const voi
             cpu_relax(spins);
             continue;
         }
-        std::memcpy(dst, src, size);
+        slot_load(dst, src, size);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (seq.load(std::memory_order_relaxed) == before) return;
         cpu_relax(spins);
