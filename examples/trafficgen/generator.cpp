@@ -143,10 +143,10 @@ class Generator {
         if (kind != Kind::Runt) {
             const uint32_t roll = rng_.below(100);
             if (roll < 6) {
-                l2_.tags = {{0x88a8, static_cast<uint16_t>(rng_.between(1, 4094))},
-                            {0x8100, static_cast<uint16_t>(rng_.between(1, 4094) | (rng_.below(8) << 13))}};
+                const uint16_t outer = static_cast<uint16_t>(rng_.between(1, 4094));
+                l2_.tags = {{0x88a8, outer}, {0x8100, vlan_tci()}};
             } else if (roll < 21) {
-                l2_.tags = {{0x8100, static_cast<uint16_t>(rng_.between(1, 4094) | (rng_.below(8) << 13))}};
+                l2_.tags = {{0x8100, vlan_tci()}};
             }
         }
         const size_t target = pick_size(rng_);
@@ -157,6 +157,14 @@ class Generator {
     }
 
    private:
+    // Every draw is its own statement: operands of | or of a call are unsequenced, and g++ and clang
+    // order them differently, which would make a seed mean different bytes per compiler.
+    uint16_t vlan_tci() {
+        const uint32_t vid = rng_.between(1, 4094);
+        const uint32_t pcp = rng_.below(8);
+        return static_cast<uint16_t>(vid | (pcp << 13));
+    }
+
     static bool damaged_length(Kind k) {
         return k == Kind::ShortIpv4 || k == Kind::ShortIpv6 || k == Kind::Runt || k == Kind::TruncatedL4;
     }
@@ -250,7 +258,9 @@ class Generator {
             h.frag_field = 0x2000;
         } else {
             body = random_bytes(rng_, rng_.chance(70) ? carried : carried - rng_.below(8));
-            h.frag_field = static_cast<uint16_t>((rng_.chance(50) ? 0x2000 : 0) | rng_.between(1, 1000));
+            const uint16_t more = rng_.chance(50) ? 0x2000 : 0;
+            const uint16_t offset = static_cast<uint16_t>(rng_.between(1, 1000));
+            h.frag_field = static_cast<uint16_t>(more | offset);
         }
         Bytes out = ethernet(l2_, 0x0800);
         append(out, ipv4_header(h, body.size()));
@@ -276,7 +286,9 @@ class Generator {
             frag = ipv6_fragment_ext(kProtoUdp, 0, true, id);
         } else {
             body = random_bytes(rng_, carried);
-            frag = ipv6_fragment_ext(kProtoUdp, static_cast<uint16_t>(rng_.between(1, 1000)), rng_.chance(50), id);
+            const auto offset = static_cast<uint16_t>(rng_.between(1, 1000));
+            const bool more = rng_.chance(50);
+            frag = ipv6_fragment_ext(kProtoUdp, offset, more, id);
         }
         Bytes out = ethernet(l2_, 0x86dd);
         append(out, ipv6_header(h, frag.size() + body.size()));
@@ -345,7 +357,8 @@ class Generator {
                 return out;
             }
             case Kind::BadIpChecksum: {
-                Bytes out = ipv4(pick_l4_proto(), target, rng_.chance(15));
+                const uint8_t proto = pick_l4_proto();
+                Bytes out = ipv4(proto, target, rng_.chance(15));
                 out[l3 + 10] ^= static_cast<uint8_t>(rng_.between(1, 255));
                 return out;
             }
