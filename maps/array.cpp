@@ -59,10 +59,8 @@ class ArrayMap final : public MapBase {
         uint32_t index = load_index(key);
         seq_write_begin(seq_[index]);
         if (is_percpu()) {
-            // The user buffer already has the kernel's per-CPU layout; the slots' padding stays zero.
-            for (uint32_t cpu = 0; cpu < ncpus(); ++cpu)
-                slot_store(slot(index, cpu), static_cast<const uint8_t*>(value) + size_t(cpu) * control_->stride,
-                           value_size());
+            // The user buffer has the kernel's per-CPU layout; like the kernel, keep its padding bytes too.
+            slot_store(slot(index, 0), value, size_t(control_->stride) * ncpus());
         } else {
             slot_store(slot(index, 0), value, value_size());
         }

@@ -149,6 +149,7 @@ class HashMap final : public MapBase {
         if (!percpu_) {
             std::memcpy(value_of(e, 0), value, value_size());
         } else if (cpu == kAllCpus) {
+            // The whole user layout, padding included: the kernel keeps (and returns) those bytes too.
             std::memcpy(value_of(e, 0), value, size_t(c_->value_stride) * ncpus());
         } else {
             if (fresh) std::memset(value_of(e, 0), 0, size_t(c_->value_stride) * ncpus());

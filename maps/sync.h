@@ -60,8 +60,8 @@ inline void seq_write_end(std::atomic<uint32_t>& seq) { seq.fetch_add(1, std::me
 
 // Copy between a value slot in a block (8-byte aligned, padded to a multiple of 8) and any buffer, 8
 // bytes at a time with relaxed atomic accesses. Sequence-lock readers and writers then race only on
-// atomics (defined behaviour; a reader discards a copy that overlapped a write). A store fills the
-// padding after `size` with zeros.
+// atomics (defined behaviour; a reader discards a copy that overlapped a write). A store keeps the
+// bytes after `size` in its last word (callers hold the sequence lock, so no other writer is there).
 inline void slot_load(void* dst, const void* slot, size_t size) {
     auto* words = static_cast<uint64_t*>(const_cast<void*>(slot));
     auto* out = static_cast<uint8_t*>(dst);
@@ -74,9 +74,10 @@ inline void slot_store(void* slot, const void* src, size_t size) {
     auto* words = static_cast<uint64_t*>(slot);
     auto* in = static_cast<const uint8_t*>(src);
     for (size_t off = 0; off < size; off += 8) {
-        uint64_t word = 0;
+        std::atomic_ref<uint64_t> word_ref(words[off / 8]);
+        uint64_t word = size - off < 8 ? word_ref.load(std::memory_order_relaxed) : 0;
         std::memcpy(&word, in + off, size - off < 8 ? size - off : 8);
-        std::atomic_ref<uint64_t>(words[off / 8]).store(word, std::memory_order_relaxed);
+        word_ref.store(word, std::memory_order_relaxed);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <set>
 #include <vector>
@@ -221,6 +222,77 @@ TEST(KernelDifferential, CreationRulesGrid) {
                         ++compared;
                     }
     EXPECT_EQ(compared, 12 * 4 * 3 * 4 * 9);
+}
+
+}  // namespace
+}  // namespace tcbpf::maps
+
+namespace tcbpf::maps {
+namespace {
+
+// The kernel presents per-CPU values for every possible CPU; read their number like libbpf does.
+uint32_t possible_cpus() {
+    FILE* f = std::fopen("/sys/devices/system/cpu/possible", "r");
+    if (!f) return 0;
+    uint32_t count = 0;
+    unsigned a = 0, b = 0;
+    char sep = 0;
+    while (std::fscanf(f, "%u", &a) == 1) {
+        b = a;
+        if (std::fscanf(f, "%c", &sep) == 1 && sep == '-') {
+            if (std::fscanf(f, "%u", &b) != 1) break;
+            if (std::fscanf(f, "%c", &sep) != 1) sep = 0;
+        }
+        count += b - a + 1;
+        if (sep != ',') break;
+    }
+    std::fclose(f);
+    return count;
+}
+
+void percpu_differential(uint32_t type, uint32_t max_entries) {
+    uint32_t ncpus = possible_cpus();
+    if (ncpus == 0) GTEST_SKIP() << "cannot read /sys/devices/system/cpu/possible";
+    kernel::MapOptions options;
+    options.type = static_cast<bpf_map_type>(type);
+    options.key_size = 4;
+    options.value_size = 4;  // padded to 8 per CPU in the user-space layout
+    options.max_entries = max_entries;
+    auto created = kernel::create_map(options);
+    ASSERT_TRUE(created.ok()) << kernel::errno_text(created.error);
+    auto ours = create_map(MapSpec{type, 4, 4, max_entries, 0, "pcpu"}, ncpus);
+    ASSERT_EQ(ours->user_value_size(), ncpus * 8);
+    std::mt19937 rng(5);
+    for (int i = 0; i < 1000; ++i) {
+        Bytes key = u32_bytes(rng() % (max_entries + 2));
+        Bytes value(ncpus * 8);
+        for (auto& byte : value) byte = static_cast<uint8_t>(rng());  // padding bytes too: must not stick
+        int op = static_cast<int>(rng() % 3);
+        if (op == 0) {
+            uint64_t flags = rng() % 3;
+            ASSERT_EQ(-kernel::map_update(created.fd, key, value, flags), ours->update_user(key.data(), value.data(), flags))
+                << "op " << i;
+        } else if (op == 1) {
+            ASSERT_EQ(-kernel::map_delete(created.fd, key), ours->delete_user(key.data())) << "op " << i;
+        } else {
+            Bytes a(value.size()), b(value.size());
+            int theirs = kernel::map_lookup(created.fd, key, a);
+            ASSERT_EQ(-theirs, ours->lookup_user(key.data(), b.data())) << "op " << i;
+            if (theirs == 0) {
+                ASSERT_EQ(a, b) << "op " << i;
+            }
+        }
+    }
+}
+
+TEST(KernelDifferential, PercpuArrayUserLayout) {
+    SKIP_WITHOUT_BPF();
+    percpu_differential(kMapPercpuArray, 4);
+}
+
+TEST(KernelDifferential, PercpuHashUserLayout) {
+    SKIP_WITHOUT_BPF();
+    percpu_differential(kMapPercpuHash, 4);
 }
 
 }  // namespace
