@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -199,6 +200,137 @@ TEST(KernelCross, TestRunAcceptsAndRefusesTheSameInputs) {
         uint32_t ifindex;
         std::memcpy(&ifindex, run.ctx_out.data() + 40, 4);
         EXPECT_EQ(ifindex, ours.skb->meta.ifindex) << "input " << i;
+    }
+}
+
+// --- Checksum helpers: random inputs through the kernel's helpers and through ours. ---
+
+class Lcg {
+   public:
+    explicit Lcg(uint64_t seed) : state_(seed) {}
+    uint32_t next() {
+        state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<uint32_t>(state_ >> 32);
+    }
+    uint32_t below(uint32_t n) { return next() % n; }
+
+   private:
+    uint64_t state_;
+};
+
+std::vector<RawInsn> lddw(uint8_t reg, uint64_t value) {
+    return {RawInsn{0x18, reg, 0, static_cast<int32_t>(static_cast<uint32_t>(value))},
+            RawInsn{0x00, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(value >> 32))}};
+}
+
+void append(std::vector<RawInsn>& to, const std::vector<RawInsn>& more) { to.insert(to.end(), more.begin(), more.end()); }
+
+// Words of interest for one's-complement edge cases.
+uint32_t edgy_word(Lcg& rng) {
+    static constexpr uint32_t kEdges[] = {0, 0xffffffff, 0xffff0000, 0x0000ffff, 1, 0x80000000, 0xfffffffe};
+    return rng.below(3) == 0 ? kEdges[rng.below(7)] : rng.next();
+}
+
+TEST(KernelCross, CsumDiffAgreesOnRandomAndEdgeInputs) {
+    SKIP_WITHOUT_BPF();
+    Lcg rng(2024);
+    for (int round = 0; round < 300; ++round) {
+        const uint32_t from_words = rng.below(5), to_words = rng.below(5);
+        std::vector<uint32_t> from(from_words), to(to_words);
+        for (uint32_t& w : from) w = edgy_word(rng);
+        for (uint32_t& w : to) w = edgy_word(rng);
+        const uint32_t seed = edgy_word(rng);
+        std::vector<RawInsn> prog;
+        for (uint32_t i = 0; i < from_words; ++i)
+            prog.push_back(RawInsn{0x62, 0x0a, static_cast<int16_t>(-64 + 4 * i), static_cast<int32_t>(from[i])});
+        for (uint32_t i = 0; i < to_words; ++i)
+            prog.push_back(RawInsn{0x62, 0x0a, static_cast<int16_t>(-32 + 4 * i), static_cast<int32_t>(to[i])});
+        if (from_words != 0) {
+            prog.push_back(RawInsn{0xbf, 0xa1, 0, 0});   // r1 = r10
+            prog.push_back(RawInsn{0x07, 0x01, 0, -64});  // r1 += -64
+        } else {
+            prog.push_back(RawInsn{0xb7, 0x01, 0, 0});
+        }
+        prog.push_back(RawInsn{0xb7, 0x02, 0, static_cast<int32_t>(4 * from_words)});
+        if (to_words != 0) {
+            prog.push_back(RawInsn{0xbf, 0xa3, 0, 0});
+            prog.push_back(RawInsn{0x07, 0x03, 0, -32});
+        } else {
+            prog.push_back(RawInsn{0xb7, 0x03, 0, 0});
+        }
+        prog.push_back(RawInsn{0xb7, 0x04, 0, static_cast<int32_t>(4 * to_words)});
+        append(prog, lddw(5, seed));
+        prog.push_back(RawInsn{0x85, 0, 0, 28});  // call csum_diff
+        prog.push_back(exit_insn());
+        kernel::LoadResult loaded = kernel::load_program(prog);
+        ASSERT_TRUE(loaded.ok()) << loaded.log;
+        const std::vector<uint8_t> frame = ipv4_broadcast_frame();
+        kernel::TestRunInput input;
+        input.data = frame;
+        const kernel::TestRunResult run = kernel::test_run(loaded.fd, input);
+        ASSERT_TRUE(run.ok());
+        std::vector<uint8_t> from_bytes(4 * from_words), to_bytes(4 * to_words);
+        if (from_words) std::memcpy(from_bytes.data(), from.data(), from_bytes.size());
+        if (to_words) std::memcpy(to_bytes.data(), to.data(), to_bytes.size());
+        EXPECT_EQ(run.retval, static_cast<uint32_t>(csum_diff(from_bytes, to_bytes, seed)))
+            << "round " << round << " from " << from_words << " words, to " << to_words << " words, seed " << seed;
+    }
+}
+
+// Ether/IPv4/UDP "hello" with valid checksums (see checksum_test.cpp).
+const char kUdpFrame[] =
+    "000000000000112233445566080045000021000100004011ae1ec0a800010a01020304d20035000dea4d68656c6c6f";
+
+std::vector<uint8_t> unhex(const char* text) {
+    std::vector<uint8_t> out;
+    for (size_t i = 0; text[i] && text[i + 1]; i += 2) {
+        unsigned v = 0;
+        std::sscanf(text + i, "%2x", &v);
+        out.push_back(static_cast<uint8_t>(v));
+    }
+    return out;
+}
+
+// What bpf_l3/l4_csum_replace do around the pure functions: flags first, then the offset.
+int64_t our_csum_replace(bool l4, std::vector<uint8_t>& pkt, uint32_t offset, uint64_t from, uint64_t to, uint64_t flags) {
+    if (!(l4 ? l4_csum_flags_valid(flags) : l3_csum_flags_valid(flags))) return -EINVAL;
+    if (offset > 0xffff || (offset & 1) || offset + 2 > pkt.size()) return -EFAULT;
+    SkbMeta meta;
+    return l4 ? l4_csum_replace(&pkt[offset], from, to, flags, meta) : l3_csum_replace(&pkt[offset], from, to, flags);
+}
+
+TEST(KernelCross, CsumReplaceAgreesOnRandomInputs) {
+    SKIP_WITHOUT_BPF();
+    static constexpr uint64_t kFlags[] = {0, 2, 4, 0x10, 0x12, 0x14, 0x20, 0x22, 0x24, 0x34, 0x74, 0x94, 0x64, 3, 0x100 | 4, 1};
+    Lcg rng(77);
+    std::vector<uint8_t> frame = unhex(kUdpFrame);
+    for (int round = 0; round < 300; ++round) {
+        const bool l4 = rng.below(2) == 1;
+        if (rng.below(4) == 0) frame[40] = frame[41] = 0;  // a "no checksum" UDP field now and then
+        const uint32_t offset = rng.below(8) == 0 ? rng.below(60) : 24 + 2 * rng.below(10);
+        const uint64_t flags = kFlags[rng.below(std::size(kFlags))];
+        uint64_t from = rng.below(3) == 0 ? 0 : edgy_word(rng);
+        const uint64_t to = edgy_word(rng);
+        if ((flags & 0xf) == 0 && rng.below(4) != 0) from = 0;
+        std::vector<RawInsn> prog = {RawInsn{0xb7, 0x02, 0, static_cast<int32_t>(offset)}};
+        append(prog, lddw(3, from));
+        append(prog, lddw(4, to));
+        append(prog, lddw(5, flags));
+        prog.push_back(RawInsn{0x85, 0, 0, l4 ? 11 : 10});
+        prog.push_back(exit_insn());
+        kernel::LoadResult loaded = kernel::load_program(prog);
+        ASSERT_TRUE(loaded.ok()) << loaded.log;
+        kernel::TestRunInput input;
+        input.data = frame;
+        const kernel::TestRunResult run = kernel::test_run(loaded.fd, input);
+        ASSERT_TRUE(run.ok());
+        std::vector<uint8_t> ours = frame;
+        const int64_t ret = our_csum_replace(l4, ours, offset, from, to, flags);
+        ASSERT_EQ(static_cast<int32_t>(run.retval), ret) << "round " << round << (l4 ? " l4" : " l3") << " off " << offset
+                                                         << " flags " << flags;
+        ASSERT_EQ(run.data_out, ours) << "round " << round << (l4 ? " l4" : " l3") << " off " << offset << " flags "
+                                      << flags << " from " << from << " to " << to;
+        frame = ours;  // keep evolving the packet so later rounds start from unusual checksums
     }
 }
 
