@@ -38,7 +38,7 @@ isa::Program load_program(const std::string& path, const std::string& syntax) {
 
 void add_isa_commands(CLI::App& app) {
     struct Options {
-        std::string in_path, o->out_path, syntax = "auto", o->mem_hex, mem_file;
+        std::string in_path, out_path, syntax = "auto", mem_hex, mem_file;
     };
     // Owned by the callbacks: CLI11 keeps them alive as long as the app.
     auto o = std::make_shared<Options>();
