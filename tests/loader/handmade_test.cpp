@@ -214,6 +214,21 @@ TEST(Handmade, LicenseMustBeTerminated) {
     EXPECT_EQ(load_error(b.build()), "hand.o: section license: license string is not NUL-terminated");
 }
 
+TEST(Handmade, InvalidInstructionsNameTheProgramAndPc) {
+    ElfBuilder b;
+    const size_t code = b.code("classifier", {mov(0, 0), insn(0xff, 0, 0, 0, 0), exit_insn()});
+    b.symbol("bad_prog", 0, 24, STB_GLOBAL, STT_FUNC, code);
+    EXPECT_EQ(load_error(b.build()), "hand.o: section classifier: program bad_prog: pc 1: unknown opcode 0xff");
+}
+
+TEST(Handmade, CallIntoNothingIsRejected) {
+    ElfBuilder b;
+    const size_t code = b.code("classifier", {call(5, 1), exit_insn()});
+    b.symbol("caller", 0, 16, STB_GLOBAL, STT_FUNC, code);
+    EXPECT_EQ(load_error(b.build()),
+              "hand.o: section classifier: insn 0: target instruction 6 of section classifier is not inside a function");
+}
+
 TEST(Handmade, LocalCallWithoutRelocationStaysInItsSection) {
     // Two functions in one section; the first calls the second with a pre-resolved offset (no relocation).
     ElfBuilder b;

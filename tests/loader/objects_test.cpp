@@ -38,6 +38,8 @@ TEST(LegacyMaps, BpfElfMapEntriesKeepEveryField) {
     EXPECT_EQ(counters.map_flags, 0u);
     EXPECT_EQ(counters.pinning, kPinGlobalNs);
     EXPECT_EQ(counters.id, 0u);
+    EXPECT_NE(counters.btf_key_type_id, 0u) << "BPF_ANNOTATE_KV_PAIR(counters, ...) names the key type";
+    EXPECT_NE(counters.btf_value_type_id, 0u);
 
     const MapDef& jmp = o.maps[map_index(o, "jmp_table")];
     EXPECT_EQ(jmp.type, kMapProgArray);
@@ -55,6 +57,7 @@ TEST(LegacyMaps, BpfElfMapEntriesKeepEveryField) {
     EXPECT_EQ(flows.pinning, kPinObjectNs);
     EXPECT_EQ(flows.inner_id, 3u);
     EXPECT_EQ(flows.inner_idx, 5u);
+    EXPECT_EQ(flows.btf_key_type_id, 0u) << "not annotated";
 }
 
 TEST(LegacyMaps, LddwOfAMapBecomesMapIndexLoad) {

@@ -19,6 +19,10 @@ struct bpf_elf_map __attribute__((section("maps"), used)) flows = {
 	.id = 7, .pinning = 1, .inner_id = 3, .inner_idx = 5,
 };
 
+/* iproute2's BPF_ANNOTATE_KV_PAIR: gives the legacy map BTF key/value types. */
+struct ____btf_map_counters { __u32 key; __u64 value; };
+struct ____btf_map_counters __attribute__((section(".maps.counters"), used)) ____btf_map_counters = {};
+
 SEC("classifier") int cls_main(struct __sk_buff *skb)
 {
 	__u32 key = skb->protocol;
