@@ -13,6 +13,19 @@ namespace tcbpf::vm::detail {
 
 enum class Access : uint8_t { Load, Store, Atomic };
 
+// The common case of checked mode, inlined into the handlers: the access lies inside the live stack or
+// inside a registered region that allows it. False sends the handler to access_allowed, which also
+// asks extra_region and, if that refuses too, records the fault.
+inline bool access_in_known_region(const Context& cx, uint64_t addr, uint32_t size, bool write, uint64_t stack_lo,
+                                   uint64_t stack_hi) {
+    if (addr >= stack_lo && size <= stack_hi - addr && addr < stack_hi) return true;
+    for (const Region& r : cx.regions) {
+        if (addr >= r.begin && addr - r.begin <= r.size && size <= r.size - (addr - r.begin))
+            return !write || r.writable;
+    }
+    return false;
+}
+
 // True when [addr, addr + size) may be accessed as `kind`; otherwise records OutOfBounds or ReadOnly
 // in `cx` (naming pc, address, size and the nearest region) and returns false.
 bool access_allowed(Context& cx, uint32_t pc, uint64_t addr, uint32_t size, Access kind, uint64_t stack_lo,

@@ -131,8 +131,9 @@ uint64_t execute(const Slot* entry, Context* cx_ptr, uint64_t r1, uint64_t r2) {
 #define CHECK(addr, size, kind)                                                                        \
     do {                                                                                               \
         if constexpr (Checked) {                                                                       \
-            if (!access_allowed(cx, ip->pc, addr, size, kind, stack_top - (depth + 1) * kFrameBytes,  \
-                                stack_top))                                                            \
+            const uint64_t stack_lo = stack_top - (depth + 1) * kFrameBytes;                           \
+            if (!access_in_known_region(cx, addr, size, kind != Access::Load, stack_lo, stack_top) &&  \
+                !access_allowed(cx, ip->pc, addr, size, kind, stack_lo, stack_top))                    \
                 goto stop;                                                                             \
         }                                                                                              \
     } while (0)
