@@ -46,7 +46,7 @@ class ArrayMap final : public MapBase {
 
     long remove(const void*) noexcept override { return -EINVAL; }
 
-    int lookup_user(const void* key, void* value_out) const override {
+    int user_lookup(const void* key, void* value_out) const override {
         uint32_t index = load_index(key);
         if (index >= max_entries()) return -ENOENT;
         seq_read_copy(seq_[index], value_out, slot(index, 0),
@@ -54,7 +54,7 @@ class ArrayMap final : public MapBase {
         return 0;
     }
 
-    int update_user(const void* key, const void* value, uint64_t flags) override {
+    int user_update(const void* key, const void* value, uint64_t flags) override {
         if (long err = check_update(key, flags)) return static_cast<int>(err);
         uint32_t index = load_index(key);
         seq_write_begin(seq_[index]);
@@ -68,9 +68,9 @@ class ArrayMap final : public MapBase {
         return 0;
     }
 
-    int delete_user(const void*) override { return -EINVAL; }
+    int user_delete(const void*) override { return -EINVAL; }
 
-    int get_next_key(const void* key, void* next_out) const override {
+    int user_next_key(const void* key, void* next_out) const override {
         uint32_t next = 0;
         if (key) {
             uint32_t index = load_index(key);

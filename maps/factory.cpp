@@ -121,11 +121,33 @@ long Map::remove(const void*) noexcept { return -EINVAL; }
 long Map::push(const void*, uint64_t) noexcept { return -EINVAL; }
 long Map::pop(void*) noexcept { return -EINVAL; }
 long Map::peek(void*) noexcept { return -EINVAL; }
-int Map::lookup_user(const void*, void*) const { return -kENOTSUPP; }
-int Map::update_user(const void*, const void*, uint64_t) { return -kENOTSUPP; }
-int Map::delete_user(const void*) { return -kENOTSUPP; }
-int Map::get_next_key(const void*, void*) const { return -kENOTSUPP; }
-int Map::lookup_and_delete(const void*, void*) { return -kENOTSUPP; }
+int Map::user_lookup(const void*, void*) const { return -kENOTSUPP; }
+int Map::user_update(const void*, const void*, uint64_t) { return -kENOTSUPP; }
+int Map::user_delete(const void*) { return -kENOTSUPP; }
+int Map::user_next_key(const void*, void*) const { return -kENOTSUPP; }
+int Map::user_lookup_and_delete(const void*, void*) { return -kENOTSUPP; }
+
+// Access rights of the user-space handle, checked before anything else.
+int Map::lookup_user(const void* key, void* value_out) const {
+    if (spec_.map_flags & kFWronly) return -EPERM;
+    return user_lookup(key, value_out);
+}
+int Map::update_user(const void* key, const void* value, uint64_t flags) {
+    if (spec_.map_flags & kFRdonly) return -EPERM;
+    return user_update(key, value, flags);
+}
+int Map::delete_user(const void* key) {
+    if (spec_.map_flags & kFRdonly) return -EPERM;
+    return user_delete(key);
+}
+int Map::get_next_key(const void* key_or_null, void* next_key_out) const {
+    if (spec_.map_flags & kFWronly) return -EPERM;
+    return user_next_key(key_or_null, next_key_out);
+}
+int Map::lookup_and_delete(const void* key, void* value_out) {
+    if (spec_.map_flags & (kFRdonly | kFWronly)) return -EPERM;
+    return user_lookup_and_delete(key, value_out);
+}
 
 std::vector<std::vector<uint8_t>> Map::keys() const {
     std::vector<std::vector<uint8_t>> out;

@@ -51,7 +51,7 @@ class HashMap final : public MapBase {
     long remove(const void* key) noexcept override { return erase(key, nullptr); }
 
     // ---- user space ----
-    int lookup_user(const void* key, void* value_out) const override {
+    int user_lookup(const void* key, void* value_out) const override {
         uint32_t hash = hash_key(key);
         HashBucket& b = bucket(hash);
         SpinGuard guard(b.lock);
@@ -60,15 +60,15 @@ class HashMap final : public MapBase {
         copy_out(elem(idx), value_out);
         return 0;
     }
-    int update_user(const void* key, const void* value, uint64_t flags) override {
+    int user_update(const void* key, const void* value, uint64_t flags) override {
         return static_cast<int>(store(key, value, flags, kAllCpus));
     }
-    int delete_user(const void* key) override { return static_cast<int>(erase(key, nullptr)); }
-    int lookup_and_delete(const void* key, void* value_out) override {
+    int user_delete(const void* key) override { return static_cast<int>(erase(key, nullptr)); }
+    int user_lookup_and_delete(const void* key, void* value_out) override {
         return static_cast<int>(erase(key, value_out));
     }
 
-    int get_next_key(const void* key, void* next_out) const override {
+    int user_next_key(const void* key, void* next_out) const override {
         uint32_t first_bucket = 0;
         if (key) {
             uint32_t hash = hash_key(key);

@@ -58,19 +58,19 @@ class LpmTrie final : public MapBase {
     }
     long remove(const void* key) noexcept override { return erase(key); }
 
-    int lookup_user(const void* key, void* value_out) const override {
+    int user_lookup(const void* key, void* value_out) const override {
         read_lock(c_->rw);
         uint32_t found = longest_match(key);
         if (found != kNil) std::memcpy(value_out, value_of(found), value_size());
         read_unlock(c_->rw);
         return found == kNil ? -ENOENT : 0;
     }
-    int update_user(const void* key, const void* value, uint64_t flags) override {
+    int user_update(const void* key, const void* value, uint64_t flags) override {
         return static_cast<int>(insert(key, value, flags));
     }
-    int delete_user(const void* key) override { return static_cast<int>(erase(key)); }
+    int user_delete(const void* key) override { return static_cast<int>(erase(key)); }
 
-    int get_next_key(const void* key, void* next_out) const override {
+    int user_next_key(const void* key, void* next_out) const override {
         read_lock(c_->rw);
         uint32_t next = successor(key);
         if (next != kNil) {

@@ -45,15 +45,15 @@ class QueueMap final : public MapBase {
     long peek(void* value_out) noexcept override { return take(value_out, false); }
     long update(const void*, const void*, uint64_t, uint32_t) noexcept override { return -EINVAL; }
 
-    int lookup_user(const void*, void* value_out) const override {
+    int user_lookup(const void*, void* value_out) const override {
         return static_cast<int>(take(value_out, false));
     }
-    int update_user(const void*, const void* value, uint64_t flags) override {
+    int user_update(const void*, const void* value, uint64_t flags) override {
         return static_cast<int>(push(value, flags));
     }
-    int delete_user(const void*) override { return -EINVAL; }
-    int get_next_key(const void*, void*) const override { return -EINVAL; }
-    int lookup_and_delete(const void*, void* value_out) override { return static_cast<int>(take(value_out, true)); }
+    int user_delete(const void*) override { return -EINVAL; }
+    int user_next_key(const void*, void*) const override { return -EINVAL; }
+    int user_lookup_and_delete(const void*, void* value_out) override { return static_cast<int>(take(value_out, true)); }
 
    private:
     uint32_t next(uint32_t i) const { return i + 1 == c_->n_slots ? 0 : i + 1; }

@@ -38,7 +38,7 @@ class SlotArrayBase : public MapBase {
     }
 
    public:
-    int get_next_key(const void* key, void* next_out) const override {
+    int user_next_key(const void* key, void* next_out) const override {
         uint32_t next = 0;
         if (key) {
             uint32_t index = load_index(key);
@@ -50,7 +50,7 @@ class SlotArrayBase : public MapBase {
         std::memcpy(next_out, &next, 4);
         return 0;
     }
-    int delete_user(const void* key) override { return clear_slot(load_index(key)); }
+    int user_delete(const void* key) override { return clear_slot(load_index(key)); }
 
    protected:
     virtual void drop_local(uint32_t index) = 0;
@@ -89,14 +89,14 @@ class ProgArrayMap final : public SlotArrayBase, public ProgArray {
     }
 
     // User space sees the program id, as the kernel reports it for prog arrays.
-    int lookup_user(const void* key, void* value_out) const override {
+    int user_lookup(const void* key, void* value_out) const override {
         uint32_t index = load_index(key);
         if (index >= max_entries() || !slots_[index].occupied.load(std::memory_order_acquire)) return -ENOENT;
         std::memcpy(value_out, &slots_[index].id, 4);
         return 0;
     }
     // The kernel's value is a program fd, which means nothing here: install programs with set_program.
-    int update_user(const void*, const void*, uint64_t) override { return -EINVAL; }
+    int user_update(const void*, const void*, uint64_t) override { return -EINVAL; }
 
    private:
     void drop_local(uint32_t index) override { programs_[index].store(nullptr, std::memory_order_release); }

@@ -134,12 +134,15 @@ class Map {
     virtual long peek(void* value_out) noexcept;
 
     // ---- user space (the bpf() syscall's view): copies, 0 or negative errno ----
-    virtual int lookup_user(const void* key, void* value_out) const;
-    virtual int update_user(const void* key, const void* value, uint64_t flags);
-    virtual int delete_user(const void* key);
+    // A map created with BPF_F_RDONLY refuses writes (update, delete, lookup_and_delete) and one with
+    // BPF_F_WRONLY refuses reads (lookup, get_next_key, lookup_and_delete) with -EPERM, before any other
+    // check, as the kernel does for the file descriptor it returns from BPF_MAP_CREATE.
+    int lookup_user(const void* key, void* value_out) const;
+    int update_user(const void* key, const void* value, uint64_t flags);
+    int delete_user(const void* key);
     // key_or_null == nullptr (or a missing key, for hashes) yields the first key; -ENOENT after the last.
-    virtual int get_next_key(const void* key_or_null, void* next_key_out) const;
-    virtual int lookup_and_delete(const void* key, void* value_out);
+    int get_next_key(const void* key_or_null, void* next_key_out) const;
+    int lookup_and_delete(const void* key, void* value_out);
 
     // Iteration helpers built on get_next_key + lookup_user (entries changed meanwhile may be missed
     // or seen twice, as with bpftool). Keys/values are raw bytes of key_size / user_value_size().
@@ -153,6 +156,13 @@ class Map {
 
    protected:
     Map(const MapSpec& spec, uint32_t ncpus) : spec_(spec), ncpus_(ncpus) {}
+
+    // What each map type implements for the user-space calls above (defaults: the kernel's ENOTSUPP).
+    virtual int user_lookup(const void* key, void* value_out) const;
+    virtual int user_update(const void* key, const void* value, uint64_t flags);
+    virtual int user_delete(const void* key);
+    virtual int user_next_key(const void* key_or_null, void* next_key_out) const;
+    virtual int user_lookup_and_delete(const void* key, void* value_out);
 
    private:
     MapSpec spec_;

@@ -189,3 +189,33 @@ TEST(HashMap, NoPreallocFlagIsAcceptedWithTheSameSemantics) {
 
 }  // namespace
 }  // namespace tcbpf::maps
+
+namespace tcbpf::maps {
+namespace {
+
+TEST(MapAccessFlags, ReadOnlyAndWriteOnlyMapsRefuseUserSpaceWithEperm) {
+    // As the kernel answers through the fd BPF_MAP_CREATE returns: -EPERM before any other check.
+    auto ro = test::make(kMapHash, 4, 4, 4, kFRdonly);
+    uint32_t key = 1, value = 5, next = 0;
+    EXPECT_EQ(ro->update_user(&key, &value, kBpfAny), -EPERM);
+    EXPECT_EQ(ro->update_user(&key, &value, 99), -EPERM);
+    EXPECT_EQ(ro->delete_user(&key), -EPERM);
+    EXPECT_EQ(ro->lookup_and_delete(&key, &value), -EPERM);
+    EXPECT_EQ(ro->lookup_user(&key, &value), -ENOENT);
+    EXPECT_EQ(ro->get_next_key(nullptr, &next), -ENOENT);
+    EXPECT_EQ(ro->update(&key, &value, kBpfAny, 0), 0);  // programs may still write (no RDONLY_PROG)
+
+    auto wo = test::make(kMapHash, 4, 4, 4, kFWronly);
+    EXPECT_EQ(wo->update_user(&key, &value, kBpfAny), 0);
+    EXPECT_EQ(wo->lookup_user(&key, &value), -EPERM);
+    EXPECT_EQ(wo->get_next_key(nullptr, &next), -EPERM);
+    EXPECT_EQ(wo->lookup_and_delete(&key, &value), -EPERM);
+    EXPECT_EQ(wo->delete_user(&key), 0);
+
+    auto queue = test::make(kMapQueue, 0, 4, 4, kFRdonly);
+    EXPECT_EQ(queue->update_user(nullptr, &value, kBpfAny), -EPERM);
+    EXPECT_EQ(queue->lookup_and_delete(nullptr, &value), -EPERM);
+}
+
+}  // namespace
+}  // namespace tcbpf::maps
