@@ -7,7 +7,12 @@
 // row with that TEXT, shape and width.
 #include <fmt/format.h>
 
+#include <cctype>
+#include <optional>
+#include <string>
+
 #include "isa/asm_support.h"
+#include "isa/llvm_operands.h"
 #include "tcbpf/asm.h"
 
 namespace tcbpf::isa {
@@ -18,136 +23,13 @@ using asm_detail::find_row;
 using asm_detail::Number;
 using asm_detail::Pos;
 using asm_detail::ProgramBuilder;
-
-struct Reg {
-    uint8_t num = 0;
-    bool w = false;
-    Pos pos;
-    std::string name() const { return fmt::format("{}{}", w ? 'w' : 'r', num); }
-};
+using namespace asm_detail::llvm;
 
 // What the line prefix of a tool told us about the instruction.
 struct Prefix {
     std::optional<uint8_t> kernel_opcode;  // verifier log `3: (85) ...`
     bool objdump_local_call = false;       // llvm-objdump bytes of a call with src 1 (printed `call -1`)
 };
-
-bool is_register_name(std::string_view word) {
-    if (word.size() < 2 || (word[0] != 'r' && word[0] != 'w')) return false;
-    for (char ch : word.substr(1))
-        if (ch < '0' || ch > '9') return false;
-    return true;
-}
-
-std::optional<Reg> try_register(Cursor& c) {
-    const size_t saved = c.offset();
-    c.skip_space();
-    const Pos pos = c.pos();
-    const std::string_view word = c.identifier();
-    if (!is_register_name(word)) {
-        c.seek(saved);
-        return std::nullopt;
-    }
-    if (word.size() > 3 || std::stoi(std::string(word.substr(1))) >= kNumRegs)
-        c.fail_at(pos, fmt::format("invalid register '{}' (registers are r0..r10, w0..w10)", word));
-    return Reg{static_cast<uint8_t>(std::stoi(std::string(word.substr(1)))), word[0] == 'w', pos};
-}
-
-Reg expect_register(Cursor& c) {
-    if (auto r = try_register(c)) return *r;
-    c.fail(fmt::format("expected register, found {}", c.found()));
-}
-
-Reg expect_reg64(Cursor& c, std::string_view role) {
-    const Reg r = expect_register(c);
-    if (r.w) c.fail_at(r.pos, fmt::format("{} must be a 64-bit register, found '{}'", role, r.name()));
-    return r;
-}
-
-// The source register of a narrow memory form: llvm prints w, the kernel r; both mean the same bits.
-Reg expect_narrow_or_64(Cursor& c, bool narrow, std::string_view role) {
-    const Reg r = expect_register(c);
-    if (r.w && !narrow) c.fail_at(r.pos, fmt::format("{} of a 64-bit access must be an r register, found '{}'", role, r.name()));
-    return r;
-}
-
-void expect_same_width(Cursor& c, const Reg& dst, const Reg& src) {
-    if (dst.w != src.w)
-        c.fail_at(src.pos, fmt::format("expected {} register to match '{}', found '{}'", dst.w ? "a w" : "an r", dst.name(), src.name()));
-}
-
-// `rB + off`, `rB - off`, `rB +off` (verifier log), `rB`.
-struct Address {
-    Reg base;
-    int16_t off = 0;
-};
-Address parse_address(Cursor& c) {
-    Address a{expect_reg64(c, "memory base"), 0};
-    const char sign = c.peek();
-    if (sign != '+' && sign != '-') return a;
-    c.advance();
-    const Number magnitude = c.expect_number(false, "memory offset");
-    Number n = magnitude;
-    n.negative = sign == '-';
-    a.off = asm_detail::to_off16(c, n, false);
-    return a;
-}
-
-Address parse_paren_address(Cursor& c) {
-    c.expect("(");
-    const Address a = parse_address(c);
-    c.expect(")");
-    return a;
-}
-
-// `(u32 *)` -> "u32".
-std::string_view parse_size_cast(Cursor& c) {
-    c.expect("(");
-    const Pos pos = c.pos();
-    const std::string_view word = c.identifier();
-    if (word.empty()) c.fail(fmt::format("expected a size such as u32, found {}", c.found()));
-    c.expect("*");
-    c.expect(")");
-    if (!find_row([&](const OpInfo& r) { return r.shape == Shape::Ldx && r.text == word; }))
-        c.fail_at(pos, fmt::format("unknown size '{}' (expected u8, u16, u32, u64, s8, s16 or s32)", word));
-    return word;
-}
-
-int mem_size_of_word(std::string_view size) {
-    const OpInfo* row = find_row([&](const OpInfo& r) { return r.shape == Shape::Ldx && r.text == size; });
-    return row ? mem_size(row->op) : 0;
-}
-
-// `+3`, `-1`, `pc+3`, `0x10`, or a label; an llvm-objdump `<sym>` annotation after it is ignored.
-void parse_target(Cursor& c, ProgramBuilder& b, int64_t lo, int64_t hi, bool in_imm) {
-    c.skip_space();
-    const Pos pos = c.pos();
-    std::optional<Number> n = c.number(true);
-    if (!n) {
-        const std::string_view word = c.identifier();
-        if (word.empty()) c.fail(fmt::format("expected a jump target (+N, -N, pc+N or a label), found {}", c.found()));
-        if (word == "pc" && (c.peek_raw() == '+' || c.peek_raw() == '-')) {
-            n = c.number(true);
-            if (!n) c.fail(fmt::format("expected a distance after 'pc', found {}", c.found()));
-        } else {
-            b.target_label(word, pos);
-        }
-    }
-    if (n) {
-        const int64_t distance = asm_detail::to_signed(c, *n, lo, hi, "jump distance");
-        Insn& insn = const_cast<Insn&>(b.last());
-        if (in_imm)
-            insn.imm = static_cast<int32_t>(distance);
-        else
-            insn.off = static_cast<int16_t>(distance);
-        b.target_written_at(pos);
-    }
-    if (c.peek() == '<') {
-        const size_t close = c.rest().find('>');
-        if (close == std::string_view::npos) c.fail("unterminated '<symbol>' annotation");
-        c.advance(close + 1);
-    }
-}
 
 class LlvmAssembler {
    public:
@@ -260,7 +142,7 @@ class LlvmAssembler {
         if (word == info(Op::JA).text || word == info(Op::JA32).text) {
             const bool wide = word == info(Op::JA32).text;
             emit(Insn{.op = wide ? Op::JA32 : Op::JA}, start);
-            return wide ? parse_target(c, b_, INT32_MIN, INT32_MAX, true) : parse_target(c, b_, INT16_MIN, INT16_MAX, false);
+            return wide ? parse_target(c, b_) : parse_target(c, b_);
         }
         if (word == "if") return conditional(c, start);
         if (word == info(Op::CALLX).text) return emit(Insn{.op = Op::CALLX, .dst = expect_reg64(c, "callx target").num}, start);
@@ -283,7 +165,7 @@ class LlvmAssembler {
         }
         c.seek(c.offset() - word.size());
         emit(Insn{.op = Op::CALL_LOCAL}, start);
-        parse_target(c, b_, INT32_MIN, INT32_MAX, true);
+        parse_target(c, b_);
         // bpftool names the callee after the distance: `call pc+5#bpf_prog_e0952f3ef8ab7df9_sub`.
         if (c.peek_raw() == '#') {
             c.advance();
@@ -320,7 +202,7 @@ class LlvmAssembler {
         insn.op = find_row([&](const OpInfo& r) { return r.shape == shape && r.text == op && is_32bit(r.op) == dst.w; })->op;
         if (!c.accept_word("goto")) c.fail(fmt::format("expected 'goto', found {}", c.found()));
         emit(insn, start);
-        parse_target(c, b_, INT16_MIN, INT16_MAX, false);
+        parse_target(c, b_);
     }
 
     // `*(u32 *)(r10 - 8) = 5` (ST) or `= r1` / `= w1` (STX).

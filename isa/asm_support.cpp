@@ -224,6 +224,21 @@ void ProgramBuilder::target_label(std::string_view label, Pos pos) {
 
 void ProgramBuilder::target_written_at(Pos pos) { target_pos_[last_pc_] = pos; }
 
+void ProgramBuilder::target_distance(int64_t distance, Pos pos) {
+    Insn& insn = prog_.insns[last_pc_];
+    if (distance_in_imm(insn.op)) {
+        if (distance < std::numeric_limits<int32_t>::min() || distance > std::numeric_limits<int32_t>::max())
+            throw_at(file_, pos, fmt::format("jump distance {} out of range (-2147483648..2147483647)", distance));
+        insn.imm = static_cast<int32_t>(distance);
+        if (insn.op == Op::LDDW) insn.imm64 = (insn.imm64 & 0xffffffff00000000ull) | static_cast<uint32_t>(insn.imm);
+    } else {
+        if (distance < std::numeric_limits<int16_t>::min() || distance > std::numeric_limits<int16_t>::max())
+            throw_at(file_, pos, fmt::format("jump distance {} out of range (-32768..32767)", distance));
+        insn.off = static_cast<int16_t>(distance);
+    }
+    target_written_at(pos);
+}
+
 Program ProgramBuilder::finish() {
     if (prog_.insns.empty()) throw_at(file_, {1, 1}, "empty program: expected at least one instruction");
     const auto size = static_cast<int64_t>(prog_.size());
@@ -238,8 +253,7 @@ Program ProgramBuilder::finish() {
         }
         Insn& insn = prog_.insns[fix.pc];
         const int64_t distance = target - static_cast<int64_t>(fix.pc) - 1;
-        const bool imm_field = insn.op == Op::JA32 || insn.op == Op::CALL_LOCAL || insn.op == Op::LDDW;
-        if (imm_field) {
+        if (distance_in_imm(insn.op)) {
             if (distance < std::numeric_limits<int32_t>::min() || distance > std::numeric_limits<int32_t>::max())
                 throw_at(file_, fix.pos, fmt::format("label '{}' is {} instructions away, beyond a 32-bit distance", fix.label, distance));
             insn.imm = static_cast<int32_t>(distance);

@@ -109,6 +109,8 @@ class ProgramBuilder {
 
     size_t pc() const { return prog_.insns.size(); }
     const Insn& last() const { return prog_.insns[last_pc_]; }
+    // For instructions with a target: whether the distance lives in imm (else off).
+    static bool distance_in_imm(Op op) { return op == Op::JA32 || op == Op::CALL_LOCAL || op == Op::LDDW; }
 
     void define_label(std::string_view name, Pos pos);
     // A label that applies only if the text never defines `name` itself (the suite's implicit `exit`).
@@ -118,6 +120,8 @@ class ProgramBuilder {
     void emit(const Insn& insn, Pos pos);
     // The jump/call field of the instruction just emitted takes the distance to `label`.
     void target_label(std::string_view label, Pos pos);
+    // ... or a distance written as a number at `pos` (off for jumps, imm for gotol, calls and func loads).
+    void target_distance(int64_t distance, Pos pos);
     // Where the numeric target of the instruction just emitted was written (for range errors).
     void target_written_at(Pos pos);
 

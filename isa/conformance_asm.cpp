@@ -106,7 +106,7 @@ class ConformanceAssembler {
         if (kind == "helper") return b_.emit(Insn{.op = Op::CALL_HELPER, .imm = expect_imm(c)}, start);
         if ("call " + std::string(kind) == info(Op::CALL_LOCAL).conformance) {
             b_.emit(Insn{.op = Op::CALL_LOCAL}, start);
-            return target(c, true);
+            return target(c);
         }
         if (kind == "runtime")
             c.fail_at(kind_pos, "'call runtime' (kfunc, src_reg 2) is not an instruction tcbpf decodes");
@@ -114,18 +114,13 @@ class ConformanceAssembler {
     }
 
     // `+N`, `-N` (relative to the next instruction) or a label.
-    void target(Cursor& c, bool in_imm) {
+    void target(Cursor& c) {
         c.skip_space();
         const Pos pos = c.pos();
         const char sign = c.peek_raw();
         if (sign == '+' || sign == '-') {
             const Number n = c.expect_number(true, "jump distance");
-            Insn& insn = const_cast<Insn&>(b_.last());
-            if (in_imm)
-                insn.imm = static_cast<int32_t>(asm_detail::to_signed(c, n, INT32_MIN, INT32_MAX, "jump distance"));
-            else
-                insn.off = static_cast<int16_t>(asm_detail::to_signed(c, n, INT16_MIN, INT16_MAX, "jump distance"));
-            return b_.target_written_at(pos);
+            return b_.target_distance(asm_detail::to_signed(c, n, INT32_MIN, INT32_MAX, "jump distance"), pos);
         }
         const std::string_view label = c.identifier();
         if (label.empty()) c.fail(fmt::format("expected a jump target (+N, -N or a label), found {}", c.found()));
@@ -159,7 +154,7 @@ class ConformanceAssembler {
                 if (!jump) return b_.emit(insn, start);
                 separator(c);
                 b_.emit(insn, start);
-                return target(c, false);
+                return target(c);
             }
             case Shape::Neg:
             case Shape::End:
@@ -172,7 +167,7 @@ class ConformanceAssembler {
             case Shape::Ja:
             case Shape::Ja32:
                 b_.emit(insn, start);
-                return target(c, first->shape == Shape::Ja32);
+                return target(c);
             case Shape::Call: insn.imm = expect_imm(c); break;
             case Shape::Exit: b_.define_fallback_label("exit"); break;
             case Shape::Lddw: {
