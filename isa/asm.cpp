@@ -104,6 +104,16 @@ class LlvmAssembler {
         c.advance(digits + 1);
         c.skip_space();
         std::string_view after = c.rest();
+        // The verifier's "Live regs before insn:" listing puts one column per register r0..r9 before
+        // the opcode: `5: ..2....78. (18) r1 = ...`.
+        const size_t live_end = after.find_first_not_of(".0123456789");
+        if (live_end == static_cast<size_t>(kNumRegs - 1)) {
+            const size_t next = after.find_first_not_of(" \t", live_end);
+            if (next != std::string_view::npos && next > live_end && after[next] == '(') {
+                c.advance(next);
+                after = c.rest();
+            }
+        }
         if (after.size() >= 4 && after[0] == '(' && after[3] == ')' && std::isxdigit(static_cast<unsigned char>(after[1])) &&
             std::isxdigit(static_cast<unsigned char>(after[2]))) {
             prefix.kernel_opcode = static_cast<uint8_t>(std::stoi(std::string(after.substr(1, 2)), nullptr, 16));

@@ -31,12 +31,13 @@
 // Registers are r0..r10 (w0..w10 for 32-bit). Narrow (u8/u16/u32) loads, stores and 32-bit atomics accept r
 // or w registers; sign-extending loads, 64-bit forms and memory bases take r registers.
 // Immediates: signed decimal in the int32 range, or 0x hex up to 32 bits stored bit for bit
-// (`if w1 != 0xffffffff` compares with -1). Offsets and jump distances: decimal or hex that fits int16
-// (gotol and call distances: int32), with an explicit sign for jumps.
+// (`if w1 != 0xffffffff` compares with -1). Offsets and jump distances: signed decimal or hex that fits
+// int16 (gotol, call and func distances: int32); `goto +3`, `goto pc+3` and `goto 3` are the same.
 // Comments: `;` and `//` anywhere, `#` at the start of a line or after whitespace (so `call name#1`
 // keeps its helper number). Labels: `name:` on its own line or before an instruction.
 // Tool prefixes are stripped: `12: ` (disassemble()), llvm-objdump's `  3:\t85 00 00 00 01 00 00 00\t`,
-// the verifier log's `3: (85) ` (whose opcode must match the instruction). llvm-objdump's symbol lines
+// the verifier log's `3: (85) ` (whose opcode must match the instruction) and its "Live regs before insn:"
+// form `3: .12....78. (85) `. llvm-objdump's symbol lines
 // `0000000000000000 <name>:` define label `name`; a trailing `<sym>` after a jump target is ignored, and so
 // are its `FILE:\tfile format ...` and `Disassembly of section ...` header lines. In llvm-objdump lines of a
 // relocatable object, a `call N` whose bytes say src 1 is the local call it encodes.

@@ -3,8 +3,10 @@
 //   clang-14 -O2 -target bpf -mcpu=v3 -g -c prog.c; llvm-objdump-14 -d --mattr=+alu32 prog.o
 //   bpftool prog load prog.o ...; bpftool prog dump xlated (the kernel's disasm.c text, as in the verifier log;
 //   its `map[id:N]` line replaced by the raw pointer the verifier log shows, since a map id is not an fd)
+//   the kernel 6.18 verifier log (log_level 2) "Live regs before insn:" listing of the same load
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <sstream>
 
 #include "tcbpf/asm.h"
@@ -94,6 +96,43 @@ constexpr const char* kXlated =
         "  40: (04) w0 += 1\n"
         "  41: (95) exit\n";
 
+constexpr const char* kVerifierLiveRegs =
+        "      0: .1........ (bf) r7 = r1\n"
+        "      1: .......7.. (b4) w8 = 0\n"
+        "      2: .......78. (63) *(u32 *)(r10 -4) = r8\n"
+        "      3: .......78. (bf) r2 = r10\n"
+        "      4: ..2....78. (07) r2 += -4\n"
+        "      5: ..2....78. (18) r1 = 0xffff8881200f8200\n"
+        "      7: .12....78. (85) call bpf_map_lookup_elem#1\n"
+        "      8: 0...45.78. (bf) r6 = r0\n"
+        "      9: ....45678. (15) if r6 == 0x0 goto pc+20\n"
+        "     10: ....4567.. (b7) r1 = 1\n"
+        "     11: .1..4567.. (db) lock *(u64 *)(r6 +0) += r1\n"
+        "     12: ....4567.. (61) r2 = *(u32 *)(r6 +0)\n"
+        "     13: ..2.4567.. (61) r1 = *(u32 *)(r7 +0)\n"
+        "     14: .12.456... (b7) r3 = 7\n"
+        "     15: .123456... (b7) r0 = 5\n"
+        "     16: 0123456... (db) r0 = atomic64_cmpxchg((u64 *)(r6 +0), r0, r3)\n"
+        "     17: 012.456... (bf) r3 = r2\n"
+        "     18: 0123456... (dc) r3 = be32 r3\n"
+        "     19: 0123456... (66) if w2 s> 0xfffffffb goto pc+1\n"
+        "     20: 012.456... (bc) w3 = w2\n"
+        "     21: 0123456... (0c) w0 += w3\n"
+        "     22: 0123456... (67) r1 <<= 56\n"
+        "     23: 0123456... (c7) r1 s>>= 56\n"
+        "     24: 0123456... (0c) w0 += w1\n"
+        "     25: 0.23456... (bc) w1 = w0\n"
+        "     26: .123456... (85) call pc+5\n"
+        "     27: 0.....6... (b4) w8 = 3\n"
+        "     28: 0.....6.8. (c3) r8 = atomic_fetch_xor((u32 *)(r6 +0), r8)\n"
+        "     29: 0.......8. (0c) w8 += w0\n"
+        "     30: ........8. (bc) w0 = w8\n"
+        "     31: 0......... (95) exit\n"
+        "     32: .1........ (bc) w0 = w1\n"
+        "     33: 0......... (24) w0 *= 3\n"
+        "     34: 0......... (04) w0 += 1\n"
+        "     35: 0......... (95) exit\n";
+
 // The bytes llvm-objdump printed between the pc and the instruction text.
 std::vector<uint8_t> objdump_bytes(const std::string& text) {
     std::vector<uint8_t> out;
@@ -132,4 +171,20 @@ TEST(AssembleToolOutput, KernelDisasmListingAssembles) {
     EXPECT_EQ(p.insns[32].op, Op::CALL_LOCAL);  // call pc+5#bpf_prog_..._sub
     EXPECT_EQ(raw[32].imm, 5);
     EXPECT_EQ(p.insns[34].op, Op::ATOMIC32_FETCH_XOR);
+}
+
+// The verifier's listing is the object's program before the kernel rewrote it: the same bytes except the
+// map pointer the loader put into the `ll` and the resolved local call, then the subprogram appended.
+TEST(AssembleToolOutput, VerifierLiveRegsListingMatchesTheObject) {
+    const Program p = assemble(kVerifierLiveRegs, "verifier.log");
+    ASSERT_EQ(p.size(), 36u);
+    std::vector<uint8_t> expected = objdump_bytes(kObjdump);
+    std::vector<uint8_t> got = encode_bytes(p);
+    got.resize(expected.size());
+    const uint64_t map_pointer = 0xffff8881200f8200ull;
+    std::memcpy(&expected[5 * 8 + 4], &map_pointer, 4);
+    std::memcpy(&expected[6 * 8 + 4], reinterpret_cast<const char*>(&map_pointer) + 4, 4);
+    const int32_t callee_distance = 5;  // `call -1` + relocation in the .o; pc 26 + 1 + 5 = subprogram at 32
+    std::memcpy(&expected[26 * 8 + 4], &callee_distance, 4);
+    EXPECT_EQ(got, expected);
 }
