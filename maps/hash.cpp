@@ -1,12 +1,17 @@
 // HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH (layout and rationale in hash_layout.h).
 //
-// Locking: every operation on a key takes only that key's bucket lock, so different keys proceed in
-// parallel and the data path has no global lock. Plain hashes allocate from a lock-free free list; LRU
+// Locking: data-path lookups take no lock at all: they walk the bucket chain with atomic loads and
+// restart if they end on another bucket's chain marker (see hash_layout.h). Everything else on a key
+// takes only that key's bucket lock, so different keys proceed in parallel and there is no global lock
+// on the data path. Writers store keys with atomic words and publish links with release stores. Plain hashes allocate from a lock-free free list; LRU
 // hashes allocate under the LRU lock, which may take a victim's bucket lock to evict it (order: LRU lock,
 // then bucket lock; a bucket lock is never held while taking the LRU lock).
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <random>
+
+#include <fmt/format.h>
 
 #include "maps/block.h"
 #include "maps/hash_layout.h"
@@ -36,9 +41,7 @@ class HashMap final : public MapBase {
     void* lookup(const void* key, uint32_t cpu) noexcept override {
         if (percpu_ && cpu >= ncpus()) return nullptr;
         uint32_t hash = hash_key(key);
-        HashBucket& b = bucket(hash);
-        SpinGuard guard(b.lock);
-        uint32_t idx = find(b, key, hash, nullptr);
+        uint32_t idx = find_lockless(hash, key);
         if (idx == kNil) return nullptr;
         HashElem* e = elem(idx);
         if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) e->ref.store(1, std::memory_order_relaxed);
@@ -76,8 +79,8 @@ class HashMap final : public MapBase {
             SpinGuard guard(b.lock);
             uint32_t idx = find(b, key, hash, nullptr);
             if (idx != kNil) {
-                uint32_t next = elem(idx)->next;
-                if (next != kNil) {
+                uint32_t next = elem(idx)->next.load(std::memory_order_relaxed);
+                if (!is_chain_end(next)) {
                     std::memcpy(next_out, key_of(elem(next)), key_size());
                     return 0;
                 }
@@ -88,8 +91,9 @@ class HashMap final : public MapBase {
         for (uint32_t i = first_bucket; i < c_->n_buckets; ++i) {
             HashBucket& b = buckets_[i];
             SpinGuard guard(b.lock);
-            if (b.head != kNil) {
-                std::memcpy(next_out, key_of(elem(b.head)), key_size());
+            uint32_t head = b.head.load(std::memory_order_relaxed);
+            if (!is_chain_end(head)) {
+                std::memcpy(next_out, key_of(elem(head)), key_size());
                 return 0;
             }
         }
@@ -123,18 +127,52 @@ class HashMap final : public MapBase {
         return key_of(e) + c_->key_stride + uint64_t(cpu) * c_->value_stride;
     }
 
-    // Under the bucket lock. Returns the element index or kNil; `link` gets the slot pointing at it.
-    uint32_t find(HashBucket& b, const void* key, uint32_t hash, uint32_t** link) const {
-        uint32_t* slot = &b.head;
-        for (uint32_t idx = *slot; idx != kNil; idx = *slot) {
+    uint32_t bucket_index(uint32_t hash) const { return hash & (c_->n_buckets - 1); }
+
+    // Under the bucket lock. Returns the element index or kNil; `link` gets the link pointing at it.
+    uint32_t find(HashBucket& b, const void* key, uint32_t hash, std::atomic<uint32_t>** link) const {
+        std::atomic<uint32_t>* slot = &b.head;
+        for (uint32_t idx = slot->load(std::memory_order_relaxed); !is_chain_end(idx);
+             idx = slot->load(std::memory_order_relaxed)) {
             HashElem* e = elem(idx);
-            if (e->hash.load(std::memory_order_relaxed) == hash && std::memcmp(key_of(e), key, key_size()) == 0) {
+            if (e->hash.load(std::memory_order_relaxed) == hash && key_equals(e, key)) {
                 if (link) *link = slot;
                 return idx;
             }
             slot = &e->next;
         }
         return kNil;
+    }
+
+    // Without any lock (data path). Elements may be unlinked and reused while we walk; a walk that ends
+    // on another bucket's marker restarts. After too many steps (elements moving under us the whole
+    // time) fall back to the locked walk, so the reader always finishes.
+    uint32_t find_lockless(uint32_t hash, const void* key) const {
+        uint32_t home = bucket_index(hash);
+        HashBucket& b = buckets_[home];
+        for (int attempt = 0; attempt < 4; ++attempt) {
+            uint32_t idx = b.head.load(std::memory_order_acquire);
+            for (uint32_t steps = 0; !is_chain_end(idx) && steps <= c_->n_elems; ++steps) {
+                HashElem* e = elem(idx);
+                if (e->hash.load(std::memory_order_relaxed) == hash && key_equals(e, key)) return idx;
+                idx = e->next.load(std::memory_order_acquire);
+            }
+            if (idx == (kChainEnd | home)) return kNil;
+        }
+        SpinGuard guard(b.lock);
+        return find(b, key, hash, nullptr);
+    }
+
+    // Keys are compared word by word with atomic loads: a lock-free reader may look at an element
+    // whose key a writer is replacing (it then simply does not match, or matches the new key).
+    bool key_equals(HashElem* e, const void* key) const {
+        auto* words = reinterpret_cast<uint64_t*>(key_of(e));
+        auto* want = static_cast<const uint8_t*>(key);
+        for (uint32_t off = 0; off < key_size(); off += 8) {
+            uint64_t word = std::atomic_ref<uint64_t>(words[off / 8]).load(std::memory_order_relaxed);
+            if (std::memcmp(&word, want + off, std::min<uint32_t>(8, key_size() - off)) != 0) return false;
+        }
+        return true;
     }
 
     void copy_out(HashElem* e, void* out) const {
@@ -173,7 +211,7 @@ class HashMap final : public MapBase {
         long err = 0;
         {
             SpinGuard guard(b.lock);
-            uint32_t* link = nullptr;
+            std::atomic<uint32_t>* link = nullptr;
             old = find(b, key, hash, &link);
             if (old != kNil && flags == kBpfNoExist) {
                 err = -EEXIST;
@@ -206,11 +244,12 @@ class HashMap final : public MapBase {
                 if (err == 0 && fresh != kNil) {
                     HashElem* e = elem(fresh);
                     e->hash.store(hash, std::memory_order_relaxed);
-                    std::memcpy(key_of(e), key, key_size());
+                    slot_store(key_of(e), key, key_size());
                     copy_in(e, value, cpu, true);
-                    if (old != kNil) *link = elem(old)->next;  // unlink the element being replaced
-                    e->next = b.head;
-                    b.head = fresh;
+                    if (old != kNil)  // unlink the element being replaced
+                        link->store(elem(old)->next.load(std::memory_order_relaxed), std::memory_order_release);
+                    e->next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+                    b.head.store(fresh, std::memory_order_release);
                     fresh_used = true;
                 }
             }
@@ -226,11 +265,11 @@ class HashMap final : public MapBase {
         uint32_t idx;
         {
             SpinGuard guard(b.lock);
-            uint32_t* link = nullptr;
+            std::atomic<uint32_t>* link = nullptr;
             idx = find(b, key, hash, &link);
             if (idx == kNil) return -ENOENT;
             if (value_out) copy_out(elem(idx), value_out);
-            *link = elem(idx)->next;
+            link->store(elem(idx)->next.load(std::memory_order_relaxed), std::memory_order_release);
         }
         if (!lru_) c_->count.fetch_sub(1, std::memory_order_relaxed);
         release(idx);
@@ -282,9 +321,10 @@ class HashMap final : public MapBase {
         // A stale hash (the element is being refilled) only makes us look in a bucket it is not in.
         HashBucket& b = bucket(elem(idx)->hash.load(std::memory_order_relaxed));
         SpinGuard guard(b.lock);
-        for (uint32_t* slot = &b.head; *slot != kNil; slot = &elem(*slot)->next) {
-            if (*slot == idx) {
-                *slot = elem(idx)->next;
+        for (std::atomic<uint32_t>* slot = &b.head; !is_chain_end(slot->load(std::memory_order_relaxed));
+             slot = &elem(slot->load(std::memory_order_relaxed))->next) {
+            if (slot->load(std::memory_order_relaxed) == idx) {
+                slot->store(elem(idx)->next.load(std::memory_order_relaxed), std::memory_order_release);
                 return true;
             }
         }
@@ -343,7 +383,10 @@ HashGeometry geometry(const MapSpec& spec, uint32_t ncpus) {
     bool percpu = spec.type == kMapPercpuHash || spec.type == kMapLruPercpuHash;
     HashGeometry g{};
     g.n_buckets = roundup_pow2(spec.max_entries);
-    g.n_elems = lru ? spec.max_entries : spec.max_entries + ncpus;
+    uint64_t n_elems = lru ? uint64_t(spec.max_entries) : uint64_t(spec.max_entries) + ncpus;
+    if (n_elems >= kChainEnd)  // element indices must not look like chain markers
+        throw MapError(-E2BIG, fmt::format("map '{}': {} elements are more than a hash map can index", spec.name, n_elems));
+    g.n_elems = static_cast<uint32_t>(n_elems);
     g.key_stride = static_cast<uint32_t>(round_up(spec.key_size, 8));
     g.value_stride = static_cast<uint32_t>(round_up(spec.value_size, 8));
     g.value_slots = percpu ? ncpus : 1;
@@ -372,11 +415,11 @@ std::unique_ptr<Map> open_hash(const MapSpec& spec, uint32_t ncpus, Storage stor
         c->value_stride = g.value_stride;
         c->value_slots = g.value_slots;
         auto* buckets = storage.at<HashBucket>(g.buckets_offset);
-        for (uint32_t i = 0; i < g.n_buckets; ++i) buckets[i].head = kNil;
+        for (uint32_t i = 0; i < g.n_buckets; ++i) buckets[i].head.store(kChainEnd | i, std::memory_order_relaxed);
         // Every element starts on the free list, in index order.
         for (uint32_t i = 0; i < g.n_elems; ++i) {
             auto* e = storage.at<HashElem>(g.elems_offset + uint64_t(i) * g.elem_size);
-            e->next = kNil;
+            e->next.store(kChainEnd, std::memory_order_relaxed);
             e->free_next.store(i + 1 < g.n_elems ? i + 1 : kNil, std::memory_order_relaxed);
         }
         c->free_top.store(spec.type == kMapLruHash || spec.type == kMapLruPercpuHash ? kNil : 0);

@@ -37,13 +37,19 @@ struct HashControl {
     uint32_t lru_free;
 };
 
+// Chains end in a "nulls" marker naming their bucket (kChainEnd | bucket index) instead of one shared
+// terminator: a lock-free reader that followed a recycled element into another bucket's chain notices
+// (it ends on the wrong marker) and starts over, the kernel's hlist_nulls technique.
+inline constexpr uint32_t kChainEnd = 1u << 31;
+inline bool is_chain_end(uint32_t link) { return (link & kChainEnd) != 0; }
+
 struct HashBucket {
     std::atomic<uint32_t> lock;
-    uint32_t head;
+    std::atomic<uint32_t> head;  // written under `lock`, read lock-free by data-path lookups
 };
 
 struct HashElem {
-    uint32_t next;
+    std::atomic<uint32_t> next;
     std::atomic<uint32_t> hash;  // read without the bucket lock by the LRU evictor to pick the bucket
     uint32_t lru_prev;
     uint32_t lru_next;
