@@ -150,9 +150,8 @@ class LlvmAssembler {
         }
         if (word == info(Op::EXIT).text) return emit(Insn{.op = Op::EXIT}, start);
         if (word == info(Op::JA).text || word == info(Op::JA32).text) {
-            const bool wide = word == info(Op::JA32).text;
-            emit(Insn{.op = wide ? Op::JA32 : Op::JA}, start);
-            return wide ? parse_target(c, b_) : parse_target(c, b_);
+            emit(Insn{.op = word == info(Op::JA32).text ? Op::JA32 : Op::JA}, start);
+            return parse_target(c, b_);
         }
         if (word == "if") return conditional(c, start);
         if (word == info(Op::CALLX).text) return emit(Insn{.op = Op::CALLX, .dst = expect_reg64(c, "callx target").num}, start);
