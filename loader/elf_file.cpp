@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <cstdint>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -196,6 +197,9 @@ std::vector<Relocation> ElfFile::relocations(const Section& rel) const {
             r.offset = e.r_offset;
             r.addend = e.r_addend;
             r.has_addend = true;
+            // Real addends are offsets inside a section; bounding them keeps all later arithmetic exact.
+            if (e.r_addend > INT32_MAX || e.r_addend < INT32_MIN)
+                fail(rel.name, fmt::format("relocation #{} has addend {} outside the 32-bit range", i, e.r_addend));
             info = e.r_info;
         } else {
             GElf_Rel e;

@@ -229,8 +229,11 @@ void Linker::relocate_lddw(Linking& l, const Placed& unit, uint32_t index, uint3
     if (sym.section == 0)
         fail_at(code, index, fmt::format("ld_imm64 refers to undefined symbol {} (extern variables are not supported)",
                                          sym.name));
-    const int64_t offset = static_cast<int64_t>(sym.value) + addend;
     const Section& target = ctx_.elf.section(sym.section);
+    if (sym.value > target.size)
+        fail_at(code, index, fmt::format("symbol {} (offset {}) lies outside its section {}", sym.name, sym.value,
+                                         target.name));
+    const int64_t offset = static_cast<int64_t>(sym.value) + addend;
     const std::string what = fmt::format("ld_imm64 of {}{}", sym.name, addend != 0 ? fmt::format("{:+}", addend) : "");
     if (offset < 0) fail_at(code, index, what + " points before its section");
 

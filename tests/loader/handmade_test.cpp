@@ -94,6 +94,25 @@ TEST(Handmade, SixFieldLegacyEntriesAreZeroFilled) {
     EXPECT_EQ(obj.programs[0].prog.size(), 2u);
 }
 
+TEST(Handmade, LegacyMapSymbolsMustSitOnEntryBoundaries) {
+    ElfBuilder b;
+    b.code("classifier", {mov(0, 0), exit_insn()});
+    const auto one = elf_map(1, 4, 4, 8);
+    std::vector<uint32_t> words = one;
+    words.insert(words.end(), one.begin(), one.end());
+    const size_t maps = b.data("maps", words);
+    b.symbol("a", 0, 36, STB_GLOBAL, STT_OBJECT, maps);
+    b.symbol("b", 20, 36, STB_GLOBAL, STT_OBJECT, maps);
+    EXPECT_EQ(load_error(b.build()), "hand.o: section maps: map symbol b at offset 20 is not on a 36-byte entry boundary");
+}
+
+TEST(Handmade, RelaAddendsBeyond32BitsAreRejected) {
+    TwoMapObject o;
+    o.b.rela(".relaclassifier", o.code, {{0, ELF64_R_INFO(o.m1, 1), int64_t{1} << 40}});
+    EXPECT_EQ(load_error(o.b.build()),
+              "hand.o: section .relaclassifier: relocation #0 has addend 1099511627776 outside the 32-bit range");
+}
+
 TEST(Handmade, LegacyEntryLargerThanBpfElfMapIsRejected) {
     ElfBuilder b;
     b.code("classifier", {mov(0, 0), exit_insn()});
