@@ -242,12 +242,18 @@ struct CtxMapping {
 std::optional<CtxMapping> map_ctx_access(ProgType type, int32_t offset, uint32_t size, bool is_write);
 
 // Runs a mapped load against a context (what rewritten code computes); for tests and slow paths.
+// `value` of a store is the whole 64-bit source register: the kernel compares all of it with
+// NO_QUEUE_MAPPING before storing the low 16 bits.
 uint64_t ctx_load(const SkbContext& ctx, const CtxMapping& mapping);
 void ctx_store(SkbContext& ctx, const CtxMapping& mapping, uint64_t value);
 
 // Before a run: fills ctx from meta and the packet (data = first byte of the packet, which is the MAC
 // header in tc). After a run: copies the writable fields back (mark, priority, tc_index, tc_classid,
 // cb, tstamp, queue_mapping).
+// Not modelled here, left to the hook (tc stage): at tc *ingress*, for a program that never touches
+// tstamp_type, the kernel reads tstamp as 0 when it holds a delivery time and a tstamp write clears
+// tstamp_type (bpf_convert_tstamp_read/write). BPF_PROG_TEST_RUN is not "at ingress", so it sees plain
+// values, as this model does.
 void sync_in(const SkbMeta& meta, Packet& packet, SkbContext& ctx);
 void sync_out(const SkbContext& ctx, SkbMeta& meta);
 

@@ -34,6 +34,7 @@ RawInsn store_ctx(int16_t off, uint32_t size) { return RawInsn{static_cast<uint8
 
 TEST(KernelCross, EveryContextAccessGetsTheKernelsVerdict) {
     SKIP_WITHOUT_BPF();
+    for (ProgType type : {ProgType::Classifier, ProgType::Action})
     for (int32_t off = 0; off < 196; ++off) {
         for (uint32_t size : {1u, 2u, 4u, 8u}) {
             for (bool write : {false, true}) {
@@ -41,11 +42,11 @@ TEST(KernelCross, EveryContextAccessGetsTheKernelsVerdict) {
                                                                       : load_ctx(static_cast<int16_t>(off), size),
                                                    mov_r0_0(), exit_insn()};
                 kernel::LoadOptions options;
-                options.type = BPF_PROG_TYPE_SCHED_CLS;
+                options.type = type == ProgType::Classifier ? BPF_PROG_TYPE_SCHED_CLS : BPF_PROG_TYPE_SCHED_ACT;
                 const kernel::LoadResult kernel_result = kernel::load_program(prog, options);
-                const CtxVerdict ours = check_ctx_access(ProgType::Classifier, off, size, write);
+                const CtxVerdict ours = check_ctx_access(type, off, size, write);
                 ASSERT_EQ(ours.ok, kernel_result.ok())
-                    << "off=" << off << " size=" << size << (write ? " write" : " read") << "\n" << kernel_result.log;
+                    << (type == ProgType::Classifier ? "sched_cls" : "sched_act") << " off=" << off << " size=" << size << (write ? " write" : " read") << "\n" << kernel_result.log;
                 if (!ours.ok) {
                     EXPECT_NE(kernel_result.log.find(ours.message), std::string::npos) << kernel_result.log;
                 }
