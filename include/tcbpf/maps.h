@@ -20,7 +20,19 @@
 // reads and writes all CPUs at once as `ncpus × round_up(value_size, 8)` bytes, CPU 0 first, exactly as
 // the kernel presents them (`Map::user_value_size()` gives that size).
 //
-// Thread safety: every member function may be called concurrently from any number of threads.
+// Thread safety: every member function may be called concurrently from any number of threads. Hash
+// lookups on the data path take no lock; everything else locks one bucket, one element's sequence word,
+// or (LRU allocation, LPM trie, queue, ring buffer producer) one lock of that map — never a global one.
+//
+// Known differences from the kernel:
+//  - BPF_F_NO_PREALLOC hashes are preallocated anyway (same capacity and error codes); LPM tries,
+//    which the kernel requires to be NO_PREALLOC, are preallocated too (2 × max_entries + 1 nodes).
+//  - BPF_F_NO_COMMON_LRU is accepted but all CPUs share one LRU list (the kernel splits max_entries
+//    between per-CPU lists, so it may evict earlier); eviction is second-chance, approximate as the
+//    kernel's is. BPF_F_LOCK is rejected with -EINVAL (no bpf_spin_lock in values: no BTF).
+//  - Map names are cut to 15 characters but their characters are not checked.
+//  - A process that dies while holding one of a pinned map's lock words leaves it held (the locks do
+//    not record their owner yet); making pinned maps robust to that is later work.
 #pragma once
 
 #include <cstddef>
