@@ -44,6 +44,30 @@ constexpr std::pair<Kind, uint32_t> kWeights[] = {
     {Kind::BadIpChecksum, 2}, {Kind::BadL4Checksum, 2},
 };
 
+const char* kind_name(Kind kind) {
+    switch (kind) {
+        case Kind::Ipv4Tcp: return "ipv4_tcp";
+        case Kind::Ipv4Udp: return "ipv4_udp";
+        case Kind::Ipv4Icmp: return "ipv4_icmp";
+        case Kind::Ipv6Tcp: return "ipv6_tcp";
+        case Kind::Ipv6Udp: return "ipv6_udp";
+        case Kind::Ipv6Icmp: return "ipv6_icmp";
+        case Kind::Ipv4FragFirst: return "ipv4_fragment_first";
+        case Kind::Ipv4FragLater: return "ipv4_fragment_later";
+        case Kind::Ipv6FragFirst: return "ipv6_fragment_first";
+        case Kind::Ipv6FragLater: return "ipv6_fragment_later";
+        case Kind::Arp: return "arp";
+        case Kind::BadIhl: return "bad_ihl";
+        case Kind::ShortIpv4: return "short_ipv4";
+        case Kind::ShortIpv6: return "short_ipv6";
+        case Kind::Runt: return "runt";
+        case Kind::TruncatedL4: return "truncated_l4";
+        case Kind::BadIpChecksum: return "bad_ip_checksum";
+        case Kind::BadL4Checksum: return "bad_l4_checksum";
+    }
+    return "?";
+}
+
 Kind pick_kind(Rng& rng) {
     uint32_t total = 0;
     for (const auto& [kind, weight] : kWeights) total += weight;
@@ -134,8 +158,8 @@ class Generator {
         for (Flow& f : flows_) f = random_flow(rng_);
     }
 
-    Bytes frame() {
-        const Kind kind = pick_kind(rng_);
+    Bytes frame(Kind& kind) {
+        kind = pick_kind(rng_);
         flow_ = rng_.chance(85) ? flows_[rng_.below(flows_.size())] : random_flow(rng_);
         l2_ = L2{};
         l2_.dst = pick_dst_mac(rng_);
@@ -380,7 +404,16 @@ class Generator {
 
 }  // namespace
 
-std::vector<io::Frame> generate(const Options& options) {
+const std::vector<std::string>& kind_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const auto& [kind, weight] : kWeights) out.emplace_back(kind_name(kind));
+        return out;
+    }();
+    return names;
+}
+
+std::vector<io::Frame> generate(const Options& options, std::vector<std::string>* kinds) {
     Generator generator(options.seed);
     Rng clock(options.seed ^ 0x7c159e3779b97f4aULL);
     std::vector<io::Frame> frames;
@@ -389,7 +422,9 @@ std::vector<io::Frame> generate(const Options& options) {
     for (uint32_t i = 0; i < options.count; ++i) {
         now_ns += 1000 + clock.below(2'000'000);  // strictly increasing, 1 µs .. 2 ms apart
         io::Frame frame;
-        frame.bytes = generator.frame();
+        Kind kind{};
+        frame.bytes = generator.frame(kind);
+        if (kinds != nullptr) kinds->emplace_back(kind_name(kind));
         frame.timestamp_ns = now_ns;
         frame.wire_len = static_cast<uint32_t>(frame.bytes.size());
         frames.push_back(std::move(frame));

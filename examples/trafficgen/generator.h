@@ -19,7 +19,10 @@ struct Options {
     uint32_t count = 1000;
 };
 
-std::vector<io::Frame> generate(const Options& options);
+// `kinds`, when given, receives each frame's kind ("ipv4_tcp", "bad_ihl", ...; see kind_names()).
+std::vector<io::Frame> generate(const Options& options, std::vector<std::string>* kinds = nullptr);
+// Every kind the generator draws, valid ones first.
+const std::vector<std::string>& kind_names();
 // generate() written as a nanosecond pcap.
 void write_traffic(const std::string& path, const Options& options);
 

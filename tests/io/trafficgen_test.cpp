@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +186,51 @@ TEST_F(TrafficGen, EveryCategoryIsPresent) {
     EXPECT_GE(d.flows.size(), 100u);
     EXPECT_GE(d.v4_prefixes.size(), 10u);
     EXPECT_EQ(d.port_ranges, (std::set<int>{0, 1, 2, 3}));
+}
+
+// Each frame is exactly what its kind promises: valid kinds dissect cleanly with correct checksums,
+// each broken kind shows its one damage.
+TEST_F(TrafficGen, EveryFrameIsWhatItsKindSays) {
+    std::vector<std::string> kinds;
+    const std::vector<io::Frame> frames = generate({.seed = 9, .count = 3000}, &kinds);
+    ASSERT_EQ(kinds.size(), frames.size());
+    const std::map<std::string, std::vector<std::string>> expected = {
+        {"ipv4_tcp", {"ipv4", "tcp"}},
+        {"ipv4_udp", {"ipv4", "udp"}},
+        {"ipv4_icmp", {"ipv4", "icmp"}},
+        {"ipv6_tcp", {"ipv6", "tcp"}},
+        {"ipv6_udp", {"ipv6", "udp"}},
+        {"ipv6_icmp", {"ipv6", "icmpv6"}},
+        {"ipv4_fragment_first", {"ipv4", "ipv4_fragment_first"}},
+        {"ipv4_fragment_later", {"ipv4", "ipv4_fragment_later"}},
+        {"ipv6_fragment_first", {"ipv6", "ipv6_fragment_first"}},
+        {"ipv6_fragment_later", {"ipv6", "ipv6_fragment_later"}},
+        {"arp", {"arp"}},
+        {"bad_ihl", {"bad_ihl"}},
+        {"short_ipv4", {"short_ipv4"}},
+        {"short_ipv6", {"short_ipv6"}},
+        {"runt", {"runt"}},
+        {"truncated_l4", {"truncated_l4"}},
+        {"bad_ip_checksum", {"ipv4", "bad_ip_checksum"}},
+        {"bad_l4_checksum", {"ipv4", "bad_l4_checksum"}},
+    };
+    const std::set<std::string> problems = {"runt", "short_ipv4", "short_ipv6", "bad_ihl", "bad_ip_checksum",
+                                            "bad_l4_checksum", "truncated_l4", "other_ethertype", "other_l4"};
+    std::map<std::string, int> seen;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        Dissection d;
+        dissect(frames[i].bytes, d);
+        const auto it = expected.find(kinds[i]);
+        ASSERT_NE(it, expected.end()) << kinds[i];
+        ++seen[kinds[i]];
+        for (const std::string& category : it->second) EXPECT_EQ(d.counts[category], 1) << "frame " << i << " " << kinds[i] << ": " << category;
+        // Exactly the damage the kind names, and nothing else.
+        for (const std::string& problem : problems) {
+            const bool wanted = std::find(it->second.begin(), it->second.end(), problem) != it->second.end();
+            EXPECT_EQ(d.counts[problem], wanted ? 1 : 0) << "frame " << i << " " << kinds[i] << ": " << problem;
+        }
+    }
+    EXPECT_EQ(seen.size(), kind_names().size());
 }
 
 TEST_F(TrafficGen, SizesAndTimestamps) {
