@@ -109,6 +109,22 @@ TEST(KernelDifferential, HashOperationsAndKeySet) {
     EXPECT_EQ(theirs.size(), ours.size());
 }
 
+TEST(KernelDifferential, LruHashOperationsWithoutEviction) {
+    // Few keys in a big map: nothing is evicted, so flags, errors and values must agree exactly.
+    SKIP_WITHOUT_BPF();
+    Pair p = make_pair(kMapLruHash, 4, 8, 1024);
+    std::mt19937 rng(6);
+    for (int i = 0; i < 3000; ++i) {
+        Bytes key = u32_bytes(rng() % 24);
+        Bytes value(8, static_cast<uint8_t>(rng()));
+        same_op(p, static_cast<int>(rng() % 3), key, value, rng() % 6, "op " + std::to_string(i));
+        if (HasFatalFailure()) return;
+    }
+    auto theirs = kernel_keys(p, 4);
+    auto ours = p.ours->keys();
+    EXPECT_EQ(std::set<Bytes>(theirs.begin(), theirs.end()), std::set<Bytes>(ours.begin(), ours.end()));
+}
+
 TEST(KernelDifferential, ArrayOperationsAndGetNextKey) {
     SKIP_WITHOUT_BPF();
     Pair p = make_pair(kMapArray, 4, 4, 6);
