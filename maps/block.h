@@ -61,6 +61,10 @@ class MapBase : public Map {
    protected:
     MapBase(const MapSpec& spec, uint32_t ncpus, Storage storage)
         : Map(spec, ncpus), storage_(std::move(storage)) {}
+   public:
+    std::span<uint8_t> memory() const override { return {storage_.base(), storage_.mapped_size()}; }
+
+   protected:
     template <typename T>
     T* at(uint64_t offset) const {
         return storage_.at<T>(offset);

@@ -34,6 +34,7 @@ class Storage {
 
     uint8_t* base() const { return base_; }
     size_t size() const { return size_; }
+    size_t mapped_size() const { return mapped_; }  // size plus the mirror, if any
     template <typename T>
     T* at(uint64_t offset) const {
         return reinterpret_cast<T*>(base_ + offset);

@@ -161,6 +161,11 @@ class Map {
     std::vector<std::vector<uint8_t>> keys() const;
     void for_each(const std::function<void(std::span<const uint8_t> key, std::span<const uint8_t> value)>& fn) const;
 
+    // The memory holding the map's block (for a ring buffer, including the data area's second
+    // mapping). Every pointer the data path hands out (values, ring buffer samples) lies inside it, so
+    // a checked-mode interpreter can accept exactly these addresses.
+    virtual std::span<uint8_t> memory() const = 0;
+
     // Typed access for the special maps, without RTTI (nullptr for other types).
     virtual RingBuffer* as_ringbuf() { return nullptr; }
     virtual PerfEventArray* as_perf_event_array() { return nullptr; }

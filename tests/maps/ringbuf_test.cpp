@@ -176,3 +176,31 @@ TEST(RingBuffer, ConcurrentProducersLoseNothingThatWasAccepted) {
 
 }  // namespace
 }  // namespace tcbpf::maps
+
+namespace tcbpf::maps {
+namespace {
+
+TEST(MapMemory, EveryDataPathPointerLiesInsideTheMapMemory) {
+    auto inside = [](const Map& map, const void* p, size_t size) {
+        auto range = map.memory();
+        auto* b = static_cast<const uint8_t*>(p);
+        return b >= range.data() && b + size <= range.data() + range.size();
+    };
+    auto hash = test::make(kMapHash, 4, 16, 8);
+    uint32_t key = 1;
+    uint8_t value[16] = {};
+    ASSERT_EQ(hash->update_user(&key, value, kBpfAny), 0);
+    EXPECT_TRUE(inside(*hash, hash->lookup(&key, 0), 16));
+    auto rb = test::make(kMapRingbuf, 0, 0, 4096);
+    EXPECT_EQ(rb->memory().size(), 4096u + 4096u + 4096u);  // header page, data, data's second mapping
+    for (int i = 0; i < 5; ++i) {  // the fourth sample wraps into the second mapping
+        void* sample = rb->as_ringbuf()->reserve(1000, 0);
+        ASSERT_NE(sample, nullptr);
+        EXPECT_TRUE(inside(*rb, sample, 1000)) << i;
+        RingBuffer::submit(sample, 0);
+        rb->as_ringbuf()->consume([](std::span<const uint8_t>) { return 0; });
+    }
+}
+
+}  // namespace
+}  // namespace tcbpf::maps
