@@ -4,8 +4,11 @@
 // shape — and hence the get_next_key order, a postorder walk — matches the kernel's.
 //
 // Nodes come from a preallocated pool of 2 × max_entries + 1 (at most max_entries real nodes, one fewer
-// intermediate ones, and the replacement being built). Readers (lookups, iteration) share a reader/
-// writer lock; updates and deletes take it exclusively, like the kernel's single trie lock.
+// intermediate ones, and the replacement being built). Updates and deletes take a reader/writer lock
+// exclusively (the kernel's single trie lock) and make a version counter odd while they change links.
+// Data-path lookups take no lock: they walk with atomic loads and keep the answer only if the version
+// was even and unchanged around the walk (retrying, then falling back to the shared lock). User-space
+// lookups and iteration take the lock shared, so their copies are never torn.
 #include <cerrno>
 #include <cstring>
 
@@ -25,16 +28,18 @@ struct LpmControl {
     uint32_t data_size;      // key_size - 4
     uint32_t data_stride;
     uint32_t max_prefixlen;  // 8 × data_size
-    uint32_t root;
+    std::atomic<uint32_t> root;
     uint32_t free_head;
     uint32_t n_entries;
     alignas(64) std::atomic<uint32_t> rw;
+    alignas(64) std::atomic<uint32_t> version;  // odd while a writer changes the trie
 };
 
+// Fields a lock-free reader may look at are atomics (writers store them while readers walk).
 struct LpmNode {
-    uint32_t child[2];
-    uint32_t prefixlen;
-    uint32_t flags;
+    std::atomic<uint32_t> child[2];
+    std::atomic<uint32_t> prefixlen;
+    std::atomic<uint32_t> flags;
     uint32_t free_next;
     uint32_t pad;
 };
@@ -48,9 +53,7 @@ class LpmTrie final : public MapBase {
     }
 
     void* lookup(const void* key, uint32_t) noexcept override {
-        read_lock(c_->rw);
-        uint32_t found = longest_match(key);
-        read_unlock(c_->rw);
+        uint32_t found = longest_match_lockless(key);
         return found == kNil ? nullptr : value_of(found);
     }
     long update(const void* key, const void* value, uint64_t flags, uint32_t) noexcept override {
@@ -94,14 +97,57 @@ class LpmTrie final : public MapBase {
     static const uint8_t* data_of_key(const void* key) { return static_cast<const uint8_t*>(key) + 4; }
     static uint32_t bit(const uint8_t* data, uint32_t index) { return (data[index / 8] >> (7 - index % 8)) & 1; }
 
-    // Number of leading bits node and key share, at most min(node's, key's prefix length).
-    uint32_t match_len(uint32_t idx, const uint8_t* data, uint32_t plen) const {
-        uint32_t limit = std::min(node(idx)->prefixlen, plen);
-        const uint8_t* nd = data_of(idx);
+    // Number of leading bits node data `nd` (prefix length `node_plen`) and the key share, at most the
+    // shorter of the two prefix lengths.
+    static uint32_t match_len(const uint8_t* nd, uint32_t node_plen, const uint8_t* data, uint32_t plen) {
+        uint32_t limit = std::min(node_plen, plen);
         uint32_t len = 0;
         while (len + 8 <= limit && nd[len / 8] == data[len / 8]) len += 8;
         while (len < limit && bit(nd, len) == bit(data, len)) ++len;
         return len;
+    }
+    uint32_t match_len(uint32_t idx, const uint8_t* data, uint32_t plen) const {
+        return match_len(data_of(idx), node(idx)->prefixlen.load(std::memory_order_relaxed), data, plen);
+    }
+
+    // The walk of longest_match without a lock, validated by the version counter.
+    uint32_t longest_match_lockless(const void* key) const {
+        uint32_t plen = prefixlen_of(key);
+        if (plen > c_->max_prefixlen) return kNil;
+        const uint8_t* data = data_of_key(key);
+        uint8_t nd[256];
+        unsigned spins = 0;
+        for (int attempt = 0; attempt < 8; ++attempt) {
+            uint32_t before = c_->version.load(std::memory_order_acquire);
+            if (before & 1) {
+                cpu_relax(spins);
+                continue;
+            }
+            uint32_t found = kNil;
+            uint32_t idx = c_->root.load(std::memory_order_acquire);
+            // A consistent path has strictly growing prefix lengths; a longer one means the trie changed.
+            for (uint32_t steps = 0; idx != kNil && idx < c_->n_nodes && steps <= c_->max_prefixlen + 1; ++steps) {
+                LpmNode* n = node(idx);
+                uint32_t node_plen = n->prefixlen.load(std::memory_order_relaxed);
+                bool real = !(n->flags.load(std::memory_order_relaxed) & kIntermediate);
+                if (node_plen > c_->max_prefixlen) break;  // torn view of a node being rebuilt
+                slot_load(nd, data_of(idx), c_->data_size);
+                uint32_t len = match_len(nd, node_plen, data, plen);
+                if (len == c_->max_prefixlen) {
+                    if (real) found = idx;
+                    break;
+                }
+                if (len < node_plen) break;
+                if (real) found = idx;
+                idx = n->child[bit(data, node_plen)].load(std::memory_order_acquire);
+            }
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (c_->version.load(std::memory_order_relaxed) == before) return found;
+        }
+        read_lock(c_->rw);
+        uint32_t found = longest_match(key);
+        read_unlock(c_->rw);
+        return found;
     }
 
     uint32_t longest_match(const void* key) const {
@@ -117,10 +163,17 @@ class LpmTrie final : public MapBase {
             }
             if (len < node(idx)->prefixlen) break;
             if (!(node(idx)->flags & kIntermediate)) found = idx;
-            idx = node(idx)->child[bit(data, node(idx)->prefixlen)];
+            idx = node(idx)->child[bit(data, node(idx)->prefixlen.load())];
         }
         return found;
     }
+
+    // Writers (holding the lock exclusively) bracket link changes so lock-free readers can tell.
+    void begin_change() {
+        c_->version.store(c_->version.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+    }
+    void end_change() { c_->version.store(c_->version.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
     uint32_t alloc_node() {
         uint32_t idx = c_->free_head;
@@ -134,10 +187,11 @@ class LpmTrie final : public MapBase {
     uint32_t make_node(uint32_t plen, const uint8_t* data, uint32_t flags) {
         uint32_t idx = alloc_node();
         LpmNode* n = node(idx);
-        n->child[0] = n->child[1] = kNil;
+        n->child[0] = kNil;
+        n->child[1] = kNil;
         n->prefixlen = plen;
         n->flags = flags;
-        std::memcpy(data_of(idx), data, c_->data_size);
+        slot_store(data_of(idx), data, c_->data_size);
         return idx;
     }
 
@@ -148,14 +202,14 @@ class LpmTrie final : public MapBase {
         if (plen > c_->max_prefixlen) return -EINVAL;
         const uint8_t* data = data_of_key(key);
         write_lock(c_->rw);
-        uint32_t* slot = &c_->root;
+        std::atomic<uint32_t>* slot = &c_->root;
         uint32_t idx = *slot;
         uint32_t len = 0;
         while (idx != kNil) {
             LpmNode* n = node(idx);
             len = match_len(idx, data, plen);
             if (n->prefixlen != len || n->prefixlen == plen || n->prefixlen == c_->max_prefixlen) break;
-            slot = &n->child[bit(data, n->prefixlen)];
+            slot = &n->child[bit(data, n->prefixlen.load())];
             idx = *slot;
         }
         bool same_prefix = idx != kNil && node(idx)->prefixlen == len;  // then len == plen
@@ -171,13 +225,14 @@ class LpmTrie final : public MapBase {
         uint32_t fresh = make_node(plen, data, 0);
         std::memcpy(value_of(fresh), value, value_size());
         if (!exists) ++c_->n_entries;
+        begin_change();
         if (idx == kNil) {
             *slot = fresh;
         } else if (same_prefix) {
             // Replace (a real node, or an intermediate one taking a value): the new node inherits the
             // children; the old one goes back to the pool, still readable through stale pointers.
-            node(fresh)->child[0] = node(idx)->child[0];
-            node(fresh)->child[1] = node(idx)->child[1];
+            node(fresh)->child[0] = node(idx)->child[0].load();
+            node(fresh)->child[1] = node(idx)->child[1].load();
             *slot = fresh;
             free_node(idx);
         } else if (len == plen) {
@@ -189,6 +244,7 @@ class LpmTrie final : public MapBase {
             node(join)->child[bit(data, len)] = fresh;
             *slot = join;
         }
+        end_change();
         write_unlock(c_->rw);
         return 0;
     }
@@ -198,8 +254,8 @@ class LpmTrie final : public MapBase {
         if (plen > c_->max_prefixlen) return -EINVAL;
         const uint8_t* data = data_of_key(key);
         write_lock(c_->rw);
-        uint32_t* slot = &c_->root;
-        uint32_t* parent_slot = nullptr;
+        std::atomic<uint32_t>* slot = &c_->root;
+        std::atomic<uint32_t>* parent_slot = nullptr;
         uint32_t parent = kNil;
         uint32_t idx = *slot;
         uint32_t len = 0;
@@ -208,7 +264,7 @@ class LpmTrie final : public MapBase {
             if (node(idx)->prefixlen != len || node(idx)->prefixlen == plen) break;
             parent = idx;
             parent_slot = slot;
-            slot = &node(idx)->child[bit(data, node(idx)->prefixlen)];
+            slot = &node(idx)->child[bit(data, node(idx)->prefixlen.load())];
             idx = *slot;
         }
         if (idx == kNil || node(idx)->prefixlen != plen || len != plen || (node(idx)->flags & kIntermediate)) {
@@ -216,6 +272,7 @@ class LpmTrie final : public MapBase {
             return -ENOENT;
         }
         --c_->n_entries;
+        begin_change();
         LpmNode* n = node(idx);
         if (n->child[0] != kNil && n->child[1] != kNil) {
             n->flags |= kIntermediate;  // still joins two subtrees
@@ -223,13 +280,14 @@ class LpmTrie final : public MapBase {
                    n->child[1] == kNil) {
             // A leaf under a join: the join is no longer needed; its other child takes its place.
             LpmNode* p = node(parent);
-            *parent_slot = p->child[0] == idx ? p->child[1] : p->child[0];
+            *parent_slot = p->child[0] == idx ? p->child[1].load() : p->child[0].load();
             free_node(parent);
             free_node(idx);
         } else {
-            *slot = n->child[0] != kNil ? n->child[0] : n->child[1];
+            *slot = n->child[0] != kNil ? n->child[0].load() : n->child[1].load();
             free_node(idx);
         }
+        end_change();
         write_unlock(c_->rw);
         return 0;
     }
@@ -262,7 +320,7 @@ class LpmTrie final : public MapBase {
                 if (!(node(idx)->flags & kIntermediate)) found = idx;
                 break;
             }
-            idx = node(idx)->child[bit(data, node(idx)->prefixlen)];
+            idx = node(idx)->child[bit(data, node(idx)->prefixlen.load())];
         }
         if (found == kNil) return leftmost(c_->root);
         uint32_t cur = found;

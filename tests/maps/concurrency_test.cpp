@@ -284,3 +284,54 @@ TEST(MapConcurrency, LocklessLookupsNeverMissStableKeysWhileOthersChurn) {
 
 }  // namespace
 }  // namespace tcbpf::maps
+
+namespace tcbpf::maps {
+namespace {
+
+TEST(MapConcurrency, LocklessLpmLookupsSeeStablePrefixesWhileOthersChurn) {
+    // 10.0.0.0/8 → 8 and 10.1.0.0/16 → 16 stay; /24 and /32 prefixes under them come and go (nodes are
+    // recycled, intermediate nodes appear and vanish). A data-path lookup of an address that no
+    // churning prefix covers must always find the stable /16 (or /8), never nothing or a freed node.
+    auto map = test::make(kMapLpmTrie, 8, 8, 256, kFNoPrealloc);
+    auto put = [&](uint32_t plen, uint8_t b1, uint8_t b2, uint8_t b3, uint64_t value) {
+        uint8_t key[8] = {0, 0, 0, 0, 10, b1, b2, b3};
+        std::memcpy(key, &plen, 4);
+        return map->update_user(key, &value, kBpfAny);
+    };
+    ASSERT_EQ(put(8, 0, 0, 0, 8), 0);
+    ASSERT_EQ(put(16, 1, 0, 0, 16), 0);
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> bad{0}, lookups{0};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+        for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+            uint8_t key[8] = {0, 0, 0, 0, 10, uint8_t(i % 2), uint8_t(i % 64), uint8_t(i % 7)};
+            uint32_t plen = i % 3 ? 24 : 32;
+            std::memcpy(key, &plen, 4);
+            uint64_t value = plen;
+            if (i % 4 == 3)
+                map->delete_user(key);
+            else
+                map->update(key, &value, kBpfAny, 0);
+        }
+    });
+    for (int r = 0; r < 2; ++r)
+        threads.emplace_back([&] {
+            for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+                // Third byte ≥ 64: no churning prefix covers it.
+                uint8_t key[8] = {32, 0, 0, 0, 10, uint8_t(i % 2), uint8_t(64 + i % 100), 1};
+                void* p = map->lookup(key, 0);
+                uint64_t want = i % 2 ? 16 : 8;
+                if (!p || test::u64_at(p) != want) bad.fetch_add(1);
+                lookups.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    std::this_thread::sleep_for(kDuration);
+    stop.store(true);
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(bad.load(), 0u);
+    EXPECT_GT(lookups.load(), 1000u);
+}
+
+}  // namespace
+}  // namespace tcbpf::maps
