@@ -20,9 +20,10 @@
 // reads and writes all CPUs at once as `ncpus × round_up(value_size, 8)` bytes, CPU 0 first, exactly as
 // the kernel presents them (`Map::user_value_size()` gives that size).
 //
-// Thread safety: every member function may be called concurrently from any number of threads. Hash
-// lookups on the data path take no lock; everything else locks one bucket, one element's sequence word,
-// or (LRU allocation, LPM trie, queue, ring buffer producer) one lock of that map — never a global one.
+// Thread safety: every member function may be called concurrently from any number of threads. Data-path
+// lookups in hashes, arrays and LPM tries take no lock; everything else locks one bucket, one element's
+// sequence word, or (LRU allocation, LPM updates, queue, ring buffer producer) one lock of that map —
+// there is no lock shared between maps.
 //
 // Known differences from the kernel:
 //  - BPF_F_NO_PREALLOC hashes are preallocated anyway (same capacity and error codes); LPM tries,
