@@ -45,6 +45,11 @@ class Btf {
     [[noreturn]] void fail(const std::string& why) const;
     const struct btf* raw() const { return btf_; }
 
+    // The BTF bytes with every DATASEC laid out as the ELF file says — size = section size, variable
+    // offsets = symbol values, sorted — because clang leaves those to the loader (libbpf fixes them up
+    // the same way) and the kernel's BPF_BTF_LOAD rejects a DATASEC of size 0.
+    std::vector<uint8_t> with_datasec_layout() const;
+
    private:
     const ElfFile& file_;
     std::string section_name_;
@@ -59,7 +64,13 @@ struct LineRecord {
 };
 // ELF section name → records sorted by insn_offset.
 using LineTable = std::map<std::string, std::vector<LineRecord>, std::less<>>;
+// ELF section name → (insn byte offset → BTF FUNC type id) of each function.
+using FuncTable = std::map<std::string, std::map<uint32_t, uint32_t>, std::less<>>;
 
-LineTable read_line_info(const ElfFile& file, const Section& btf_ext, const Btf& btf);
+struct ExtInfo {
+    LineTable lines;
+    FuncTable funcs;
+};
+ExtInfo read_ext_info(const ElfFile& file, const Section& btf_ext, const Btf& btf);
 
 }  // namespace tcbpf::loader::detail

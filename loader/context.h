@@ -19,6 +19,7 @@ struct LoadContext {
     Object& object;
     std::unique_ptr<Btf> btf;  // null without a .BTF section
     LineTable lines;           // empty without .BTF.ext
+    FuncTable funcs;           // empty without .BTF.ext
 
     // Legacy `maps`: entry size and the map index of entry 0 (entries are consecutive in Object::maps).
     size_t legacy_section = 0;

@@ -69,7 +69,12 @@ Object load_object_bytes(std::span<const uint8_t> data, std::string_view name) {
     detail::LoadContext ctx(elf, object);
     if (const detail::Section* btf = elf.find_section(".BTF")) {
         ctx.btf = std::make_unique<detail::Btf>(elf, *btf);
-        if (const detail::Section* ext = elf.find_section(".BTF.ext")) ctx.lines = detail::read_line_info(elf, *ext, *ctx.btf);
+        object.btf = ctx.btf->with_datasec_layout();
+        if (const detail::Section* ext = elf.find_section(".BTF.ext")) {
+            detail::ExtInfo info = detail::read_ext_info(elf, *ext, *ctx.btf);
+            ctx.lines = std::move(info.lines);
+            ctx.funcs = std::move(info.funcs);
+        }
     }
     detail::read_legacy_maps(ctx);
     detail::read_btf_maps(ctx);

@@ -272,6 +272,11 @@ void Linker::relocate_lddw(Linking& l, const Placed& unit, uint32_t index, uint3
 
 void Linker::attach_lines(ProgramDef& prog, const Linking& l) const {
     for (const Placed& p : l.placed) {
+        // A function's BTF FUNC record sits at its first instruction; all or none, as the kernel wants.
+        if (auto funcs = ctx_.funcs.find(p.code->section->name); funcs != ctx_.funcs.end())
+            if (auto f = funcs->second.find(p.fn->start * 8); f != funcs->second.end())
+                prog.funcs.push_back({p.base, f->second});
+
         auto it = ctx_.lines.find(p.code->section->name);
         if (it == ctx_.lines.end()) continue;
         for (const LineRecord& r : it->second) {
@@ -282,6 +287,7 @@ void Linker::attach_lines(ProgramDef& prog, const Linking& l) const {
     }
     std::stable_sort(prog.lines.begin(), prog.lines.end(),
                      [](const LineInfo& a, const LineInfo& b) { return a.insn < b.insn; });
+    if (prog.funcs.size() != l.placed.size()) prog.funcs.clear();
 }
 
 ProgramDef Linker::link(const CodeSection& code, const Function& entry) {

@@ -65,12 +65,21 @@ struct LineInfo {
     std::string source_line;  // the source text of that line as clang recorded it
 };
 
+// BTF function record: the kernel needs one per function (program and each appended subprogram) to
+// verify callbacks and global functions; type_id is a BTF_KIND_FUNC in Object::btf.
+struct FuncInfo {
+    uint32_t insn = 0;
+    uint32_t type_id = 0;
+    bool operator==(const FuncInfo&) const = default;
+};
+
 struct ProgramDef {
     std::string name;     // function name (section name for objects without function symbols)
     std::string section;  // ELF section it lives in
     ProgType default_type = ProgType::Classifier;
     isa::Program prog;            // the function followed by its subprograms, relocated
     std::vector<LineInfo> lines;  // sorted by insn; empty without .BTF.ext
+    std::vector<FuncInfo> funcs;  // sorted by insn, one per function; empty unless every function has one
     std::vector<uint32_t> maps_used;  // indices into Object::maps, ascending, no duplicates
 
     // iproute2 tail-call sections "MAPID/KEY" (parsed like "%i/%i"): true with the two numbers.
@@ -82,6 +91,9 @@ struct Object {
     std::string license;  // "" when the object has no license section
     std::vector<ProgramDef> programs;  // in section order, then function order
     std::vector<MapDef> maps;          // legacy maps, then BTF maps, then global data
+    // The .BTF section (empty without one) with DATASEC sizes and offsets filled in as libbpf does, so
+    // it can be handed to BPF_BTF_LOAD as is.
+    std::vector<uint8_t> btf;
 };
 
 Object load_object(const std::string& path);

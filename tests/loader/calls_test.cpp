@@ -74,6 +74,21 @@ TEST(Calls, CallbackPointerBecomesPseudoFuncLoad) {
     EXPECT_TRUE(second.maps_used.empty());
 }
 
+TEST(Calls, EachFunctionKeepsItsBtfFuncRecord) {
+    TCBPF_REQUIRE_OBJECTS();
+    const Object o = load_object(object_path("calls"));
+    ASSERT_FALSE(o.btf.empty());
+    const ProgramDef& first = find_program(o, "first");
+    ASSERT_EQ(first.funcs.size(), 3u);  // first, weigh, clamp
+    EXPECT_EQ(first.funcs[0].insn, 0u);
+    EXPECT_EQ(first.funcs[1].insn, 9u);
+    EXPECT_EQ(first.funcs[2].insn, 16u);
+    const ProgramDef& second = find_program(o, "second");
+    ASSERT_EQ(second.funcs.size(), 3u);  // second, add_one (callback), clamp
+    EXPECT_EQ(second.funcs.back().type_id, first.funcs.back().type_id) << "both copies are clamp";
+    EXPECT_NE(first.funcs[0].type_id, second.funcs[0].type_id);
+}
+
 TEST(Calls, LineInfoNamesFileLineColumnAndSourceText) {
     TCBPF_REQUIRE_OBJECTS();
     const Object o = load_object(object_path("calls"));

@@ -66,6 +66,8 @@ TEST_P(LibbpfCrossCheck, ProgramsAndMapsAgree) {
         EXPECT_EQ(m.value_size, bpf_map__value_size(maps[i]));
         EXPECT_EQ(m.max_entries, bpf_map__max_entries(maps[i]));
         EXPECT_EQ(m.map_flags, bpf_map__map_flags(maps[i]));
+        EXPECT_EQ(m.btf_key_type_id, bpf_map__btf_key_type_id(maps[i]));
+        EXPECT_EQ(m.btf_value_type_id, bpf_map__btf_value_type_id(maps[i]));
         if (m.global_data) {
             size_t size = 0;
             const void* init = bpf_map__initial_value(const_cast<bpf_map*>(maps[i]), &size);

@@ -1,5 +1,6 @@
 // Loading the objects compiled from progs/*.c: map definitions of every kind, relocated map and
 // global-data references, program splitting, section conventions, license.
+#include <bpf/btf.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -212,6 +213,25 @@ TEST(GlobalData, EachSectionIsASingleEntryArrayNamedLikeLibbpf) {
     const std::string text(str.initial_value.begin(), str.initial_value.end());
     EXPECT_EQ(text, std::string("big packet\n", 12));
     EXPECT_EQ(str.map_flags, kMapFlagRdonlyProg) << "no BTF DATASEC, so not mmapable (libbpf)";
+}
+
+TEST(GlobalData, BtfDatasecsGetTheSectionLayout) {
+    // clang leaves DATASEC sizes 0; Object::btf carries them filled in from the ELF section and symbols.
+    TCBPF_REQUIRE_OBJECTS();
+    const Object o = load_object(object_path("global_data"));
+    btf* parsed = btf__new(o.btf.data(), static_cast<uint32_t>(o.btf.size()));
+    ASSERT_NE(parsed, nullptr);
+    const int bss = btf__find_by_name_kind(parsed, ".bss", BTF_KIND_DATASEC);
+    ASSERT_GT(bss, 0);
+    const btf_type* sec = btf__type_by_id(parsed, bss);
+    EXPECT_EQ(sec->size, 12u);
+    ASSERT_EQ(btf_vlen(sec), 2u);
+    EXPECT_EQ(btf_var_secinfos(sec)[0].offset, 0u);  // packets
+    EXPECT_EQ(btf_var_secinfos(sec)[1].offset, 8u);  // last_len
+    EXPECT_EQ(std::string(btf__name_by_offset(parsed, btf__type_by_id(parsed, btf_var_secinfos(sec)[1].type)->name_off)),
+              "last_len");
+    EXPECT_EQ(static_cast<uint32_t>(bss), o.maps[map_index(o, "global_d.bss")].btf_value_type_id);
+    btf__free(parsed);
 }
 
 TEST(GlobalData, VariablesBecomeMapValuePlusOffset) {

@@ -37,7 +37,7 @@ struct {
 
 SEC("tc") int ingress_count(struct __sk_buff *skb)
 {
-	struct flow_key key = { .saddr = skb->remote_ip4, .daddr = skb->local_ip4, .proto = 6 };
+	struct flow_key key = { .saddr = skb->hash, .daddr = skb->ifindex, .proto = 6 };
 	struct flow_stats *st = bpf_map_lookup_elem(&flow_table, &key);
 	if (st) {
 		st->packets++;

@@ -20,7 +20,7 @@ SEC("classifier") int count_packets(struct __sk_buff *skb)
 	__u64 *slot = bpf_map_lookup_elem(&stats, &idx);
 	if (slot)
 		*slot += 1;
-	__u32 src = skb->remote_ip4, one = 1;
+	__u32 src = skb->hash, one = 1;
 	bpf_map_update_elem(&seen, &src, &one, BPF_ANY);
 	return TC_ACT_OK;
 }
