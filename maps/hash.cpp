@@ -284,11 +284,18 @@ class HashMap final : public MapBase {
     }
 
     // ---- plain hashes: lock-free free list ----
+    // An element never used before, or kNil when all have been handed out once.
+    uint32_t take_never_used() noexcept {
+        uint32_t idx = c_->never_used.load(std::memory_order_relaxed);
+        while (idx < c_->n_elems)
+            if (c_->never_used.compare_exchange_weak(idx, idx + 1, std::memory_order_relaxed)) return idx;
+        return kNil;
+    }
     uint32_t free_pop() noexcept {
         uint64_t top = c_->free_top.load(std::memory_order_acquire);
         for (;;) {
             uint32_t idx = static_cast<uint32_t>(top);
-            if (idx == kNil) return kNil;
+            if (idx == kNil) return take_never_used();
             uint32_t next = elem(idx)->free_next.load(std::memory_order_relaxed);
             uint64_t replacement = ((top >> 32) + 1) << 32 | next;
             if (c_->free_top.compare_exchange_weak(top, replacement, std::memory_order_acquire)) return idx;
@@ -335,6 +342,8 @@ class HashMap final : public MapBase {
         uint32_t idx = c_->lru_free;
         if (idx != kNil) {
             c_->lru_free = elem(idx)->free_next.load(std::memory_order_relaxed);
+        } else if ((idx = take_never_used()) != kNil) {
+            // first use of this element
         } else {
             // Second chance from the oldest end: referenced elements move to the front, unreferenced
             // ones are evicted. Bounded: if everything is in flight, fail like the kernel (-ENOMEM).
@@ -416,15 +425,10 @@ std::unique_ptr<Map> open_hash(const MapSpec& spec, uint32_t ncpus, Storage stor
         c->value_slots = g.value_slots;
         auto* buckets = storage.at<HashBucket>(g.buckets_offset);
         for (uint32_t i = 0; i < g.n_buckets; ++i) buckets[i].head.store(kChainEnd | i, std::memory_order_relaxed);
-        // Every element starts on the free list, in index order.
-        for (uint32_t i = 0; i < g.n_elems; ++i) {
-            auto* e = storage.at<HashElem>(g.elems_offset + uint64_t(i) * g.elem_size);
-            e->next.store(kChainEnd, std::memory_order_relaxed);
-            e->free_next.store(i + 1 < g.n_elems ? i + 1 : kNil, std::memory_order_relaxed);
-        }
-        c->free_top.store(spec.type == kMapLruHash || spec.type == kMapLruPercpuHash ? kNil : 0);
+        c->free_top.store(kNil, std::memory_order_relaxed);
+        c->never_used.store(0, std::memory_order_relaxed);
         c->lru_head = c->lru_tail = kNil;
-        c->lru_free = spec.type == kMapLruHash || spec.type == kMapLruPercpuHash ? 0 : kNil;
+        c->lru_free = kNil;
     }
     return std::make_unique<HashMap>(spec, ncpus, std::move(storage));
 }

@@ -1,7 +1,8 @@
 // The block layout shared by the four hash map types (HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH).
 //
 // Buckets (a lock word and the index of the first element) number roundup_pow_of_two(max_entries), as
-// in the kernel. Elements are preallocated in one array and linked by index: into a bucket chain while
+// in the kernel. Free lists start empty: elements never used yet are handed out in index order from a
+// counter, so creating a big map touches none of them and the memory is committed only as it fills. Elements are preallocated in one array and linked by index: into a bucket chain while
 // they hold a key, into a free list otherwise. Plain hashes allocate max_entries + ncpus elements and
 // count live entries separately, so replacing a key in a full map still finds a spare element (the
 // kernel's per-CPU "extra elements"): a replaced element is never overwritten in place, so a program
@@ -31,6 +32,7 @@ struct HashControl {
     uint32_t value_slots;
     alignas(64) std::atomic<uint32_t> count;      // live entries (plain hashes)
     alignas(64) std::atomic<uint64_t> free_top;   // plain hashes: Treiber stack, (ABA tag << 32) | index
+    std::atomic<uint32_t> never_used;             // elements [never_used, n_elems) were never handed out
     alignas(64) std::atomic<uint32_t> lru_lock;   // LRU hashes: guards the fields below
     uint32_t lru_head;                            // most recently allocated
     uint32_t lru_tail;                            // eviction candidates

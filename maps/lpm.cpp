@@ -30,6 +30,7 @@ struct LpmControl {
     uint32_t max_prefixlen;  // 8 × data_size
     std::atomic<uint32_t> root;
     uint32_t free_head;
+    uint32_t never_used;  // nodes [never_used, n_nodes) were never handed out: big tries cost no memory up front
     uint32_t n_entries;
     alignas(64) std::atomic<uint32_t> rw;
     alignas(64) std::atomic<uint32_t> version;  // odd while a writer changes the trie
@@ -178,6 +179,7 @@ class LpmTrie final : public MapBase {
     uint32_t alloc_node() {
         uint32_t idx = c_->free_head;
         if (idx != kNil) c_->free_head = node(idx)->free_next;
+        else if (c_->never_used < c_->n_nodes) idx = c_->never_used++;
         return idx;
     }
     void free_node(uint32_t idx) {
@@ -368,9 +370,8 @@ std::unique_ptr<Map> open_lpm(const MapSpec& spec, uint32_t ncpus, Storage stora
         c->data_stride = g.data_stride;
         c->max_prefixlen = 8 * (spec.key_size - 4);
         c->root = kNil;
-        c->free_head = 0;
-        for (uint32_t i = 0; i < g.n_nodes; ++i)
-            storage.at<LpmNode>(g.nodes_offset + uint64_t(i) * g.node_size)->free_next = i + 1 < g.n_nodes ? i + 1 : kNil;
+        c->free_head = kNil;
+        c->never_used = 0;
     }
     return std::make_unique<LpmTrie>(spec, ncpus, std::move(storage));
 }

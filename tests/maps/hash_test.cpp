@@ -219,3 +219,21 @@ TEST(MapAccessFlags, ReadOnlyAndWriteOnlyMapsRefuseUserSpaceWithEperm) {
 
 }  // namespace
 }  // namespace tcbpf::maps
+
+namespace tcbpf::maps {
+namespace {
+
+TEST(HashMap, BigMapsCostMemoryOnlyAsTheyFill) {
+    // 2^22 entries of 1 KiB would be 4 GiB if creation touched every element; elements are handed
+    // out on first use instead, so this map is cheap until it fills.
+    auto map = test::make(kMapHash, 4, 1024, 1u << 22);
+    std::vector<uint8_t> value(1024, 0x5a), out(1024);
+    for (uint32_t key = 0; key < 1000; ++key) ASSERT_EQ(map->update_user(&key, value.data(), kBpfAny), 0);
+    uint32_t key = 999;
+    ASSERT_EQ(map->lookup_user(&key, out.data()), 0);
+    EXPECT_EQ(out, value);
+    EXPECT_EQ(map->keys().size(), 1000u);
+}
+
+}  // namespace
+}  // namespace tcbpf::maps
