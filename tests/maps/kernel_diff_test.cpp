@@ -266,7 +266,7 @@ uint32_t possible_cpus() {
     return count;
 }
 
-void percpu_differential(uint32_t type, uint32_t max_entries) {
+void percpu_differential(uint32_t type, uint32_t max_entries, uint32_t key_range) {
     uint32_t ncpus = possible_cpus();
     if (ncpus == 0) GTEST_SKIP() << "cannot read /sys/devices/system/cpu/possible";
     kernel::MapOptions options;
@@ -280,7 +280,7 @@ void percpu_differential(uint32_t type, uint32_t max_entries) {
     ASSERT_EQ(ours->user_value_size(), ncpus * 8);
     std::mt19937 rng(5);
     for (int i = 0; i < 1000; ++i) {
-        Bytes key = u32_bytes(rng() % (max_entries + 2));
+        Bytes key = u32_bytes(rng() % key_range);
         Bytes value(ncpus * 8);
         for (auto& byte : value) byte = static_cast<uint8_t>(rng());  // padding bytes too: must not stick
         int op = static_cast<int>(rng() % 3);
@@ -303,12 +303,17 @@ void percpu_differential(uint32_t type, uint32_t max_entries) {
 
 TEST(KernelDifferential, PercpuArrayUserLayout) {
     SKIP_WITHOUT_BPF();
-    percpu_differential(kMapPercpuArray, 4);
+    percpu_differential(kMapPercpuArray, 4, 6);
 }
 
 TEST(KernelDifferential, PercpuHashUserLayout) {
     SKIP_WITHOUT_BPF();
-    percpu_differential(kMapPercpuHash, 4);
+    percpu_differential(kMapPercpuHash, 4, 6);
+}
+
+TEST(KernelDifferential, LruPercpuHashUserLayoutWithoutEviction) {
+    SKIP_WITHOUT_BPF();
+    percpu_differential(kMapLruPercpuHash, 512, 8);
 }
 
 }  // namespace
