@@ -33,6 +33,7 @@ constexpr size_t kMaxProgramInsns = 1'000'000;
 constexpr size_t kMaxObjectInsns = 4'000'000;
 constexpr uint8_t kOpCall = 0x85;
 constexpr uint8_t kPseudoCall = 1;  // BPF_PSEUDO_CALL in a call's src field
+constexpr uint8_t kClassJmp = 0x05, kClassJmp32 = 0x06, kOpCallBits = 0x80, kOpExitBits = 0x90, kOpJa32 = 0x06;
 
 struct Function {
     std::string name;
@@ -193,6 +194,14 @@ void Linker::apply(Linking& l, const Placed& unit, uint32_t index) {
         }
         return;
     }
+    // Jumps must stay inside their function: functions are moved apart when linked.
+    const uint8_t cls = insn.opcode & 0x07, op = insn.opcode & 0xf0;
+    if ((cls == kClassJmp || cls == kClassJmp32) && op != kOpCallBits && op != kOpExitBits) {
+        const bool long_jump = insn.opcode == kOpJa32;  // gotol: offset in imm
+        const int64_t target = static_cast<int64_t>(index) + 1 + (long_jump ? insn.imm : insn.off);
+        if (target < unit.fn->start || target >= unit.fn->end)
+            fail_at(code, index, fmt::format("jump to instruction {} leaves function {}", target, unit.fn->name));
+    }
     const bool local_call = insn.opcode == kOpCall && src_of(insn) == kPseudoCall;
     if (rel != nullptr && rel->type == kRel64_64)
         fail_at(code, index, fmt::format("R_BPF_64_64 relocation against {} on an instruction that is not ld_imm64 "
@@ -297,7 +306,10 @@ ProgramDef Linker::link(const CodeSection& code, const Function& entry) {
         const Placed unit = l.placed[u];
         for (uint32_t index = unit.fn->start; index < unit.fn->end; ++index) {
             apply(l, unit, index);
-            if (l.out[unit.base + (index - unit.fn->start)].opcode == kOpLddw) ++index;
+            if (l.out[unit.base + (index - unit.fn->start)].opcode != kOpLddw) continue;
+            ++index;
+            if (unit.code->relocations.count(index) != 0)
+                fail_at(*unit.code, index, "relocation on the second slot of an ld_imm64");
         }
     }
 

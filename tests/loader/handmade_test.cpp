@@ -248,6 +248,15 @@ TEST(Handmade, CallIntoNothingIsRejected) {
               "hand.o: section classifier: insn 0: target instruction 6 of section classifier is not inside a function");
 }
 
+TEST(Handmade, JumpsMayNotLeaveTheirFunction) {
+    // Linking moves functions apart, so a jump into a neighbour would land somewhere else.
+    ElfBuilder b;
+    const size_t code = b.code("classifier", {insn(0x05, 0, 0, 1, 0), exit_insn(), mov(0, 3), exit_insn()});
+    b.symbol("one", 0, 16, STB_GLOBAL, STT_FUNC, code);
+    b.symbol("two", 16, 16, STB_GLOBAL, STT_FUNC, code);
+    EXPECT_EQ(load_error(b.build()), "hand.o: section classifier: insn 0: jump to instruction 2 leaves function one");
+}
+
 TEST(Handmade, LocalCallWithoutRelocationStaysInItsSection) {
     // Two functions in one section; the first calls the second with a pre-resolved offset (no relocation).
     ElfBuilder b;
