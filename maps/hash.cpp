@@ -144,23 +144,34 @@ class HashMap final : public MapBase {
         return kNil;
     }
 
-    // Without any lock (data path). Elements may be unlinked and reused while we walk; a walk that ends
-    // on another bucket's marker restarts. After too many steps (elements moving under us the whole
-    // time) fall back to the locked walk, so the reader always finishes.
+    // Without any lock (data path). Elements may be unlinked and reused while we walk: a walk that ends
+    // on another bucket's marker, or finds nothing while the chain changed, restarts. After a few tries
+    // (the chain changing under us the whole time) fall back to the locked walk, so the reader finishes.
     uint32_t find_lockless(uint32_t hash, const void* key) const {
         uint32_t home = bucket_index(hash);
         HashBucket& b = buckets_[home];
         for (int attempt = 0; attempt < 4; ++attempt) {
+            uint32_t seq = b.seq.load(std::memory_order_acquire);
             uint32_t idx = b.head.load(std::memory_order_acquire);
             for (uint32_t steps = 0; !is_chain_end(idx) && steps <= c_->n_elems; ++steps) {
                 HashElem* e = elem(idx);
                 if (e->hash.load(std::memory_order_relaxed) == hash && key_equals(e, key)) return idx;
                 idx = e->next.load(std::memory_order_acquire);
             }
-            if (idx == (kChainEnd | home)) return kNil;
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (idx == (kChainEnd | home) && !(seq & 1) && b.seq.load(std::memory_order_relaxed) == seq) return kNil;
         }
         SpinGuard guard(b.lock);
         return find(b, key, hash, nullptr);
+    }
+
+    // Under the bucket lock: bracket changes of the chain's links for lock-free readers.
+    static void begin_relink(HashBucket& b) {
+        b.seq.store(b.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+    }
+    static void end_relink(HashBucket& b) {
+        b.seq.store(b.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     // Keys are compared word by word with atomic loads: a lock-free reader may look at an element
@@ -246,10 +257,16 @@ class HashMap final : public MapBase {
                     e->hash.store(hash, std::memory_order_relaxed);
                     slot_store(key_of(e), key, key_size());
                     copy_in(e, value, cpu, true);
-                    if (old != kNil)  // unlink the element being replaced
-                        link->store(elem(old)->next.load(std::memory_order_relaxed), std::memory_order_release);
+                    // Link the new element first, then unlink the one it replaces (as the kernel does), so a
+                    // lock-free lookup racing with a replacement always finds one of the two.
+                    begin_relink(b);
                     e->next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
                     b.head.store(fresh, std::memory_order_release);
+                    if (old != kNil) {
+                        if (link == &b.head) link = &e->next;  // old was first: now it follows the new one
+                        link->store(elem(old)->next.load(std::memory_order_relaxed), std::memory_order_release);
+                    }
+                    end_relink(b);
                     fresh_used = true;
                 }
             }
@@ -269,7 +286,9 @@ class HashMap final : public MapBase {
             idx = find(b, key, hash, &link);
             if (idx == kNil) return -ENOENT;
             if (value_out) copy_out(elem(idx), value_out);
+            begin_relink(b);
             link->store(elem(idx)->next.load(std::memory_order_relaxed), std::memory_order_release);
+            end_relink(b);
         }
         if (!lru_) c_->count.fetch_sub(1, std::memory_order_relaxed);
         release(idx);
@@ -331,7 +350,9 @@ class HashMap final : public MapBase {
         for (std::atomic<uint32_t>* slot = &b.head; !is_chain_end(slot->load(std::memory_order_relaxed));
              slot = &elem(slot->load(std::memory_order_relaxed))->next) {
             if (slot->load(std::memory_order_relaxed) == idx) {
+                begin_relink(b);
                 slot->store(elem(idx)->next.load(std::memory_order_relaxed), std::memory_order_release);
+                end_relink(b);
                 return true;
             }
         }

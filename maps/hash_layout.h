@@ -48,6 +48,11 @@ inline bool is_chain_end(uint32_t link) { return (link & kChainEnd) != 0; }
 struct HashBucket {
     std::atomic<uint32_t> lock;
     std::atomic<uint32_t> head;  // written under `lock`, read lock-free by data-path lookups
+    // Odd while a writer relinks this chain. A lock-free lookup that found nothing trusts that answer
+    // only if `seq` was even and unchanged around its walk: otherwise it may have been standing on an
+    // element that was unlinked and refilled under it, and missed a key that was there all along.
+    std::atomic<uint32_t> seq;
+    uint32_t pad;
 };
 
 struct HashElem {
@@ -58,6 +63,6 @@ struct HashElem {
     std::atomic<uint32_t> ref;
     std::atomic<uint32_t> free_next;
 };
-static_assert(sizeof(HashElem) == 24 && sizeof(HashBucket) == 8);
+static_assert(sizeof(HashElem) == 24 && sizeof(HashBucket) == 16);
 
 }  // namespace tcbpf::maps

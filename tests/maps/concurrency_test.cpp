@@ -238,14 +238,14 @@ namespace tcbpf::maps {
 namespace {
 
 TEST(MapConcurrency, LocklessLookupsNeverMissStableKeysWhileOthersChurn) {
-    // Stable keys are never touched after insertion; churning keys are inserted and deleted so their
-    // elements are constantly recycled into other buckets. A data-path lookup walking a chain while an
+    // Stable keys keep their values (the plain hash replaces them with equal values, which links new
+    // elements); churning keys are inserted and deleted so elements are recycled into other buckets. A data-path lookup walking a chain while an
     // element moves must restart, never report a stable key missing or an absent key present.
     for (uint32_t type : {kMapHash, kMapLruHash}) {
         auto map = test::make(type, 8, 8, 64);
         for (uint64_t key = 0; key < 16; ++key) ASSERT_EQ(map->update_user(&key, &key, kBpfAny), 0);
         std::atomic<bool> stop{false};
-        std::atomic<uint64_t> misses{0}, phantoms{0}, wrong{0}, lookups{0};
+        std::atomic<uint64_t> misses{0}, phantoms{0}, lookups{0};
         std::vector<std::thread> threads;
         for (int t = 0; t < 2; ++t)
             threads.emplace_back([&, t] {
@@ -253,6 +253,9 @@ TEST(MapConcurrency, LocklessLookupsNeverMissStableKeysWhileOthersChurn) {
                     uint64_t key = 1000 + t * 100 + i % 24;  // 48 churning keys + 16 stable fit in 64
                     map->update(&key, &key, kBpfAny, 0);
                     if (i % 2) map->remove(&key);
+                    // Stable keys are replaced too (same value, new element): never invisible meanwhile.
+                    uint64_t stable = i % 16;
+                    if (type == kMapHash) map->update(&stable, &stable, kBpfExist, 0);
                 }
             });
         for (int r = 0; r < 2; ++r)
@@ -260,11 +263,7 @@ TEST(MapConcurrency, LocklessLookupsNeverMissStableKeysWhileOthersChurn) {
                 for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
                     uint64_t key = i % 16;
                     void* p = map->lookup(&key, 0);
-                    if (!p) {
-                        misses.fetch_add(1);
-                    } else if (test::u64_at(p) != key) {
-                        wrong.fetch_add(1);
-                    }
+                    if (!p) misses.fetch_add(1);
                     uint64_t absent = 500 + i % 16;
                     if (map->lookup(&absent, 0)) phantoms.fetch_add(1);
                     lookups.fetch_add(1, std::memory_order_relaxed);
@@ -273,9 +272,10 @@ TEST(MapConcurrency, LocklessLookupsNeverMissStableKeysWhileOthersChurn) {
         std::this_thread::sleep_for(kDuration);
         stop.store(true);
         for (auto& t : threads) t.join();
-        if (type == kMapHash) {  // an LRU map may evict and recycle stable keys: only the hash can promise
+        // An LRU map may evict stable keys, so only the plain hash promises no misses. A pointer to a
+        // replaced element may show a recycled value later (kernel semantics), so values are not checked.
+        if (type == kMapHash) {
             EXPECT_EQ(misses.load(), 0u);
-            EXPECT_EQ(wrong.load(), 0u);
         }
         EXPECT_EQ(phantoms.load(), 0u) << map_type_name(type);
         EXPECT_GT(lookups.load(), 1000u);
