@@ -1,0 +1,115 @@
+// Running tc programs as users write them: a loaded ELF object with live maps, each program prepared
+// for the interpreter, and BPF_PROG_TEST_RUN's rules for running one on a frame.
+//
+// Preparing a program is what the kernel does between BPF_PROG_LOAD and the first run:
+//   1. the context rewrite (`rewrite_ctx_accesses`, the kernel's convert_ctx_accesses): accesses to
+//      `struct __sk_buff` through the context pointer are checked and retargeted to skb::SkbContext;
+//   2. map binding: LDDW src 5 (map index) becomes the `maps::Map*` address helpers receive, LDDW src 6
+//      (global data) the address of byte `offset` of the map's single value;
+//   3. vm::Program::prepare against the tc helper set (an unimplemented helper is a load-time Error
+//      naming it).
+// Prog arrays are filled as libbpf (`.values`) and iproute2 (`MAPID/KEY` sections) fill them, once
+// every program is prepared; bpf_tail_call jumps through them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcbpf/isa.h"
+#include "tcbpf/loader.h"
+#include "tcbpf/maps.h"
+#include "tcbpf/skb.h"
+#include "tcbpf/vm.h"
+
+namespace tcbpf::runtime {
+
+// Checks every access made through the context pointer and rewrites it for skb::SkbContext; inserted
+// instructions move jump, call and function-reference offsets accordingly. Throws tcbpf::Error
+// "pc N: <the verifier's message>" for an access the kernel rejects. ctx_rewrite.cpp explains how
+// context registers are found.
+isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type);
+
+skb::ProgType to_skb_type(loader::ProgType type);
+
+struct LoadOptions {
+    // Run every program as this type instead of its section's default (tc's `type` keyword).
+    std::optional<loader::ProgType> type;
+    // Checked mode: every access validated (no verifier has proven the program safe yet).
+    bool checked = true;
+    uint32_t ncpus = maps::default_ncpus();
+};
+
+struct PreparedProgram {
+    const loader::ProgramDef* def = nullptr;
+    skb::ProgType type = skb::ProgType::Classifier;
+    uint32_t id = 0;              // what a prog-array lookup reports: 1 + index in Object::programs
+    isa::Program rewritten;       // after the context rewrite and map binding
+    std::shared_ptr<const vm::Program> program;  // nullptr when preparation failed
+    std::string error;            // why it failed (the Error message), reported when it is selected
+};
+
+struct RunOptions {
+    std::span<const uint8_t> ctx_in;  // raw __sk_buff image for test_run's ctx_in (empty: none)
+    uint32_t repeat = 1;               // runs on the same skb, as BPF_PROG_TEST_RUN's repeat
+    uint32_t cpu = 0;                  // the CPU the run pretends to be on (per-CPU maps)
+};
+
+struct RunResult {
+    std::string refusal;  // non-empty: test_run refused the frame (then nothing ran)
+    int error = 0;        // its errno
+    int32_t ret = 0;      // r0 as the kernel reports retval (the low 32 bits, signed)
+    skb::Packet packet;   // the packet after the last run
+    skb::SkbMeta meta;    // mark, priority, tc_classid, ... after the last run
+    vm::Fault fault = vm::Fault::None;  // checked mode: why the program was stopped (ret is then 0)
+    std::string fault_detail;
+    uint64_t avg_ns = 0;  // mean wall time per run
+    bool refused() const { return !refusal.empty(); }
+};
+
+class LoadedObject {
+   public:
+    // Creates the object's maps, initialises global data, prepares every program, fills prog arrays.
+    // Throws tcbpf::Error for a map the kernel would refuse, an access the context rewrite rejects in
+    // a prog-array target, or a prog-array slot naming a missing program.
+    static std::unique_ptr<LoadedObject> load(loader::Object object, const LoadOptions& options = {});
+    ~LoadedObject();
+    LoadedObject(const LoadedObject&) = delete;
+    LoadedObject& operator=(const LoadedObject&) = delete;
+
+    const loader::Object& object() const { return object_; }
+    const LoadOptions& options() const { return options_; }
+    std::span<const std::unique_ptr<maps::Map>> maps() const { return maps_; }
+    maps::Map* map(std::string_view name) const;  // nullptr if absent
+    std::span<const PreparedProgram> programs() const { return programs_; }
+
+    // The program `sec NAME` selects (loader::find_program rules); throws its preparation error.
+    const PreparedProgram& select(std::string_view sec_or_name) const;
+
+    // BPF_PROG_TEST_RUN: skb::prepare_test_run's rules, then the program on that skb. Never throws.
+    RunResult test_run(const PreparedProgram& program, std::span<const uint8_t> frame,
+                       const RunOptions& options = {}) const;
+
+    // True if [addr, addr+size) lies inside one map's memory (and, for a write, the map is writable
+    // by programs): the checked interpreter's view of map values and global data.
+    bool map_memory_allows(uint64_t addr, uint64_t size, bool write) const;
+    // The prog array behind a helper's map argument, or nullptr if it is not one of this object's.
+    maps::ProgArray* prog_array_at(uint64_t map_address) const;
+
+   private:
+    LoadedObject(loader::Object object, const LoadOptions& options);
+    void create_maps();
+    void prepare_programs();
+    void fill_prog_arrays();
+
+    loader::Object object_;
+    LoadOptions options_;
+    std::vector<std::unique_ptr<maps::Map>> maps_;
+    std::vector<PreparedProgram> programs_;
+};
+
+}  // namespace tcbpf::runtime
