@@ -3,6 +3,7 @@
 // Included by tcbpf/maps.h; obtain them with Map::as_ringbuf() / as_perf_event_array() / as_prog_array().
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
