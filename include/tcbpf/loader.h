@@ -14,6 +14,10 @@
 //
 // Bad input of any kind throws tcbpf::Error "FILE: section S: reason" (or "FILE: reason" when no section
 // is involved); the loader never crashes on corrupt or hostile bytes.
+//
+// Not supported (rejected with a message, never guessed): extern variables and kfunc calls, map-in-map
+// definitions in `.maps` (legacy inner_id/inner_idx are described). CO-RE relocations in .BTF.ext are
+// not applied: instructions keep the offsets they were compiled with.
 #pragma once
 
 #include <cstdint>
