@@ -1,0 +1,427 @@
+// Map, ring buffer and perf helpers, redirects, hashing, packet type, randomness, trace_printk and the
+// socket/tunnel queries, run on a test_run skb. Expected values are the kernel's.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "tests/helpers/helper_run.h"
+
+namespace tcbpf::helpers::test {
+namespace {
+
+constexpr uint64_t neg(int64_t v) { return static_cast<uint64_t>(v); }
+
+std::string prog(std::string_view body) { return "r6 = r1\nr7 = r2\n" + std::string(body) + "\nexit\n"; }
+
+// Stores `text` and its terminating NUL on the stack ending at r10 - 0 (4-byte stores).
+std::string stack_string(std::string_view text, int* start) {
+    std::string padded(text);
+    padded.push_back('\0');
+    while (padded.size() % 4) padded.push_back('\0');
+    *start = -static_cast<int>(padded.size());
+    std::string code;
+    for (size_t i = 0; i < padded.size(); i += 4) {
+        uint32_t word;
+        std::memcpy(&word, padded.data() + i, 4);
+        code += fmt::format("*(u32 *)(r10 {}) = {:#x}\n", *start + static_cast<int>(i), word);
+    }
+    return code;
+}
+
+std::unique_ptr<maps::Map> make_map(uint32_t type, uint32_t key, uint32_t value, uint32_t entries) {
+    maps::MapSpec spec;
+    spec.type = type;
+    spec.key_size = key;
+    spec.value_size = value;
+    spec.max_entries = entries;
+    return maps::create_map(spec, 2);
+}
+
+TEST(MapHelpers, LookupUpdateDeleteOnAHash) {
+    auto map = make_map(maps::kMapHash, 4, 8, 4);
+    HelperRun run(ipv4_udp_frame());
+    run.maps.push_back(map.get());
+    const std::string m = HelperRun::address(map.get());
+    // key 7 → value 0x1122 (BPF_NOEXIST), again with NOEXIST (-EEXIST), look it up, delete it twice.
+    const std::string body = fmt::format(R"(
+        *(u32 *)(r10 - 4) = 7
+        *(u64 *)(r10 - 16) = 0x1122
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        r3 = r10
+        r3 += -16
+        r4 = 1
+        call 2
+        *(u64 *)(r7 + 0) = r0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        r3 = r10
+        r3 += -16
+        r4 = 1
+        call 2
+        *(u64 *)(r7 + 8) = r0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto +2
+        r1 = *(u64 *)(r0 + 0)
+        *(u64 *)(r7 + 16) = r1
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 3
+        *(u64 *)(r7 + 24) = r0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 3
+        *(u64 *)(r7 + 32) = r0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 1)", m);
+    EXPECT_EQ(run.run(prog(body)), 0u) << "looked up after deletion: NULL";
+    uint64_t results[5];
+    std::memcpy(results, run.out, sizeof results);
+    EXPECT_EQ(results[0], 0u);
+    EXPECT_EQ(results[1], neg(-EEXIST));
+    EXPECT_EQ(results[2], 0x1122u);
+    EXPECT_EQ(results[3], 0u);
+    EXPECT_EQ(results[4], neg(-ENOENT));
+}
+
+TEST(MapHelpers, ArrayValuesAreWritableInPlaceAndCannotBeDeleted) {
+    auto map = make_map(maps::kMapArray, 4, 8, 4);
+    HelperRun run(ipv4_udp_frame());
+    run.maps.push_back(map.get());
+    const std::string body = fmt::format(R"(
+        *(u32 *)(r10 - 4) = 2
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto +8
+        r1 = 99
+        *(u64 *)(r0 + 0) = r1
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 3
+        goto +1
+        r0 = 1)", HelperRun::address(map.get()));
+    EXPECT_EQ(run.run(prog(body)), neg(-EINVAL));
+    const uint32_t key = 2;
+    uint64_t value = 0;
+    ASSERT_EQ(map->lookup_user(&key, &value), 0);
+    EXPECT_EQ(value, 99u);
+}
+
+TEST(MapHelpers, PerCpuSlotsFollowTheContextCpu) {
+    auto map = make_map(maps::kMapPercpuArray, 4, 8, 1);
+    HelperRun run(ipv4_udp_frame());
+    run.maps.push_back(map.get());
+    run.cx.cpu = 1;
+    const std::string body = fmt::format(R"(
+        *(u32 *)(r10 - 4) = 0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto +2
+        r1 = 5
+        *(u64 *)(r0 + 0) = r1
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        r3 = 2
+        call 195)", HelperRun::address(map.get()));
+    EXPECT_EQ(run.run(prog(body)), 0u) << "lookup_percpu_elem for CPU 2 of 2 is NULL";
+    const uint32_t key = 0;
+    uint64_t values[2] = {};
+    ASSERT_EQ(map->lookup_user(&key, values), 0);
+    EXPECT_EQ(values[0], 0u);
+    EXPECT_EQ(values[1], 5u);
+    EXPECT_EQ(run.run(prog("call 8")), 1u) << "get_smp_processor_id";
+}
+
+TEST(MapHelpers, QueuePushPopPeek) {
+    auto map = make_map(maps::kMapQueue, 0, 8, 2);
+    HelperRun run(ipv4_udp_frame());
+    run.maps.push_back(map.get());
+    const std::string body = fmt::format(R"(
+        *(u64 *)(r10 - 8) = 11
+        r1 = {0} ll
+        r2 = r10
+        r2 += -8
+        r3 = 0
+        call 87
+        *(u64 *)(r10 - 8) = 22
+        r1 = {0} ll
+        r2 = r10
+        r2 += -8
+        r3 = 0
+        call 87
+        r1 = {0} ll
+        r2 = r10
+        r2 += -8
+        r3 = 0
+        call 87
+        *(u64 *)(r7 + 0) = r0
+        r1 = {0} ll
+        r2 = r7
+        r2 += 8
+        call 89
+        r1 = {0} ll
+        r2 = r7
+        r2 += 16
+        call 88
+        r1 = {0} ll
+        r2 = r7
+        r2 += 24
+        call 88
+        r1 = {0} ll
+        r2 = r7
+        r2 += 32
+        call 88)", HelperRun::address(map.get()));
+    EXPECT_EQ(run.run(prog(body)), neg(-ENOENT)) << "popping an empty queue";
+    uint64_t results[4];
+    std::memcpy(results, run.out, sizeof results);
+    EXPECT_EQ(results[0], neg(-E2BIG)) << "a full queue without BPF_EXIST";
+    EXPECT_EQ(results[1], 11u) << "peek";
+    EXPECT_EQ(results[2], 11u);
+    EXPECT_EQ(results[3], 22u);
+}
+
+TEST(RingbufHelpers, OutputReserveSubmitDiscardQuery) {
+    auto map = make_map(maps::kMapRingbuf, 0, 0, 4096);
+    maps::RingBuffer* rb = map->as_ringbuf();
+    ASSERT_NE(rb, nullptr);
+    HelperRun run(ipv4_udp_frame());
+    run.maps.push_back(map.get());
+    const std::string body = fmt::format(R"(
+        *(u64 *)(r10 - 8) = 0x61
+        r1 = {0} ll
+        r2 = r10
+        r2 += -8
+        r3 = 8
+        r4 = 0
+        call 130
+        *(u64 *)(r7 + 0) = r0
+        r1 = {0} ll
+        r2 = 8
+        r3 = 0
+        call 131
+        if r0 == 0 goto +4
+        r1 = 0x62
+        *(u64 *)(r0 + 0) = r1
+        r1 = r0
+        r2 = 0
+        call 132
+        r1 = {0} ll
+        r2 = 8
+        r3 = 0
+        call 131
+        if r0 == 0 goto +3
+        r1 = r0
+        r2 = 0
+        call 133
+        r1 = {0} ll
+        r2 = 8
+        r3 = 1
+        call 131
+        *(u64 *)(r7 + 8) = r0
+        r1 = {0} ll
+        r2 = 0
+        call 134)", HelperRun::address(map.get()));
+    // Three 16-byte records (8-byte header + 8-byte sample) are in the ring, unconsumed.
+    EXPECT_EQ(run.run(prog(body)), 48u);
+    uint64_t results[2];
+    std::memcpy(results, run.out, sizeof results);
+    EXPECT_EQ(results[0], 0u);
+    EXPECT_EQ(results[1], 0u) << "reserve with flags != 0 is NULL";
+    std::vector<uint64_t> samples;
+    rb->consume([&](std::span<const uint8_t> sample) {
+        uint64_t v;
+        std::memcpy(&v, sample.data(), 8);
+        samples.push_back(v);
+        return 0;
+    });
+    EXPECT_EQ(samples, (std::vector<uint64_t>{0x61, 0x62})) << "the discarded record is skipped";
+}
+
+TEST(PerfEventOutput, AppendsRequestedPacketBytes) {
+    auto map = make_map(maps::kMapPerfEventArray, 4, 4, 2);
+    maps::PerfEventArray* perf = map->as_perf_event_array();
+    ASSERT_NE(perf, nullptr);
+    ASSERT_EQ(perf->open_buffer(0, 0, 4096), 0);
+    HelperRun run(ipv4_udp_frame());
+    auto call = [&](uint64_t flags) {
+        return run.run(prog(fmt::format(R"(
+            *(u32 *)(r10 - 4) = 0xabcd
+            r1 = r6
+            r2 = {} ll
+            r3 = {:#x} ll
+            r4 = r10
+            r4 += -4
+            r5 = 4
+            call 25)", HelperRun::address(map.get()), flags)));
+    };
+    EXPECT_EQ(call(0xffffffffull | (14ull << 32)), 0u) << "current CPU (0), 14 packet bytes";
+    EXPECT_EQ(call(51ull << 32), neg(-EFAULT)) << "more packet bytes than the packet has";
+    EXPECT_EQ(call(1ull << 60), neg(-EINVAL));
+    EXPECT_EQ(call(1), neg(-ENOENT)) << "no buffer at index 1";
+    std::vector<std::vector<uint8_t>> samples;
+    perf->consume(0, [&](std::span<const uint8_t> s) { samples.emplace_back(s.begin(), s.end()); });
+    ASSERT_EQ(samples.size(), 1u);
+    ASSERT_EQ(samples[0].size(), 20u) << "4 + 14 bytes padded to round_up(18 + 4, 8) - 4";
+    EXPECT_EQ(samples[0][0], 0xcd);
+    EXPECT_EQ(samples[0][4], 0x02) << "the destination MAC follows";
+    EXPECT_EQ(samples[0][16], 0x08);
+}
+
+TEST(Redirect, RecordsTheTargetAndReturnsTcActRedirect) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(prog("r1 = 5\nr2 = 1\ncall 23")), 7u);
+    EXPECT_EQ(run.meta.redirect_ifindex, 5u);
+    EXPECT_EQ(run.meta.redirect_flags, 1u);
+    EXPECT_EQ(run.run(prog("r1 = 6\nr2 = 2\ncall 23")), 2u) << "unknown flags: TC_ACT_SHOT";
+    EXPECT_EQ(run.meta.redirect_ifindex, 5u) << "and nothing recorded";
+}
+
+TEST(CloneRedirect, HandsTheCurrentSkbToTheRuntime) {
+    HelperRun run(ipv4_udp_frame());
+    std::vector<std::pair<CloneRequest, uint32_t>> sent;
+    std::function<long(const CloneRequest&)> sender = [&](const CloneRequest& request) -> long {
+        if (request.ifindex != 3) return -EINVAL;
+        sent.emplace_back(request, request.meta->mark);
+        return 0;
+    };
+    run.env.clone_redirect = &sender;
+    EXPECT_EQ(run.run(prog("r1 = 77\n*(u32 *)(r6 + " + std::to_string(offsetof(skb::SkbContext, mark)) +
+                           ") = r1\nr1 = r6\nr2 = 3\nr3 = 1\ncall 13")),
+              0u);
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].first.flags, 1u);
+    EXPECT_EQ(sent[0].second, 77u) << "the program's mark write travels with the clone";
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 4\nr3 = 0\ncall 13")), neg(-EINVAL)) << "no such device";
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 3\nr3 = 2\ncall 13")), neg(-EINVAL)) << "unknown flags";
+    run.env.clone_redirect = nullptr;
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 3\nr3 = 0\ncall 13")), neg(-EINVAL)) << "no devices at all";
+    EXPECT_EQ(sent.size(), 1u);
+}
+
+TEST(Hash, RecalcComputesOnceAndSetHashOverrides) {
+    HelperRun run(ipv4_udp_frame());
+    const uint64_t first = run.run(prog("r1 = r6\ncall 34"));
+    EXPECT_NE(first, 0u);
+    EXPECT_EQ(run.meta.hash, first);
+    EXPECT_TRUE(run.meta.sw_hash);
+    EXPECT_TRUE(run.meta.l4_hash) << "UDP ports were part of it";
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 34\nr0 = {ctx:hash}")), first) << "the context shows it";
+    HelperRun same_flow(ipv4_udp_frame(20));
+    EXPECT_EQ(same_flow.run(prog("r1 = r6\ncall 34")), first) << "payload does not matter";
+    HelperRun other_flow(ipv4_udp_frame(8, 9));
+    EXPECT_NE(other_flow.run(prog("r1 = r6\ncall 34")), first);
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 0x5555\ncall 48\nr1 = r6\ncall 34")), 0x5555u);
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 41\nr0 = {ctx:hash}")), 0u) << "set_hash_invalid";
+}
+
+TEST(SkbChangeType, OnlyAmongHostBroadcastMulticastOtherhost) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 3\ncall 32\nr0 = {ctx:pkt_type}")), 3u);
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 4\ncall 32")), neg(-EINVAL));
+    run.meta.pkt_type = skb::kPacketOutgoing;
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 0\ncall 32")), neg(-EINVAL)) << "an outgoing packet keeps its type";
+}
+
+TEST(Prandom, DeterministicWhenSeeded) {
+    HelperRun a(ipv4_udp_frame()), b(ipv4_udp_frame());
+    const std::string two = prog("call 7\nr8 = r0\ncall 7\nr0 <<= 32\nr0 |= r8");
+    const uint64_t x = a.run(two);
+    EXPECT_EQ(x, b.run(two));
+    EXPECT_NE(x >> 32, x & 0xffffffff);
+    EXPECT_NE(a.run(two), x) << "the state advances";
+}
+
+std::string printk(std::string_view format, std::string_view args_code) {
+    int fmt_at = 0;
+    const std::string code = stack_string(format, &fmt_at);
+    return prog(code + fmt::format("r1 = r10\nr1 += {}\nr2 = {}\n{}\ncall 6", fmt_at, -fmt_at, args_code));
+}
+
+TEST(TracePrintk, IntegersTakeTheLow32BitsUnlessLong) {
+    HelperRun run(ipv4_udp_frame());
+    const uint64_t written = run.run(printk("d=%d u=%u x=%lx\n", "r3 = -5\nr4 = -1\nr5 = -1"));
+    ASSERT_EQ(run.trace.size(), 1u);
+    EXPECT_EQ(run.trace[0], "d=-5 u=4294967295 x=ffffffffffffffff");
+    EXPECT_EQ(written, run.trace[0].size() + 1) << "the newline counts";
+}
+
+TEST(TracePrintk, StringsWidthsAndPercent) {
+    HelperRun run(ipv4_udp_frame());
+    std::memcpy(run.out, "ok", 3);
+    EXPECT_EQ(run.run(printk("[%s] [%5d] [%-3x] 100%%", "r3 = r7\nr4 = 42\nr5 = 10")), 23u);
+    ASSERT_EQ(run.trace.size(), 1u);
+    EXPECT_EQ(run.trace[0], "[ok] [   42] [a  ] 100%");
+}
+
+TEST(TracePrintk, UnreadableStringPrintsEmpty) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(printk("<%s>", "r3 = 8")), 2u);
+    ASSERT_EQ(run.trace.size(), 1u);
+    EXPECT_EQ(run.trace[0], "<>");
+}
+
+TEST(TracePrintk, RejectsWhatTheKernelRejects) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(printk("%d %d %d %d", "r3 = 1\nr4 = 2\nr5 = 3")), neg(-EINVAL)) << "four conversions";
+    EXPECT_EQ(run.run(printk("%f", "r3 = 1")), neg(-EINVAL)) << "unknown conversion";
+    EXPECT_EQ(run.run(printk("a\x01", "")), neg(-EINVAL)) << "non-printable character";
+    // The size excludes the NUL: no terminator inside the format.
+    EXPECT_EQ(run.run(prog("*(u32 *)(r10 - 4) = 0x41414141\nr1 = r10\nr1 += -4\nr2 = 4\ncall 6")), neg(-EINVAL));
+    EXPECT_TRUE(run.trace.empty());
+}
+
+TEST(NoSocketNoTunnel, QueriesGiveTheKernelsEmptyAnswers) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 17")), 0u) << "get_cgroup_classid";
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 24")), 0u) << "get_route_realm";
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 46")), 0u) << "get_socket_cookie";
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 47")), 65534u) << "get_socket_uid: overflowuid";
+    std::memset(run.out, 0xff, sizeof run.out);
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = r7\nr3 = 28\nr4 = 0\ncall 20")), neg(-EINVAL)) << "skb_get_tunnel_key";
+    EXPECT_EQ(run.out[0], 0);
+    EXPECT_EQ(run.out[27], 0);
+    EXPECT_EQ(run.out[28], 0xff);
+}
+
+TEST(HelperNames, ByKernelId) {
+    EXPECT_EQ(helper_name(1), "map_lookup_elem");
+    EXPECT_EQ(helper_name(12), "tail_call");
+    EXPECT_EQ(helper_name(50), "skb_adjust_room");
+    EXPECT_EQ(helper_name(211), "cgrp_storage_delete");
+    EXPECT_EQ(helper_name(0), "");
+    EXPECT_EQ(helper_name(212), "");
+    EXPECT_EQ(helper_name(-1), "");
+}
+
+TEST(HelperNames, TheRegistryCoversTheCoreSetExceptTailCall) {
+    vm::HelperRegistry registry;
+    register_tc_helpers(registry);
+    for (int32_t id : {1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 13, 17, 18, 19, 23, 24, 25, 26, 28, 31, 33, 34, 38, 39, 50,
+                       130, 131, 132, 133, 134}) {
+        const vm::Helper* helper = registry.find(id);
+        ASSERT_NE(helper, nullptr) << id;
+        EXPECT_EQ(helper->name, helper_name(id));
+    }
+    EXPECT_EQ(registry.find(12), nullptr) << "the interpreter runs tail calls itself";
+}
+
+}  // namespace
+}  // namespace tcbpf::helpers::test
