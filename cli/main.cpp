@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     CLI::App app{"tcbpf: tc-bpf classifiers and actions in user space"};
     app.require_subcommand(1);
     tcbpf::cli::add_isa_commands(app);
+    tcbpf::cli::add_prog_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

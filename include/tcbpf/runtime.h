@@ -113,3 +113,30 @@ class LoadedObject {
 };
 
 }  // namespace tcbpf::runtime
+
+// ---------------------------------------------------------------------------------------------------
+// Map contents as text, one entry per line: `MAPNAME KEYHEX VALUEHEX` (hex bytes in memory order, no
+// separators), per-CPU values one line per CPU with a ` cpu=N` suffix. `dump_map_lines` writes what
+// `apply_map_lines` reads back; `#` starts a comment and blank lines are ignored.
+namespace tcbpf::runtime {
+
+struct MapEntryText {
+    std::string map;
+    std::vector<uint8_t> key;
+    std::vector<uint8_t> value;   // value_size bytes
+    std::optional<uint32_t> cpu;  // per-CPU maps: which CPU's value
+};
+
+// Reads `text` (named `file` in messages) into the object's maps. A per-CPU line without `cpu=` sets
+// every CPU's value. Throws tcbpf::Error "FILE:LINE: reason" (unknown map, wrong key/value length,
+// bad hex, a map that cannot be written, the map's update error).
+void apply_map_lines(const LoadedObject& object, std::string_view text, std::string_view file);
+
+// Every entry of every map whose contents user space can list, in object order (arrays by index,
+// hashes in iteration order). Maps without key/value contents (prog arrays, ring buffers, perf event
+// arrays, queues, stacks) are reported in `skipped` with their type name.
+std::vector<MapEntryText> dump_maps(const LoadedObject& object, std::vector<std::string>* skipped = nullptr);
+std::string format_map_line(const MapEntryText& entry);
+std::string to_hex(std::span<const uint8_t> bytes);
+
+}  // namespace tcbpf::runtime

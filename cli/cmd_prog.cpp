@@ -1,0 +1,236 @@
+// `tcbpf prog run|show|dump`: BPF objects as users write them, bpftool-style, with tc's way of naming a
+// program (`sec NAME`, `type classifier|action`).
+//
+// `prog run` is BPF_PROG_TEST_RUN over a capture: each frame becomes an skb under the kernel's rules,
+// the program runs on it (checked interpreter: no verifier has proven it safe yet), and one line per
+// frame reports what the kernel's test run would report. Maps live for the whole capture, so counters
+// accumulate across frames exactly as they would across test runs of one loaded program.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "tcbpf/asm.h"
+#include "tcbpf/error.h"
+#include "tcbpf/loader.h"
+#include "tcbpf/pcap.h"
+#include "tcbpf/runtime.h"
+
+namespace tcbpf::cli {
+namespace {
+
+struct ProgArgs {
+    std::vector<std::string> words;  // OBJ [sec NAME] [type T]
+    std::string pcap_in, pcap_out, map_init;
+    uint32_t repeat = 0;
+    bool dump_maps = false, json = false;
+};
+
+struct Selection {
+    std::string object, section;
+    std::optional<loader::ProgType> type;
+};
+
+// tc's positional keywords after the object: `sec NAME` and `type classifier|action`, any order.
+Selection parse_selection(const std::vector<std::string>& words, bool allow_type) {
+    if (words.empty()) throw CLI::ValidationError("OBJ", "an object file is required");
+    Selection s{words[0], "", std::nullopt};
+    for (size_t i = 1; i < words.size(); i += 2) {
+        const std::string& keyword = words[i];
+        if (i + 1 >= words.size()) throw CLI::ValidationError(keyword, "'" + keyword + "' needs a value");
+        const std::string& value = words[i + 1];
+        if (keyword == "sec" || keyword == "section") {
+            s.section = value;
+        } else if (keyword == "type" && allow_type) {
+            if (value == "classifier" || value == "cls")
+                s.type = loader::ProgType::Classifier;
+            else if (value == "action" || value == "act")
+                s.type = loader::ProgType::Action;
+            else
+                throw CLI::ValidationError("type", "type must be classifier or action, not '" + value + "'");
+        } else {
+            throw CLI::ValidationError(keyword, "unknown keyword '" + keyword + "' (expected sec NAME" +
+                                                    std::string(allow_type ? " or type T" : "") + ")");
+        }
+    }
+    return s;
+}
+
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                    out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+                else
+                    out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string frame_error(const runtime::RunResult& r) {
+    if (r.refused()) return r.refusal;
+    return fmt::format("fault: {}", r.fault_detail.empty() ? vm::fault_name(r.fault) : r.fault_detail);
+}
+
+void run_command(const ProgArgs& a) {
+    const Selection sel = parse_selection(a.words, true);
+    runtime::LoadOptions options;
+    options.type = sel.type;
+    const auto object = runtime::LoadedObject::load(loader::load_object(sel.object), options);
+    const runtime::PreparedProgram& program = object->select(sel.section);
+    if (!a.map_init.empty()) runtime::apply_map_lines(*object, read_file_text(a.map_init), a.map_init);
+
+    const std::vector<io::Frame> frames = io::read_pcap(a.pcap_in);
+    std::unique_ptr<io::PcapWriter> writer;
+    if (!a.pcap_out.empty()) writer = std::make_unique<io::PcapWriter>(a.pcap_out);
+
+    runtime::RunOptions run_options;
+    run_options.repeat = a.repeat == 0 ? 1 : a.repeat;
+    uint64_t errors = 0, total_ns = 0, ran = 0;
+    std::string json_frames;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const runtime::RunResult r = object->test_run(program, frames[i].bytes, run_options);
+        const bool failed = r.refused() || r.fault != vm::Fault::None;
+        if (!json_frames.empty()) json_frames += ",\n";
+        if (failed) {
+            ++errors;
+            if (a.json)
+                json_frames += fmt::format("    {{\"index\": {}, \"error\": {}}}", i, json_string(frame_error(r)));
+            else
+                std::printf("%s\n", fmt::format("{} err={}", i, frame_error(r)).c_str());
+            continue;
+        }
+        ++ran;
+        total_ns += r.avg_ns;
+        const uint64_t hash = skb::fnv1a64(r.packet.bytes());
+        if (a.json)
+            json_frames += fmt::format(
+                "    {{\"index\": {}, \"ret\": {}, \"mark\": {}, \"priority\": {}, \"classid\": {}, \"len_out\": {}, "
+                "\"hash\": \"{:016x}\"}}",
+                i, r.ret, r.meta.mark, r.meta.priority, r.meta.tc_classid, r.packet.size(), hash);
+        else
+            std::printf("%s\n", fmt::format("{} ret={} mark={:#x} prio={:#x} classid={:#x} len_out={} hash={:016x}", i,
+                                            r.ret, r.meta.mark, r.meta.priority, r.meta.tc_classid, r.packet.size(), hash)
+                                    .c_str());
+        if (writer) writer->write(r.packet.bytes(), frames[i].timestamp_ns);
+    }
+    if (writer) writer->close();
+
+    const uint64_t avg = ran == 0 ? 0 : total_ns / ran;
+    std::vector<std::string> skipped;
+    const std::vector<runtime::MapEntryText> entries =
+        a.dump_maps ? runtime::dump_maps(*object, &skipped) : std::vector<runtime::MapEntryText>{};
+    if (a.json) {
+        std::string out = "{\n  \"frames\": [\n" + json_frames + (json_frames.empty() ? "" : "\n") + "  ],\n";
+        out += fmt::format("  \"summary\": {{\"packets\": {}, \"errors\": {}", frames.size(), errors);
+        if (a.repeat != 0) out += fmt::format(", \"avg_ns_per_run\": {}", avg);
+        out += "}";
+        if (a.dump_maps) {
+            out += ",\n  \"maps\": [";
+            for (size_t i = 0; i < entries.size(); ++i) {
+                const auto& e = entries[i];
+                out += fmt::format("{}\n    {{\"map\": {}, \"key\": \"{}\", \"value\": \"{}\"", i == 0 ? "" : ",",
+                                   json_string(e.map), runtime::to_hex(e.key), runtime::to_hex(e.value));
+                if (e.cpu) out += fmt::format(", \"cpu\": {}", *e.cpu);
+                out += "}";
+            }
+            out += entries.empty() ? "]" : "\n  ]";
+            out += ",\n  \"maps_not_dumped\": [";
+            for (size_t i = 0; i < skipped.size(); ++i) out += (i == 0 ? "" : ", ") + json_string(skipped[i]);
+            out += "]";
+        }
+        out += "\n}\n";
+        std::fputs(out.c_str(), stdout);
+        return;
+    }
+    std::string summary = fmt::format("summary packets={} errors={}", frames.size(), errors);
+    if (a.repeat != 0) summary += fmt::format(" avg_ns_per_run={}", avg);
+    std::printf("%s\n", summary.c_str());
+    if (a.dump_maps) {
+        for (const auto& e : entries) std::printf("%s\n", runtime::format_map_line(e).c_str());
+        for (const auto& s : skipped) std::printf("# %s: not dumped (no key/value contents)\n", s.c_str());
+    }
+}
+
+void show_command(const ProgArgs& a) {
+    const Selection sel = parse_selection(a.words, false);
+    if (!sel.section.empty()) throw CLI::ValidationError("sec", "prog show lists every program; use prog dump for one");
+    const loader::Object object = loader::load_object(sel.object);
+    std::string out = fmt::format("object {} license {}\n", object.path, object.license.empty() ? "(none)" : object.license);
+    for (const loader::ProgramDef& p : object.programs) {
+        std::string used;
+        for (uint32_t m : p.maps_used) used += fmt::format("{}{}", used.empty() ? "" : ",", object.maps[m].name);
+        out += fmt::format("prog {} section {} type {} insns {} bytes {} maps {}\n", p.name, p.section,
+                           p.default_type == loader::ProgType::Action ? "action" : "classifier", p.prog.size(),
+                           p.prog.size() * sizeof(isa::RawInsn), used.empty() ? "-" : used);
+    }
+    for (const loader::MapDef& m : object.maps)
+        out += fmt::format("map {} type {} key {} value {} max_entries {} flags {:#x}\n", m.name,
+                           maps::map_type_name(m.type), m.key_size, m.value_size, m.max_entries, m.map_flags);
+    std::fputs(out.c_str(), stdout);
+}
+
+void dump_command(const ProgArgs& a) {
+    const Selection sel = parse_selection(a.words, false);
+    const loader::Object object = loader::load_object(sel.object);
+    const loader::ProgramDef& p = loader::find_program(object, sel.section);
+    const size_t width = fmt::formatted_size("{}", p.prog.size() == 0 ? 0 : p.prog.size() - 1);
+    std::string out = fmt::format("{} (section {}):\n", p.name, p.section);
+    const loader::LineInfo* last = nullptr;
+    for (size_t pc = 0; pc < p.prog.size(); ++pc) {
+        if (p.prog.insns[pc].op == isa::Op::LDDW_TAIL) continue;
+        const loader::LineInfo* line = loader::line_for(p, static_cast<uint32_t>(pc));
+        // Consecutive records of one source line (different columns) print it once.
+        const bool same_line = last != nullptr && line != nullptr && last->line == line->line && last->file == line->file;
+        if (line != nullptr && line->insn == pc && !same_line && !line->source_line.empty()) {
+            std::string_view text = line->source_line;
+            while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+            out += fmt::format("; {}\n", text);
+            last = line;
+        }
+        out += fmt::format("{:>{}}: {}\n", pc, width, isa::disassemble(p.prog.insns[pc], pc));
+    }
+    std::fputs(out.c_str(), stdout);
+}
+
+}  // namespace
+
+void add_prog_commands(CLI::App& app) {
+    auto a = std::make_shared<ProgArgs>();
+    auto* prog = app.add_subcommand("prog", "Run, list and disassemble the programs of a BPF object");
+    prog->require_subcommand(1);
+
+    auto* run = prog->add_subcommand(
+        "run", "BPF_PROG_TEST_RUN over a capture: OBJ [sec NAME] [type classifier|action] --pcap IN");
+    run->add_option("OBJ", a->words, "object file, then tc keywords: sec NAME, type classifier|action")
+        ->required()
+        ->expected(1, -1);
+    run->add_option("--pcap", a->pcap_in, "frames to run the program on")->required();
+    run->add_option("--out", a->pcap_out, "write every frame that ran, as the program left it, to this pcap");
+    run->add_option("--repeat", a->repeat, "runs per frame on the same skb (as test_run's repeat); prints the mean time")
+        ->check(CLI::Range(1u, 100000000u));
+    run->add_option("--map-init", a->map_init, "map contents to load first: lines MAPNAME KEYHEX VALUEHEX [cpu=N]");
+    run->add_flag("--dump-maps", a->dump_maps, "print every map afterwards, in --map-init's format");
+    run->add_flag("--json", a->json, "everything as one JSON document");
+    run->callback([a] { run_command(*a); });
+
+    auto* show = prog->add_subcommand("show", "List an object's programs (sections, sizes, maps used) and maps");
+    show->add_option("OBJ", a->words, "object file")->required()->expected(1, -1);
+    show->callback([a] { show_command(*a); });
+
+    auto* dump = prog->add_subcommand("dump", "Disassemble one program with its source lines: OBJ [sec NAME]");
+    dump->add_option("OBJ", a->words, "object file, then sec NAME")->required()->expected(1, -1);
+    dump->callback([a] { dump_command(*a); });
+}
+
+}  // namespace tcbpf::cli

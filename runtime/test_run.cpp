@@ -1,0 +1,95 @@
+// BPF_PROG_TEST_RUN for a prepared program (net/bpf/test_run.c, bpf_prog_test_run_skb): the frame
+// becomes an skb under skb::prepare_test_run's rules (or is refused, and nothing runs), the context is
+// filled from it, the program runs `repeat` times on that one skb — so writes and packet changes of
+// one repetition are what the next sees, as in the kernel — and what the kernel copies back (retval as
+// a 32-bit value, the packet bytes, the writable fields) is returned.
+#include <chrono>
+
+#include "tcbpf/helpers.h"
+#include "tcbpf/runtime.h"
+
+namespace tcbpf::runtime {
+
+namespace {
+
+// The object whose program is running on this thread: the interpreter's hooks receive only the
+// vm::Context, whose `user` belongs to the helpers (RunEnv).
+thread_local const LoadedObject* running_object = nullptr;
+
+bool map_region(vm::Context*, uint64_t addr, uint64_t size, bool write) {
+    return running_object != nullptr && running_object->map_memory_allows(addr, size, write);
+}
+
+const vm::Program* tail_call_target(vm::Context*, uint64_t prog_array, uint64_t index) {
+    if (running_object == nullptr) return nullptr;
+    maps::ProgArray* array = running_object->prog_array_at(prog_array);
+    if (array == nullptr) return nullptr;
+    // The helper's index argument is a u32: the kernel compares only its low half with max_entries.
+    return static_cast<const vm::Program*>(array->program_at(static_cast<uint32_t>(index)));
+}
+
+struct RunningScope {
+    explicit RunningScope(const LoadedObject* object) : saved(running_object) { running_object = object; }
+    ~RunningScope() { running_object = saved; }
+    const LoadedObject* saved;
+};
+
+}  // namespace
+
+RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const uint8_t> frame,
+                                 const RunOptions& options) const {
+    RunResult result;
+    skb::TestRunResult prepared = skb::prepare_test_run(frame, options.ctx_in);
+    if (!prepared.skb) {
+        result.refusal = prepared.refusal;
+        result.error = prepared.error;
+        return result;
+    }
+    result.packet = std::move(prepared.skb->packet);
+    result.meta = prepared.skb->meta;
+    if (!program.program) {
+        result.refusal = program.error;
+        return result;
+    }
+
+    skb::SkbContext ctx;
+    skb::sync_in(result.meta, result.packet, ctx);
+    helpers::RunEnv env;
+    env.packet = &result.packet;
+    env.meta = &result.meta;
+    env.ctx = &ctx;
+
+    vm::Context cx;
+    cx.user = &env;
+    cx.cpu = options.cpu;
+    cx.tail_call = tail_call_target;
+    if (program.program->checked()) {
+        const uint8_t* meta = result.packet.meta();
+        cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(meta),
+                                        static_cast<uint64_t>(result.packet.end() - meta), true,
+                                        helpers::kPacketRegion});
+        // Every store the rewritten program makes into the context was checked against the writable
+        // fields; what remains writable here is only what helpers and the rewrite agree on.
+        cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(&ctx), sizeof ctx, true, "ctx"});
+        cx.extra_region = map_region;
+    }
+
+    RunningScope scope(this);
+    const uint32_t repeat = options.repeat == 0 ? 1 : options.repeat;
+    uint64_t r0 = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (uint32_t i = 0; i < repeat; ++i) {
+        r0 = program.program->run(cx, reinterpret_cast<uint64_t>(&ctx));
+        if (cx.fault != vm::Fault::None) break;
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    result.avg_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) / repeat;
+
+    result.ret = static_cast<int32_t>(static_cast<uint32_t>(r0));
+    result.fault = cx.fault;
+    result.fault_detail = cx.fault_detail;
+    skb::sync_out(ctx, result.meta);
+    return result;
+}
+
+}  // namespace tcbpf::runtime
