@@ -71,6 +71,13 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
         // Every store the rewritten program makes into the context was checked against the writable
         // fields; what remains writable here is only what helpers and the rewrite agree on.
         cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(&ctx), sizeof ctx, true, "ctx"});
+        // Writable map memory is accepted out of line (map_region); maps programs may only read are
+        // listed here so that a store into them faults as ReadOnly rather than as a stray address.
+        for (const auto& map : maps_) {
+            if (!(map->spec().map_flags & maps::kFRdonlyProg)) continue;
+            const std::span<uint8_t> mem = map->memory();
+            cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(mem.data()), mem.size(), false, "read-only map"});
+        }
         cx.extra_region = map_region;
     }
 
