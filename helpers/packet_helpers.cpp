@@ -86,13 +86,20 @@ uint64_t l4_csum_replace(uint64_t, uint64_t offset64, uint64_t from, uint64_t to
         int64_t{skb::l4_csum_replace(env.packet->data() + offset, from, to, flags, *env.meta)});
 }
 
+// bpf_csum_diff as Linux 6.13+ computes it (measured on 6.18): no size rule beyond the verifier's
+// (sizes need not be multiples of 4, nor total at most 512), and the partial sum folded to 16 bits.
+// skb::csum_diff keeps the older size checks, so the helper does the arithmetic itself.
 uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to_size, uint64_t seed, vm::Context*) {
-    const auto from_len = static_cast<uint32_t>(from_size);
-    const auto to_len = static_cast<uint32_t>(to_size);
-    // Sizes are checked before the pointers are touched: a NULL pointer comes with size 0.
-    if (((from_len | to_len) & 3) != 0 || uint64_t{from_len} + to_len > 512) return static_cast<uint64_t>(-EINVAL);
-    return static_cast<uint64_t>(skb::csum_diff({ptr_of<const uint8_t>(from), from_len},
-                                                {ptr_of<const uint8_t>(to), to_len}, static_cast<uint32_t>(seed)));
+    const std::span<const uint8_t> from_bytes{ptr_of<const uint8_t>(from), static_cast<uint32_t>(from_size)};
+    const std::span<const uint8_t> to_bytes{ptr_of<const uint8_t>(to), static_cast<uint32_t>(to_size)};
+    auto sum = static_cast<uint32_t>(seed);
+    if (!from_bytes.empty() && !to_bytes.empty())
+        sum = skb::csum_sub(skb::csum_partial(to_bytes, sum), skb::csum_partial(from_bytes, 0));
+    else if (!to_bytes.empty())
+        sum = skb::csum_partial(to_bytes, sum);
+    else if (!from_bytes.empty())
+        sum = ~skb::csum_partial(from_bytes, ~sum);
+    return skb::csum_from32to16(sum);
 }
 
 // bpf_csum_update: folds a diff into a CHECKSUM_COMPLETE sum and returns the new sum.

@@ -1,0 +1,237 @@
+// The packet-changing helpers against the running kernel: the same program (llvm text) runs in
+// BPF_PROG_TEST_RUN as SCHED_CLS and in tcbpf on the skb skb::prepare_test_run builds from the same
+// frame; the return value and the packet bytes must be identical, and so must what the program reads
+// back from the context afterwards (len, protocol, VLAN fields, pkt_type, hash). Skips with the
+// reason where bpf() is unavailable.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "tcbpf/asm.h"
+#include "tests/helpers/helper_run.h"
+#include "tests/support/kernel_bpf.h"
+
+namespace tcbpf::helpers::test {
+namespace {
+
+struct Scenario {
+    std::string name;
+    std::vector<uint8_t> frame;
+    std::string body;  // r6 = ctx on entry; must leave the last helper's result in r0
+};
+
+// What each scenario's program returns after its body: one program per observation.
+const char* const kObservations[] = {"r0 = r8", "r0 = {ctx:len}", "r0 = {ctx:protocol}", "r0 = {ctx:vlan_present}",
+                                     "r0 = {ctx:vlan_tci}", "r0 = {ctx:vlan_proto}", "r0 = {ctx:pkt_type}",
+                                     "r0 = {ctx:hash}"};
+
+std::string program(const Scenario& s, std::string_view observation) {
+    return fmt::format("r6 = r1\n{}\nr8 = r0\n{}\nexit\n", s.body, observation);
+}
+
+std::vector<uint8_t> arp_frame() {
+    auto f = ipv4_udp_frame();
+    f[12] = 0x08;
+    f[13] = 0x06;
+    return f;
+}
+
+std::string call(int id, std::initializer_list<std::string> args) {
+    std::string code = "r1 = r6\n";
+    int reg = 2;
+    for (const std::string& arg : args) code += fmt::format("r{} = {}\n", reg++, arg);
+    return code + fmt::format("call {}\n", id);
+}
+std::string call64(int id, std::string a2, std::string a3, uint64_t a4) {
+    return fmt::format("r1 = r6\nr2 = {}\nr3 = {}\nr4 = {:#x} ll\ncall {}\n", a2, a3, a4, id);
+}
+
+std::vector<Scenario> scenarios() {
+    const auto v4 = ipv4_udp_frame();
+    const auto v6 = ipv6_tcp_frame();
+    const auto tagged_v4 = tagged(v4, 0x8100, 42);
+    const auto qinq_v4 = tagged(tagged(v4, 0x8100, 5), 0x88a8, 9);
+    const std::string store_src9 =
+        "*(u32 *)(r10 - 4) = 0x0900000a\nr1 = r6\nr2 = 26\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 9\n";
+    std::vector<Scenario> list = {
+        {"vlan_push", v4, call(18, {"0x81", "42"})},
+        {"vlan_push_twice", v4, call(18, {"0x81", "42"}) + call(18, {"0xa888", "7"})},
+        {"vlan_push_three_times", v4, call(18, {"0x81", "42"}) + call(18, {"0xa888", "7"}) + call(18, {"0x81", "0xfff"})},
+        {"vlan_push_coerced_tpid", v4, call(18, {"0x8", "1"})},
+        {"vlan_pop_tagged", tagged_v4, call(19, {})},
+        {"vlan_pop_qinq", qinq_v4, call(19, {})},
+        {"vlan_pop_untagged", v4, call(19, {})},
+        {"vlan_push_pop", v4, call(18, {"0x81", "42"}) + call(18, {"0xa888", "7"}) + call(19, {})},
+        {"change_tail_grow", v4, call(38, {"60", "0"})},
+        {"change_tail_trim", v4, call(38, {"20", "0"})},
+        {"change_tail_into_mac", v4, call(38, {"13", "0"})},
+        {"change_tail_to_network", v4, call(38, {"14", "0"})},
+        {"change_tail_flags", v4, call(38, {"60", "1"})},
+        {"change_tail_max", v4, call(38, {"16064", "0"})},
+        {"change_tail_above_max", v4, call(38, {"16065", "0"})},
+        {"change_head_small", v4, call(43, {"4", "0"})},
+        {"change_head_realloc", v4, call(43, {"100", "0"})},
+        {"change_head_flags", v4, call(43, {"4", "1"})},
+        {"change_head_wrap", v4, call(43, {"-1", "0"})},
+        {"adjust_room_net_grow", v4, call64(50, "8", "0", 0)},
+        {"adjust_room_net_shrink", v4, call64(50, "-16", "0", 0)},
+        {"adjust_room_mac_grow", v4, call64(50, "4", "1", 0)},
+        {"adjust_room_mac_shrink", v4, call64(50, "-4", "1", 0)},
+        {"adjust_room_v6_grow", v6, call64(50, "8", "0", 0)},
+        {"adjust_room_too_far", v4, call64(50, "0x1000", "0", 0)},
+        {"adjust_room_bad_flag", v4, call64(50, "4", "0", 0x200)},
+        {"adjust_room_bad_mode", v4, call64(50, "4", "2", 0)},
+        {"adjust_room_shrink_all", v4, call64(50, "-36", "0", 0)},
+        {"adjust_room_shrink_below_iphdr", v4, call64(50, "-17", "0", 0)},
+        {"adjust_room_decap_grow", v4, call64(50, "4", "0", 0x80)},
+        {"adjust_room_encap_both", v4, call64(50, "4", "0", 0x6)},
+        {"adjust_room_encap_shrink", v4, call64(50, "-4", "0", 0x2)},
+        {"adjust_room_encap_udp", v4, call64(50, "28", "1", 0x12)},
+        {"adjust_room_encap_to_v6", v4, call64(50, "48", "1", 0x14)},
+        {"adjust_room_encap_twice", v4, call64(50, "28", "1", 0x12) + call64(50, "28", "1", 0x12)},
+        {"adjust_room_encap_then_change_tail", v4, call64(50, "28", "1", 0x12) + call(38, {"200", "0"})},
+        {"adjust_room_decap_v6", v4, call64(50, "-4", "1", 0x100)},
+        {"adjust_room_l2_len", v4, call64(50, "28", "1", 0x2 | 0x40 | (14ull << 56))},
+        {"adjust_room_arp", arp_frame(), call64(50, "4", "1", 0)},
+        {"change_proto_4to6", v4, call(31, {"0xdd86", "0"})},
+        {"change_proto_6to4", v6, call(31, {"0x8", "0"})},
+        {"change_proto_flags", v4, call(31, {"0xdd86", "1"})},
+        {"change_proto_same", v4, call(31, {"0x8", "0"})},
+        {"store_bytes", v4, store_src9},
+        {"store_bytes_past_end",
+         v4, "*(u32 *)(r10 - 4) = 0x01020304\nr1 = r6\nr2 = 47\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 9\n"},
+        {"store_bytes_bad_flags",
+         v4, "*(u32 *)(r10 - 4) = 0x01020304\nr1 = r6\nr2 = 47\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 4\ncall 9\n"},
+        {"store_bytes_huge_offset",
+         v4, "*(u32 *)(r10 - 4) = 0x01020304\nr1 = r6\nr2 = -1\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 9\n"},
+        {"store_bytes_flags", v4, call(48, {"0x5555"}) +
+                                      "*(u32 *)(r10 - 4) = 0x01020304\nr1 = r6\nr2 = 40\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 3\ncall 9\n"},
+        {"l3_csum_replace_4", v4, store_src9 + call(10, {"24", "0x0100000a", "0x0900000a", "4"})},
+        {"l3_csum_replace_2", v4, call(10, {"24", "0x0100", "0x0900", "2"})},
+        {"l3_csum_replace_odd", v4, call(10, {"25", "0", "1", "2"})},
+        {"l3_csum_replace_bad_flags", v4, call(10, {"25", "0", "1", "0x12"})},
+        {"l3_csum_replace_size3", v4, call(10, {"24", "0", "1", "3"})},
+        {"l3_csum_replace_diff_nonzero_from", v4, call(10, {"24", "1", "1", "0"})},
+        {"l3_csum_replace_diff", v4, call(10, {"24", "0", "0x800", "0"})},
+        {"l3_csum_replace_end", v4, call(10, {"48", "0", "1", "2"})},
+        {"l3_csum_replace_past_end", v4, call(10, {"50", "0", "1", "2"})},
+        {"l3_csum_replace_above_ffff", v4, call(10, {"0x10000", "0", "1", "2"})},
+        {"l4_csum_replace_pseudo", v4,
+         store_src9 + call(10, {"24", "0x0100000a", "0x0900000a", "4"}) +
+             call(11, {"40", "0x0100000a", "0x0900000a", "0x14"})},
+        {"l4_csum_replace_plain", v4, call(11, {"40", "0x5000", "0x5100", "2"})},
+        {"l4_csum_replace_diff_ipv6", v4, call(11, {"40", "0", "0x1234", "0x90"})},
+        {"l4_csum_replace_mangled0", v4, call(11, {"40", "0x5000", "0x5100", "0x22"})},
+        {"l4_csum_replace_bad_flags", v4, call(11, {"40", "0", "1", "0x102"})},
+        {"l4_csum_replace_odd", v4, call(11, {"41", "0", "1", "0x82"})},
+        {"csum_diff_words", v4,
+         "*(u32 *)(r10 - 8) = 0x0100000a\n*(u32 *)(r10 - 4) = 0x0900000a\n"
+         "r1 = r10\nr1 += -8\nr2 = 4\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 28\n"},
+        {"csum_diff_to_only", v4,
+         "*(u64 *)(r10 - 8) = -1\nr1 = 0\nr2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\nr5 = 7\ncall 28\n"},
+        {"csum_diff_from_only", v4,
+         "*(u64 *)(r10 - 8) = 0x12345678\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\nr4 = 0\nr5 = 7\ncall 28\n"},
+        {"csum_diff_seed", v4, "r1 = 0\nr2 = 0\nr3 = 0\nr4 = 0\nr5 = 0x12345\ncall 28\n"},
+        {"csum_diff_odd_size", v4,  // accepted and summed since Linux 6.13
+         "*(u64 *)(r10 - 8) = 0\nr1 = 0\nr2 = 0\nr3 = r10\nr3 += -8\nr4 = 3\nr5 = 0\ncall 28\n"},
+        {"load_bytes", v4, "r1 = r6\nr2 = 12\nr3 = r10\nr3 += -4\nr4 = 4\ncall 26\nr0 = *(u32 *)(r10 - 4)\n"},
+        {"load_bytes_past_end", v4,
+         "*(u32 *)(r10 - 4) = -1\nr1 = r6\nr2 = 47\nr3 = r10\nr3 += -4\nr4 = 4\ncall 26\nr1 = *(u32 *)(r10 - 4)\nr0 += r1\n"},
+        {"load_bytes_relative_net", v4,
+         "r1 = r6\nr2 = 9\nr3 = r10\nr3 += -4\nr4 = 1\nr5 = 1\ncall 68\nr1 = *(u8 *)(r10 - 4)\nr0 += r1\n"},
+        {"load_bytes_relative_mac", v4,
+         "r1 = r6\nr2 = 12\nr3 = r10\nr3 += -4\nr4 = 2\nr5 = 0\ncall 68\nr1 = *(u16 *)(r10 - 4)\nr0 += r1\n"},
+        {"load_bytes_relative_past_end", v4,
+         "r1 = r6\nr2 = 34\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 1\ncall 68\n"},
+        {"load_bytes_relative_bad_start", v4,
+         "r1 = r6\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 2\ncall 68\n"},
+        {"pull_data_all", v4, call(39, {"0"})},
+        {"pull_data_len", v4, call(39, {"50"})},
+        {"pull_data_too_long", v4, call(39, {"51"})},
+        {"change_type_otherhost", v4, call(32, {"3"})},
+        {"change_type_outgoing", v4, call(32, {"4"})},
+        {"csum_level_query", v4, call(135, {"0"})},
+        {"csum_level_inc_query", v4, call(135, {"1"}) + call(135, {"1"}) + call(135, {"0"})},
+        {"csum_level_bad", v4, call(135, {"4"})},
+        {"csum_update", v4, call(40, {"5"})},
+        {"set_hash", v4, call(48, {"0x5555"})},
+        {"set_hash_invalid", v4, call(48, {"0x5555"}) + call(41, {})},
+        {"redirect", v4, "r1 = 5\nr2 = 1\ncall 23\n"},
+        {"redirect_bad_flags", v4, "r1 = 5\nr2 = 2\ncall 23\n"},
+        {"clone_redirect_bad_flags", v4, call(13, {"1", "2"})},
+        {"clone_redirect_no_device", v4, call(13, {"0x7ffffff0", "0"})},
+        {"get_route_realm", v4, call(24, {})},
+        {"tunnel_key", v4, "r1 = r6\nr2 = r10\nr2 += -28\nr3 = 28\nr4 = 0\ncall 20\n"},
+        {"tunnel_opt", v4, "r1 = r6\nr2 = r10\nr2 += -8\nr3 = 8\ncall 29\n"},
+    };
+    return list;
+}
+
+struct Outcome {
+    uint32_t retval = 0;
+    std::vector<uint8_t> data;
+    std::string error;
+};
+
+Outcome run_kernel(const std::string& text, const std::vector<uint8_t>& frame) {
+    Outcome out;
+    const isa::Program prog = isa::assemble(render(text, Side::Kernel), "kernel");
+    const auto raw = isa::encode(prog);
+    kernel::LoadResult loaded = kernel::load_program(raw);
+    if (!loaded.ok()) {
+        out.error = "load: " + kernel::errno_text(loaded.error) + "\n" + loaded.log;
+        return out;
+    }
+    kernel::TestRunInput input;
+    input.data = frame;
+    input.data_out_capacity = frame.size() + 16384;
+    const kernel::TestRunResult result = kernel::test_run(loaded.fd, input);
+    if (!result.ok()) {
+        out.error = "test_run: " + kernel::errno_text(result.error);
+        return out;
+    }
+    out.retval = result.retval;
+    out.data = result.data_out;
+    return out;
+}
+
+Outcome run_tcbpf(const std::string& text, const std::vector<uint8_t>& frame) {
+    HelperRun run(frame);
+    Outcome out;
+    out.retval = static_cast<uint32_t>(run.run(text));
+    out.data = run.bytes();
+    return out;
+}
+
+std::string hex(const std::vector<uint8_t>& bytes) {
+    std::string s;
+    for (size_t i = 0; i < bytes.size() && i < 128; ++i) s += fmt::format("{:02x}{}", bytes[i], i % 16 == 15 ? "\n" : " ");
+    if (bytes.size() > 128) s += fmt::format("... ({} bytes)", bytes.size());
+    return s;
+}
+
+TEST(KernelDiff, PacketChangingHelpersMatchTheKernel) {
+    const kernel::Availability& availability = kernel::probe();
+    if (!availability.available) GTEST_SKIP() << "kernel bpf() unavailable: " << availability.reason;
+    const std::vector<Scenario> all = scenarios();
+    size_t compared = 0;
+    for (const Scenario& s : all) {
+        for (const char* observation : kObservations) {
+            ++compared;
+            const std::string text = program(s, observation);
+            const Outcome kernel_outcome = run_kernel(text, s.frame);
+            ASSERT_EQ(kernel_outcome.error, "") << s.name << "\n" << render(text, Side::Kernel);
+            const Outcome ours = run_tcbpf(text, s.frame);
+            EXPECT_EQ(ours.retval, kernel_outcome.retval)
+                << s.name << " / " << observation << fmt::format(": tcbpf {:#x}, kernel {:#x}", ours.retval, kernel_outcome.retval);
+            if (observation == kObservations[0]) {
+                EXPECT_EQ(ours.data, kernel_outcome.data)
+                    << s.name << "\ntcbpf:\n" << hex(ours.data) << "\nkernel:\n" << hex(kernel_outcome.data);
+            }
+        }
+    }
+    EXPECT_EQ(compared, all.size() * std::size(kObservations));
+}
+
+}  // namespace
+}  // namespace tcbpf::helpers::test
