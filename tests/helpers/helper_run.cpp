@@ -104,6 +104,20 @@ std::vector<uint8_t> tagged(const std::vector<uint8_t>& frame, uint16_t tpid, ui
     return f;
 }
 
+std::string stack_string(std::string_view text, int* start) {
+    std::string padded(text);
+    padded.push_back('\0');
+    while (padded.size() % 4) padded.push_back('\0');
+    *start = -static_cast<int>(padded.size());
+    std::string code;
+    for (size_t i = 0; i < padded.size(); i += 4) {
+        uint32_t word;
+        std::memcpy(&word, padded.data() + i, 4);
+        code += fmt::format("*(u32 *)(r10 {}) = {:#x}\n", *start + static_cast<int>(i), word);
+    }
+    return code;
+}
+
 std::string render(std::string_view source, Side side) {
     std::string out;
     size_t at = 0;

@@ -31,6 +31,10 @@ std::vector<uint8_t> ipv6_tcp_frame();
 // `frame` with an 802.1Q (or other TPID) tag inserted after the addresses.
 std::vector<uint8_t> tagged(const std::vector<uint8_t>& frame, uint16_t tpid, uint16_t tci);
 
+// Code storing `text` and its terminating NUL (padded to 4 bytes) at the top of the stack; *start is
+// set to the string's offset from r10.
+std::string stack_string(std::string_view text, int* start);
+
 enum class Side { Tcbpf, Kernel };
 // Replaces every `{ctx:FIELD}` with the load of that field for one side.
 std::string render(std::string_view source, Side side);

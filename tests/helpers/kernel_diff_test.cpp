@@ -46,6 +46,13 @@ std::string call64(int id, std::string a2, std::string a3, uint64_t a4) {
     return fmt::format("r1 = r6\nr2 = {}\nr3 = {}\nr4 = {:#x} ll\ncall {}\n", a2, a3, a4, id);
 }
 
+// trace_printk with the format on the stack; `args` sets r3..r5 (r1, r2 are the format).
+std::string printk(std::string_view format, std::string_view args) {
+    int at = 0;
+    const std::string code = stack_string(format, &at);
+    return code + fmt::format("r1 = r10\nr1 += {}\nr2 = {}\n{}\ncall 6\n", at, -at, args);
+}
+
 std::vector<Scenario> scenarios() {
     const auto v4 = ipv4_udp_frame();
     const auto v6 = ipv6_tcp_frame();
@@ -162,6 +169,16 @@ std::vector<Scenario> scenarios() {
         {"clone_redirect_no_device", v4, call(13, {"0x7ffffff0", "0"})},
         {"get_route_realm", v4, call(24, {})},
         {"tunnel_key", v4, "r1 = r6\nr2 = r10\nr2 += -28\nr3 = 28\nr4 = 0\ncall 20\n"},
+        {"printk_ints", v4, printk("tcbpf d=%d u=%u x=%lx i=%i X=%X\n", "r3 = -5\nr4 = -1\nr5 = -1")},
+        {"printk_long_long", v4, printk("tcbpf %lld %llu %llx", "r3 = -5\nr4 = -1\nr5 = -1")},
+        {"printk_widths", v4, printk("tcbpf [%5d] [%-3x] [%03u] 100%%", "r3 = 42\nr4 = 10\nr5 = 7")},
+        {"printk_char_pointer", v4, printk("tcbpf %c %px", "r3 = 0x41\nr4 = r10")},
+        {"printk_string", v4, "*(u64 *)(r10 - 64) = 0x6b6f\n" + printk("tcbpf <%s>", "r3 = r10\nr3 += -64")},
+        {"printk_bad_string", v4, printk("tcbpf <%s>", "r3 = 8")},
+        {"printk_four", v4, printk("tcbpf %d %d %d %d", "r3 = 1\nr4 = 2\nr5 = 3")},
+        {"printk_unknown", v4, printk("tcbpf %f", "r3 = 1")},
+        {"printk_nonprintable", v4, printk("tcbpf \x01", "")},
+        {"printk_no_nul", v4, "*(u32 *)(r10 - 4) = 0x41414141\nr1 = r10\nr1 += -4\nr2 = 4\ncall 6\n"},
         {"tunnel_opt", v4, "r1 = r6\nr2 = r10\nr2 += -8\nr3 = 8\ncall 29\n"},
     };
     return list;

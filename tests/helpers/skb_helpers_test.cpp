@@ -16,21 +16,6 @@ constexpr uint64_t neg(int64_t v) { return static_cast<uint64_t>(v); }
 
 std::string prog(std::string_view body) { return "r6 = r1\nr7 = r2\n" + std::string(body) + "\nexit\n"; }
 
-// Stores `text` and its terminating NUL on the stack ending at r10 - 0 (4-byte stores).
-std::string stack_string(std::string_view text, int* start) {
-    std::string padded(text);
-    padded.push_back('\0');
-    while (padded.size() % 4) padded.push_back('\0');
-    *start = -static_cast<int>(padded.size());
-    std::string code;
-    for (size_t i = 0; i < padded.size(); i += 4) {
-        uint32_t word;
-        std::memcpy(&word, padded.data() + i, 4);
-        code += fmt::format("*(u32 *)(r10 {}) = {:#x}\n", *start + static_cast<int>(i), word);
-    }
-    return code;
-}
-
 std::unique_ptr<maps::Map> make_map(uint32_t type, uint32_t key, uint32_t value, uint32_t entries) {
     maps::MapSpec spec;
     spec.type = type;
