@@ -120,7 +120,8 @@ Op store_op(int size, bool from_register) {
 
 class Analysis {
    public:
-    Analysis(const isa::Program& prog) : prog_(prog), in_(prog.size()), callee_args_(prog.size()) {}
+    explicit Analysis(const isa::Program& prog)
+        : prog_(prog), in_(prog.size()), callee_args_(prog.size()), queued_(prog.size(), false) {}
 
     void run() {
         std::array<Value, 6> main_args{};
@@ -142,7 +143,6 @@ class Analysis {
         State joined = in_[pc] ? join(*in_[pc], s) : s;
         if (in_[pc] && joined == *in_[pc]) return;
         in_[pc] = joined;
-        if (queued_.size() != prog_.size()) queued_.assign(prog_.size(), false);
         if (!queued_[pc]) {
             queued_[pc] = true;
             work_.push_back(pc);
@@ -262,10 +262,11 @@ void rewrite_access(const Insn& insn, size_t pc, skb::ProgType type, std::vector
     const bool write = is_store(row.shape);
     const skb::CtxVerdict verdict = skb::check_ctx_access(type, insn.off, static_cast<uint32_t>(size), write);
     if (!verdict.ok) reject(pc, verdict.message);
-    if (insn.op == Op::LDXS_B || insn.op == Op::LDXS_H || insn.op == Op::LDXS_W)
-        reject(pc, fmt::format("invalid bpf_context access off={} size={}", insn.off, size));
     const skb::CtxMapping m = *skb::map_ctx_access(type, insn.off, static_cast<uint32_t>(size), write);
     const auto field_off = static_cast<int16_t>(m.offset);
+    const bool sign_extend = insn.op == Op::LDXS_B || insn.op == Op::LDXS_H || insn.op == Op::LDXS_W;
+    if (sign_extend && m.kind == skb::CtxKind::PacketPointer)
+        reject(pc, fmt::format("invalid bpf_context access off={} size={}", insn.off, size));
 
     if (!write) {
         out.push_back(Insn{.op = load_op(m.size), .dst = insn.dst, .src = insn.src, .off = field_off});
@@ -276,6 +277,11 @@ void rewrite_access(const Insn& insn, size_t pc, skb::ProgType type, std::vector
             else
                 out.push_back(Insn{.op = Op::AND64_K, .dst = insn.dst, .imm = (1 << (m.mask_bytes * 8)) - 1});
         }
+        // A sign-extending load (BPF_MEMSX) gets the unsigned sequence and then, as the kernel emits
+        // it, a sign-extending move of the access width.
+        if (sign_extend)
+            out.push_back(Insn{.op = size == 1 ? Op::MOVSX64_S8 : size == 2 ? Op::MOVSX64_S16 : Op::MOVSX64_S32,
+                               .dst = insn.dst, .src = insn.dst, .off = static_cast<int16_t>(size * 8)});
         return;
     }
     if (row.shape == Shape::St) {

@@ -125,7 +125,9 @@ void LoadedObject::fill_prog_arrays() {
                                     map.spec().name, slot, p.def->name));
     };
     for (size_t m = 0; m < object_.maps.size(); ++m) {
-        for (const auto& [slot, name] : object_.maps[m].prog_array_init) {
+        for (const auto& entry : object_.maps[m].prog_array_init) {
+            const uint32_t slot = entry.first;
+            const std::string& name = entry.second;
             auto it = std::find_if(programs_.begin(), programs_.end(), [&](const PreparedProgram& p) { return p.def->name == name; });
             if (it == programs_.end())
                 throw Error(fmt::format("{}: prog array {} slot {} names program {}, which the object lacks",

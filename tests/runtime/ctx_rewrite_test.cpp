@@ -59,6 +59,13 @@ TEST(CtxRewrite, NarrowLoadsShiftAndMask) {
               (Lines{"w0 = *(u32 *)(r1 + 72)", "r0 >>= 16", "r0 &= 65535", "exit"}));
 }
 
+TEST(CtxRewrite, SignExtendingLoadsEndWithASignExtendingMove) {
+    EXPECT_EQ(rewrite("r0 = *(s8 *)(r1 + 9)\n exit"),
+              (Lines{"w0 = *(u32 *)(r1 + 72)", "r0 >>= 8", "r0 &= 255", "r0 = (s8)r0", "exit"}));
+    EXPECT_EQ(rewrite("r0 = *(s32 *)(r1 + 8)\n exit"), (Lines{"w0 = *(u32 *)(r1 + 72)", "r0 = (s32)r0", "exit"}));
+    EXPECT_EQ(rejection("r0 = *(s32 *)(r1 + 76)\n exit"), "pc 0: invalid bpf_context access off=76 size=4");
+}
+
 TEST(CtxRewrite, SixteenBitFieldsLoadAtTheirKernelWidth) {
     // protocol is a 16-bit skb field: a 2-byte read needs no mask, a 1-byte read of its high byte does.
     EXPECT_EQ(rewrite("r0 = *(u16 *)(r1 + 16)\n exit"), (Lines{"w0 = *(u16 *)(r1 + 100)", "exit"}));
