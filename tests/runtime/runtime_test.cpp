@@ -239,6 +239,52 @@ TEST(RuntimeChecked, StoresIntoReadOnlyDataAndStrayPacketReadsFault) {
     EXPECT_EQ(r.ret, 0x5a);
 }
 
+// iproute2's legacy convention: a section named MAPID/KEY goes into the prog array whose bpf_elf_map id
+// is MAPID, at KEY, once every program is prepared.
+loader::Object legacy_tail_call_object(const std::string& tail_section) {
+    loader::Object object = object_with("r2 = map[idx:0] ll\n r3 = 1\n call 12\n r0 = 7\n exit");
+    object.programs[0].section = "classifier";
+    loader::ProgramDef target;
+    target.name = "t";
+    target.section = tail_section;
+    target.prog = isa::assemble("r0 = *(u32 *)(r1 + 8)\n r0 += 42\n exit");
+    object.programs.push_back(target);
+    loader::MapDef jt;
+    jt.name = "jt";
+    jt.type = loader::kMapProgArray;
+    jt.key_size = jt.value_size = 4;
+    jt.max_entries = 4;
+    jt.id = 7;
+    jt.section = "maps";
+    object.maps.push_back(jt);
+    return object;
+}
+
+TEST(RuntimeTailCalls, LegacySectionsFillTheProgArrayWithTheMatchingId) {
+    auto loaded = LoadedObject::load(legacy_tail_call_object("7/1"));
+    EXPECT_EQ(loaded->select("").def->name, "p");  // the tail-call section is not a default
+    Bytes ctx(skb::kSkbCtxSize, 0);
+    ctx[8] = 100;  // mark: the target reads the context it inherited
+    RunOptions options;
+    options.ctx_in = ctx;
+    const RunResult r = loaded->test_run(loaded->select("p"), ipv4_frame(17, 1, 2), options);
+    EXPECT_EQ(r.fault, vm::Fault::None) << r.fault_detail;
+    EXPECT_EQ(r.ret, 142);
+
+    // Slot 2 instead of 1: the call falls through.
+    loaded = LoadedObject::load(legacy_tail_call_object("7/2"));
+    EXPECT_EQ(loaded->test_run(loaded->select("p"), ipv4_frame(17, 1, 2)).ret, 7);
+}
+
+TEST(RuntimeTailCalls, KeyOutsideTheProgArrayIsALoadError) {
+    try {
+        LoadedObject::load(legacy_tail_call_object("7/4"));
+        FAIL() << "loaded";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "test.o: prog array jt: key 4 out of bounds for program t");
+    }
+}
+
 TEST(RuntimeMapText, LinesRoundTripAndErrorsNameTheLine) {
     auto object = load_example("policy");
     const std::string key(80, '0');
