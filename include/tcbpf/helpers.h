@@ -15,6 +15,11 @@
 //    packet's new [data_meta, data_end) after a helper reallocates or resizes the packet.
 //  * bpf_redirect records its target in SkbMeta::redirect_ifindex/redirect_flags.
 // Helpers never throw: failures are the kernel's negative errno (or TC_ACT_SHOT for bpf_redirect).
+//
+// tcbpf skbs carry no socket, dst or tunnel metadata (ctx->sk is NULL), so socket, cgroup, route and
+// tunnel queries answer as the kernel does for such an skb (cookie 0, overflowuid, -ENOENT, ...).
+// Note that the kernel's BPF_PROG_TEST_RUN attaches a dummy socket (measured on 6.18: cookie 1, uid 0,
+// skb_cgroup_id 1), so those few answers differ from a kernel test run by design.
 #pragma once
 
 #include <cstdint>

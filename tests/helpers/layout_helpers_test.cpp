@@ -100,6 +100,25 @@ TEST(SkbVlanPop, UntaggedPacketIsLeftAlone) {
     EXPECT_EQ(run.bytes(), frame);
 }
 
+// At tc ingress a CHECKSUM_COMPLETE sum covers the bytes after the MAC header (the MAC header was
+// pulled before the sum was taken and pushed back for tc without it), and VLAN helpers keep it so.
+TEST(SkbVlanPushPop, KeepAnIngressChecksumCompleteSumOverTheNetworkPart) {
+    const auto frame = ipv4_udp_frame(9);  // odd length, so the tail word is partial
+    HelperRun run(frame);
+    run.env.tc_ingress = true;
+    run.meta.ip_summed = skb::ChecksumState::Complete;
+    run.meta.csum = skb::csum_partial(std::span(frame).subspan(14), 0);
+    const uint16_t network_part = skb::csum_fold(run.meta.csum);
+    EXPECT_EQ(run.run(vlan_push(0x0081, 42)), 0u);
+    EXPECT_EQ(run.run(vlan_push(0x0081, 43)), 0u);
+    ASSERT_EQ(run.packet.size(), frame.size() + 4);
+    EXPECT_EQ(skb::csum_fold(run.meta.csum), network_part) << "the tag went into the MAC header, not the sum";
+    EXPECT_EQ(run.run(kVlanPop), 0u);
+    EXPECT_EQ(run.run(kVlanPop), 0u);
+    EXPECT_EQ(run.bytes(), frame);
+    EXPECT_EQ(skb::csum_fold(run.meta.csum), network_part);
+}
+
 TEST(SkbChangeProto, Ipv4ToIpv6OpensTwentyZeroBytesAfterTheMacHeader) {
     const auto frame = ipv4_udp_frame();
     HelperRun run(frame);
