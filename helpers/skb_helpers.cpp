@@ -183,3 +183,83 @@ uint64_t skb_get_tunnel_opt(uint64_t, uint64_t to, uint64_t size, uint64_t, uint
 }
 
 }  // namespace tcbpf::helpers::detail
+
+namespace tcbpf::helpers::detail {
+
+namespace {
+
+// IP_ECN_set_ce: ECT(0)/ECT(1) become CE with the header checksum patched incrementally; CE stays CE
+// (still "set"); Not-ECT cannot be marked.
+int64_t ecn_set_ce_ipv4(uint8_t* ip) {
+    const uint32_t ecn = (ip[1] + 1u) & 3u;
+    if (!(ecn & 2)) return ecn == 0 ? 1 : 0;
+    // check += htons(0xFFFB + ecn) as a one's-complement 16-bit addition on the stored field.
+    uint16_t check;
+    std::memcpy(&check, ip + 10, 2);
+    const auto add = static_cast<uint16_t>(to_network16(0xfffb) + to_network16(static_cast<uint16_t>(ecn)));
+    auto sum = static_cast<uint16_t>(check + add);
+    sum = static_cast<uint16_t>(sum + (sum < add ? 1 : 0));
+    std::memcpy(ip + 10, &sum, 2);
+    ip[1] |= 3;
+    return 1;
+}
+
+// IP6_ECN_set_ce: the traffic class straddles the first two bytes.
+int64_t ecn_set_ce_ipv6(uint8_t* ip, skb::SkbMeta& meta) {
+    const uint8_t dsfield = static_cast<uint8_t>(((ip[0] & 0x0f) << 4) | (ip[1] >> 4));
+    if ((dsfield & 3) == 0) return 0;
+    uint32_t from;
+    std::memcpy(&from, ip, 4);
+    ip[1] |= 0x30;
+    uint32_t to;
+    std::memcpy(&to, ip, 4);
+    if (meta.ip_summed == skb::ChecksumState::Complete) meta.csum = skb::csum_add(skb::csum_sub(meta.csum, from), to);
+    return 1;
+}
+
+}  // namespace
+
+// bpf_skb_ecn_set_ce: 1 if the packet now carries CE, 0 if it cannot (not IP, not ECN-capable,
+// header not in the packet).
+uint64_t skb_ecn_set_ce(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::Context* cx) {
+    RunEnv& env = env_of(cx);
+    skb::Packet& packet = *env.packet;
+    uint16_t protocol = env.meta->protocol;
+    // vlan_get_protocol: look through tags in the bytes for the protocol behind them.
+    uint32_t at = 2 * 6;
+    while ((protocol == kEthP8021Q || protocol == kEthP8021AD) && at + 8 <= packet.size()) {
+        protocol = static_cast<uint16_t>((packet.data()[at + 4] << 8) | packet.data()[at + 5]);
+        at += 4;
+    }
+    const int32_t network = mark_or(packet.network_header(), 0);
+    if (network < 0) return 0;
+    uint8_t* ip = packet.data() + network;
+    if (protocol == kEthPIp && uint64_t(network) + 20 <= packet.size()) return static_cast<uint64_t>(ecn_set_ce_ipv4(ip));
+    if (protocol == kEthPIpv6 && uint64_t(network) + 40 <= packet.size())
+        return static_cast<uint64_t>(ecn_set_ce_ipv6(ip, *env.meta));
+    return 0;
+}
+
+// bpf_skb_set_tstamp: realtime (0), monotonic (1) or TAI (2) delivery time, IP packets only.
+uint64_t skb_set_tstamp(uint64_t, uint64_t tstamp, uint64_t type64, uint64_t, uint64_t, vm::Context* cx) {
+    RunEnv& env = env_of(cx);
+    const auto type = static_cast<uint32_t>(type64);
+    if (env.meta->protocol != kEthPIp && env.meta->protocol != kEthPIpv6) return static_cast<uint64_t>(-EOPNOTSUPP);
+    if (type > 2) return static_cast<uint64_t>(-EINVAL);
+    if (type != 0 && tstamp == 0) return static_cast<uint64_t>(-EINVAL);
+    env.meta->tstamp = tstamp;
+    env.meta->tstamp_type = static_cast<uint8_t>(type);
+    if (env.ctx != nullptr) {
+        env.ctx->tstamp = tstamp;
+        env.ctx->tstamp_type = static_cast<uint8_t>(type);
+    }
+    return 0;
+}
+
+// bpf_skb_get_xfrm_state: no IPsec state on tcbpf skbs — the kernel then clears the buffer, -EINVAL.
+uint64_t skb_get_xfrm_state(uint64_t, uint64_t, uint64_t to, uint64_t size, uint64_t, vm::Context*) {
+    std::memset(ptr_of(to), 0, static_cast<uint32_t>(size));
+    return static_cast<uint64_t>(-EINVAL);
+}
+
+}  // namespace tcbpf::helpers::detail

@@ -19,15 +19,18 @@ void put16(std::vector<uint8_t>& f, size_t at, uint16_t v) {
 struct CtxField {
     std::string_view name;
     int uapi_offset;
+    size_t uapi_size;
     size_t ours_offset;
     size_t ours_size;
 };
 
-#define FIELD(name, uapi) CtxField{#name, uapi, offsetof(skb::SkbContext, name), sizeof(skb::SkbContext::name)}
+#define FIELD(name, uapi, uapi_size) \
+    CtxField{#name, uapi, uapi_size, offsetof(skb::SkbContext, name), sizeof(skb::SkbContext::name)}
 const CtxField kFields[] = {
-    FIELD(len, 0),        FIELD(pkt_type, 4),  FIELD(mark, 8),      FIELD(protocol, 16),
-    FIELD(vlan_present, 20), FIELD(vlan_tci, 24), FIELD(vlan_proto, 28), FIELD(hash, 68),
-    FIELD(data, 76),      FIELD(data_end, 80), FIELD(data_meta, 140),
+    FIELD(len, 0, 4),        FIELD(pkt_type, 4, 4),  FIELD(mark, 8, 4),          FIELD(protocol, 16, 4),
+    FIELD(vlan_present, 20, 4), FIELD(vlan_tci, 24, 4), FIELD(vlan_proto, 28, 4), FIELD(hash, 68, 4),
+    FIELD(data, 76, 4),      FIELD(data_end, 80, 4), FIELD(data_meta, 140, 4),   FIELD(tstamp, 152, 8),
+    FIELD(tstamp_type, 180, 1),
 };
 #undef FIELD
 
@@ -131,7 +134,8 @@ std::string render(std::string_view source, Side side) {
         for (const CtxField& f : kFields)
             if (f.name == name) field = &f;
         if (field == nullptr) throw std::runtime_error(fmt::format("no ctx field {} in the test table", name));
-        if (side == Side::Kernel) out += fmt::format("*(u32 *)(r6 + {})", field->uapi_offset);
+        if (side == Side::Kernel)
+            out += fmt::format("*({} *)(r6 + {})", width_name(field->uapi_size), field->uapi_offset);
         else out += fmt::format("*({} *)(r6 + {})", width_name(field->ours_size), field->ours_offset);
         at = close + 1;
     }

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "tcbpf/asm.h"
 #include "tests/helpers/helper_run.h"
 #include "tests/support/kernel_bpf.h"
@@ -23,7 +25,7 @@ struct Scenario {
 // What each scenario's program returns after its body: one program per observation.
 const char* const kObservations[] = {"r0 = r8", "r0 = {ctx:len}", "r0 = {ctx:protocol}", "r0 = {ctx:vlan_present}",
                                      "r0 = {ctx:vlan_tci}", "r0 = {ctx:vlan_proto}", "r0 = {ctx:pkt_type}",
-                                     "r0 = {ctx:hash}"};
+                                     "r0 = {ctx:hash}", "r0 = {ctx:tstamp}", "r0 = {ctx:tstamp_type}"};
 
 std::string program(const Scenario& s, std::string_view observation) {
     return fmt::format("r6 = r1\n{}\nr8 = r0\n{}\nexit\n", s.body, observation);
@@ -51,6 +53,19 @@ std::string printk(std::string_view format, std::string_view args) {
     int at = 0;
     const std::string code = stack_string(format, &at);
     return code + fmt::format("r1 = r10\nr1 += {}\nr2 = {}\n{}\ncall 6\n", at, -at, args);
+}
+
+std::vector<uint8_t> with_tos(std::vector<uint8_t> frame, uint8_t tos) {
+    frame[15] = tos;
+    frame[24] = frame[25] = 0;
+    const uint16_t check = skb::internet_checksum({frame.data() + 14, 20});
+    std::memcpy(frame.data() + 24, &check, 2);
+    return frame;
+}
+std::vector<uint8_t> with_traffic_class(std::vector<uint8_t> frame, uint8_t tc) {
+    frame[14] = static_cast<uint8_t>(0x60 | (tc >> 4));
+    frame[15] = static_cast<uint8_t>((tc & 0x0f) << 4);
+    return frame;
 }
 
 std::vector<Scenario> scenarios() {
@@ -179,6 +194,23 @@ std::vector<Scenario> scenarios() {
         {"printk_unknown", v4, printk("tcbpf %f", "r3 = 1")},
         {"printk_nonprintable", v4, printk("tcbpf \x01", "")},
         {"printk_no_nul", v4, "*(u32 *)(r10 - 4) = 0x41414141\nr1 = r10\nr1 += -4\nr2 = 4\ncall 6\n"},
+        {"ecn_v4_not_ect", with_tos(v4, 0xb8), call(97, {})},
+        {"ecn_v4_ect1", with_tos(v4, 0xb9), call(97, {})},
+        {"ecn_v4_ect0", with_tos(v4, 0xba), call(97, {})},
+        {"ecn_v4_ce", with_tos(v4, 0xbb), call(97, {})},
+        {"ecn_v4_ect0_other_source", with_tos(ipv4_udp_frame(8, 0xa5), 0x02), call(97, {})},
+        {"ecn_v6_not_ect", with_traffic_class(v6, 0xb8), call(97, {})},
+        {"ecn_v6_ect0", with_traffic_class(v6, 0xba), call(97, {})},
+        {"ecn_v6_ect1", with_traffic_class(v6, 0x01), call(97, {})},
+        {"ecn_arp", arp_frame(), call(97, {})},
+        {"ecn_tagged", tagged(with_tos(v4, 0x02), 0x8100, 1), call(97, {})},
+        {"set_tstamp_realtime", v4, call(192, {"12345", "0"})},
+        {"set_tstamp_mono", v4, call(192, {"12345", "1"})},
+        {"set_tstamp_tai", v4, call(192, {"12345", "2"})},
+        {"set_tstamp_mono_zero", v4, call(192, {"0", "1"})},
+        {"set_tstamp_bad_type", v4, call(192, {"1", "3"})},
+        {"set_tstamp_arp", arp_frame(), call(192, {"1", "0"})},
+        {"xfrm_state", v4, "r1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\nr4 = 16\nr5 = 0\ncall 66\n"},
         {"tunnel_opt", v4, "r1 = r6\nr2 = r10\nr2 += -8\nr3 = 8\ncall 29\n"},
     };
     return list;

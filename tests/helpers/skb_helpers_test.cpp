@@ -373,6 +373,36 @@ TEST(TracePrintk, RejectsWhatTheKernelRejects) {
     EXPECT_TRUE(run.trace.empty());
 }
 
+TEST(SkbEcnSetCe, MarksEctPacketsAndPatchesTheIpv4Checksum) {
+    auto frame = ipv4_udp_frame();
+    frame[15] = 0x02;  // ECT(0)
+    frame[24] = frame[25] = 0;
+    uint16_t check = skb::internet_checksum({frame.data() + 14, 20});
+    std::memcpy(frame.data() + 24, &check, 2);
+    HelperRun run(frame);
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 97")), 1u);
+    EXPECT_EQ(run.bytes()[15], 0x03) << "CE";
+    EXPECT_EQ(skb::internet_checksum({run.bytes().data() + 14, 20}), 0u) << "header still verifies";
+    EXPECT_EQ(run.run(prog("r1 = r6\ncall 97")), 1u) << "already CE";
+    HelperRun not_ect(ipv4_udp_frame());
+    EXPECT_EQ(not_ect.run(prog("r1 = r6\ncall 97")), 0u);
+    EXPECT_EQ(not_ect.bytes(), ipv4_udp_frame());
+}
+
+TEST(SkbSetTstamp, TypesAndTheirRules) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 777\nr3 = 1\ncall 192\nr0 = {ctx:tstamp_type}")), 1u);
+    EXPECT_EQ(run.meta.tstamp, 777u);
+    EXPECT_EQ(run.ctx.tstamp, 777u);
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 0\nr3 = 2\ncall 192")), neg(-EINVAL)) << "TAI needs a time";
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 5\nr3 = 3\ncall 192")), neg(-EINVAL)) << "unknown clock";
+    EXPECT_EQ(run.run(prog("r1 = r6\nr2 = 0\nr3 = 0\ncall 192")), 0u) << "realtime 0 clears";
+    auto arp = ipv4_udp_frame();
+    arp[13] = 0x06;
+    HelperRun not_ip(arp);
+    EXPECT_EQ(not_ip.run(prog("r1 = r6\nr2 = 5\nr3 = 0\ncall 192")), neg(-EOPNOTSUPP));
+}
+
 TEST(NoSocketNoTunnel, QueriesGiveTheKernelsEmptyAnswers) {
     HelperRun run(ipv4_udp_frame());
     EXPECT_EQ(run.run(prog("r1 = r6\ncall 17")), 0u) << "get_cgroup_classid";
