@@ -75,12 +75,13 @@ uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::
     return clock_ns(CLOCK_TAI);
 }
 
-// splitmix64: tiny state, good output, deterministic from a seed.
+// splitmix64: tiny state, good output, deterministic from a seed. An unseeded run takes its seed from
+// a per-thread generator (seeded once from std::random_device), so runs stay cheap and independent.
 uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::Context* cx) {
     RunEnv& env = env_of(cx);
     if (env.prandom_state == 0) {
-        std::random_device device;
-        env.prandom_state = (uint64_t{device()} << 32) | device() | 1;
+        thread_local std::mt19937_64 seeder{(uint64_t{std::random_device{}()} << 32) | std::random_device{}()};
+        env.prandom_state = seeder() | 1;
     }
     uint64_t z = (env.prandom_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;

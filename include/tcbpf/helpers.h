@@ -69,7 +69,7 @@ struct RunEnv {
     // bpf_trace_printk lines (without trailing newline); nullptr writes them to stderr.
     std::function<void(std::string_view)>* trace = nullptr;
 
-    // bpf_get_prandom_u32 state. 0 means "seed from std::random_device on first use"; any other value
+    // bpf_get_prandom_u32 state. 0 means "seed randomly on first use"; any other value
     // makes the sequence deterministic (tests). Advanced by every call.
     uint64_t prandom_state = 0;
 
