@@ -36,6 +36,36 @@ void check_helpers(const isa::Program& prog, const vm::HelperRegistry& registry)
     }
 }
 
+// LDDW map references become what helpers and loads expect: src 5 the maps::Map address, src 6 the
+// address inside the global-data map's single value. Other pseudo forms name kernel objects (fds, BTF
+// ids) that cannot exist here; the loader never produces them.
+void bind_maps(isa::Program& prog, const std::vector<std::unique_ptr<maps::Map>>& maps) {
+    static const uint32_t key0 = 0;
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        isa::Insn& insn = prog.insns[pc];
+        if (insn.op != isa::Op::LDDW) continue;
+        const auto pseudo = static_cast<isa::Pseudo>(insn.src);
+        if (pseudo == isa::Pseudo::None || pseudo == isa::Pseudo::Func) continue;
+        if (pseudo != isa::Pseudo::MapIdx && pseudo != isa::Pseudo::MapIdxValue)
+            throw Error(fmt::format("pc {}: ld_imm64 with pseudo source {} refers to a kernel object", pc, insn.src));
+        if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= maps.size())
+            throw Error(fmt::format("pc {}: map index {} out of range (object has {} maps)", pc, insn.imm, maps.size()));
+        maps::Map& map = *maps[static_cast<size_t>(insn.imm)];
+        uint64_t address = reinterpret_cast<uint64_t>(&map);
+        if (pseudo == isa::Pseudo::MapIdxValue) {
+            const uint64_t offset = insn.imm64 >> 32;
+            void* value = map.type() == maps::kMapArray ? map.lookup(&key0, 0) : nullptr;
+            if (value == nullptr || offset >= map.value_size())
+                throw Error(fmt::format("pc {}: map {} has no value at offset {}", pc, map.spec().name, offset));
+            address = reinterpret_cast<uint64_t>(value) + offset;
+        }
+        insn.src = 0;
+        insn.imm = static_cast<int32_t>(static_cast<uint32_t>(address));
+        insn.imm64 = address;
+        prog.insns[pc + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(address >> 32));
+    }
+}
+
 }  // namespace
 
 skb::ProgType to_skb_type(loader::ProgType type) {
@@ -83,30 +113,7 @@ void LoadedObject::prepare_programs() {
         p.type = to_skb_type(options_.type.value_or(def.default_type));
         try {
             p.rewritten = rewrite_ctx_accesses(def.prog, p.type);
-            for (size_t pc = 0; pc < p.rewritten.size(); ++pc) {
-                isa::Insn& insn = p.rewritten.insns[pc];
-                if (insn.op != isa::Op::LDDW) continue;
-                const auto pseudo = static_cast<isa::Pseudo>(insn.src);
-                if (pseudo != isa::Pseudo::MapIdx && pseudo != isa::Pseudo::MapIdxValue) continue;
-                if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= maps_.size())
-                    throw Error(fmt::format("pc {}: map index {} out of range (object has {} maps)", pc, insn.imm,
-                                            maps_.size()));
-                maps::Map& map = *maps_[static_cast<size_t>(insn.imm)];
-                uint64_t address = reinterpret_cast<uint64_t>(&map);
-                if (pseudo == isa::Pseudo::MapIdxValue) {
-                    // Global data: one array element; its value is the section image the program addresses.
-                    static const uint32_t key0 = 0;
-                    const uint64_t offset = insn.imm64 >> 32;
-                    void* value = map.type() == maps::kMapArray ? map.lookup(&key0, 0) : nullptr;
-                    if (value == nullptr || offset >= map.value_size())
-                        throw Error(fmt::format("pc {}: map {} has no value at offset {}", pc, map.spec().name, offset));
-                    address = reinterpret_cast<uint64_t>(value) + offset;
-                }
-                insn.src = 0;
-                insn.imm = static_cast<int32_t>(static_cast<uint32_t>(address));
-                insn.imm64 = address;
-                p.rewritten.insns[pc + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(address >> 32));
-            }
+            bind_maps(p.rewritten, maps_);
             check_helpers(p.rewritten, registry);
             p.program = vm::Program::prepare(p.rewritten, registry, vm::PrepareOptions{.checked = options_.checked});
         } catch (const Error& e) {

@@ -198,6 +198,13 @@ TEST(RuntimePrepare, UnimplementedHelperIsNamed) {
               "test.o: program p (section tc): pc 0: call to unknown helper id 999");
 }
 
+TEST(RuntimePrepare, MapReferencesMustNameTheObjectsMaps) {
+    EXPECT_EQ(selection_error(object_with("r1 = map[idx:3] ll\n r0 = 0\n exit")),
+              "test.o: program p (section tc): pc 0: map index 3 out of range (object has 0 maps)");
+    EXPECT_EQ(selection_error(object_with("r1 = map[fd:5] ll\n r0 = 0\n exit")),
+              "test.o: program p (section tc): pc 0: ld_imm64 with pseudo source 1 refers to a kernel object");
+}
+
 TEST(RuntimePrepare, ContextRejectionIsALoadError) {
     EXPECT_EQ(selection_error(object_with("r0 = *(u32 *)(r1 + 92)\n exit")),
               "test.o: program p (section tc): pc 0: invalid bpf_context access off=92 size=4");
