@@ -28,6 +28,31 @@ const vm::Program* tail_call_target(vm::Context*, uint64_t prog_array, uint64_t 
     return static_cast<const vm::Program*>(array->program_at(static_cast<uint32_t>(index)));
 }
 
+// Legacy LD_ABS/LD_IND (bpf_skb_load_helper_*): big-endian reads at an offset from the packet start;
+// negative offsets select the network (SKF_NET_OFF) or MAC (SKF_LL_OFF) header and may reach back into
+// headroom, since the kernel checks only against the buffer's head and tail.
+constexpr int64_t kSkfNetOff = -0x100000;
+constexpr int64_t kSkfLlOff = -0x200000;
+
+bool load_packet(vm::Context* cx, uint64_t, int64_t offset, int size, uint64_t* out) {
+    const auto* env = static_cast<const helpers::RunEnv*>(cx->user);
+    const skb::Packet& packet = *env->packet;
+    int64_t at = offset;
+    if (offset < 0) {
+        const std::optional<int32_t> header = offset >= kSkfNetOff ? packet.network_header()
+                                              : offset >= kSkfLlOff ? packet.mac_header()
+                                                                    : std::nullopt;
+        if (!header) return false;
+        at = *header + (offset - (offset >= kSkfNetOff ? kSkfNetOff : kSkfLlOff));
+    }
+    const int64_t head = -static_cast<int64_t>(packet.headroom() + packet.meta_len());
+    if (at < head || at + size > static_cast<int64_t>(packet.size())) return false;
+    uint64_t value = 0;
+    for (int i = 0; i < size; ++i) value = value << 8 | packet.data()[at + i];
+    *out = value;
+    return true;
+}
+
 struct RunningScope {
     explicit RunningScope(const LoadedObject* object) : saved(running_object) { running_object = object; }
     ~RunningScope() { running_object = saved; }
@@ -63,6 +88,7 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
     cx.user = &env;
     cx.cpu = options.cpu;
     cx.tail_call = tail_call_target;
+    cx.load_packet = load_packet;
     if (program.program->checked()) {
         const uint8_t* meta = result.packet.meta();
         cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(meta),

@@ -147,6 +147,24 @@ TEST_F(CtxKernel, PacketPointersSpanThePacket) {
     EXPECT_EQ(accepted, 2u);
 }
 
+TEST_F(CtxKernel, LegacyPacketLoadsReadTheSameBytes) {
+    size_t accepted = 0, rejected = 0;
+    for (int size : {1, 2, 4}) {
+        for (int off : {0, 12, 13, 30, 60, 61, 62, 63, 64, 1000}) {
+            compare(fmt::format("r6 = r1\nr0 = *({} *)skb[{}]\nexit", width(size), off), accepted, rejected);
+            compare(fmt::format("r6 = r1\nr7 = {}\nr0 = *({} *)skb[r7 + 1]\nexit", off, width(size)), accepted, rejected);
+        }
+        // Relative to the network header (SKF_NET_OFF) and the MAC header (SKF_LL_OFF); a negative MAC
+        // offset reaches into headroom, which holds whatever the buffer held (not compared: zero here).
+        for (int off : {0, 9, 12, 16, 49, 50}) {
+            compare(fmt::format("r6 = r1\nr0 = *({} *)skb[{}]\nexit", width(size), -0x100000 + off), accepted, rejected);
+            compare(fmt::format("r6 = r1\nr0 = *({} *)skb[{}]\nexit", width(size), -0x200000 + off), accepted, rejected);
+        }
+        compare(fmt::format("r6 = r1\nr0 = *({} *)skb[{}]\nexit", width(size), -0x300000), accepted, rejected);
+    }
+    EXPECT_EQ(rejected, 0u);
+}
+
 TEST_F(CtxKernel, EveryWriteReadsBackAsTheKernelStoresIt) {
     size_t accepted = 0, rejected = 0;
     for (int size : {1, 2, 4, 8}) {
