@@ -4,7 +4,9 @@
 // `prog run` is BPF_PROG_TEST_RUN over a capture: each frame becomes an skb under the kernel's rules,
 // the program runs on it (checked interpreter: no verifier has proven it safe yet), and one line per
 // frame reports what the kernel's test run would report. Maps live for the whole capture, so counters
-// accumulate across frames exactly as they would across test runs of one loaded program.
+// accumulate across frames exactly as they would across test runs of one loaded program. Frames that
+// test_run refuses, or that fault in the checked interpreter, are reported and counted as errors; the
+// exit status stays 0 (the run itself worked), as with a batch of BPF_PROG_TEST_RUN calls.
 #include <cstdio>
 #include <memory>
 #include <string>

@@ -14,6 +14,10 @@
 // After the fixpoint, accesses through the context are replaced by their mapped sequences (a load and
 // a shift/mask for narrow loads, a guard jump for queue_mapping stores) and every jump, local call and
 // function reference is re-aimed at the moved instructions.
+// Being path-insensitive, the pass is stricter than the verifier in one way: code that keeps the
+// context in a register on one path and another pointer on a second path, and dereferences it at one
+// instruction only under a condition that excludes the second path, is rejected here although the
+// verifier (which explores paths separately) would accept it. Compilers rarely emit that shape.
 #include <array>
 #include <cstdint>
 #include <deque>
