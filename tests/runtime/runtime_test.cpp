@@ -321,5 +321,19 @@ TEST(RuntimeMapText, LinesRoundTripAndErrorsNameTheLine) {
               "policy_stats 02000000 0000000000000000\n");
 }
 
+TEST(RuntimeMapText, PerCpuLinesFillEveryCpuOrTheNamedOne) {
+    LoadOptions options;
+    options.ncpus = 3;
+    auto object = LoadedObject::load(loader::load_object(example("flow_counters")), options);
+    const std::string key(80, '1');
+    apply_map_lines(*object, "flow_stats " + key + " 01000000000000000200000000000000\n", "init.txt");
+    apply_map_lines(*object, "flow_stats " + key + " 09000000000000000900000000000000 cpu=1\n", "init.txt");
+    std::string dump;
+    for (const MapEntryText& e : dump_maps(*object)) dump += format_map_line(e) + "\n";
+    EXPECT_EQ(dump, "flow_stats " + key + " 01000000000000000200000000000000 cpu=0\n" +
+                        "flow_stats " + key + " 09000000000000000900000000000000 cpu=1\n" +
+                        "flow_stats " + key + " 01000000000000000200000000000000 cpu=2\n");
+}
+
 }  // namespace
 }  // namespace tcbpf::runtime
