@@ -68,6 +68,18 @@ std::vector<uint8_t> with_traffic_class(std::vector<uint8_t> frame, uint8_t tc) 
     return frame;
 }
 
+// bpf_strtol (105) / bpf_strtoul (106) over `text` (its size excludes the NUL unless `with_nul`),
+// with the result slot pre-filled with 0x5555 so a failure's effect on it is visible. The body's r0
+// is result * 65536 + (low 16 bits of the slot).
+std::string parse(int id, std::string_view text, uint64_t flags) {
+    int at = 0;
+    const std::string code = stack_string(text, &at);
+    return code + fmt::format(
+                      "*(u64 *)(r10 - 80) = 0x5555\nr1 = r10\nr1 += {}\nr2 = {}\nr3 = {}\nr4 = r10\nr4 += -80\n"
+                      "call {}\nr0 <<= 16\nr1 = *(u64 *)(r10 - 80)\nr1 &= 0xffff\nr0 += r1\n",
+                      at, text.size(), flags, id);
+}
+
 std::vector<Scenario> scenarios() {
     const auto v4 = ipv4_udp_frame();
     const auto v6 = ipv6_tcp_frame();
@@ -211,6 +223,24 @@ std::vector<Scenario> scenarios() {
         {"set_tstamp_bad_type", v4, call(192, {"1", "3"})},
         {"set_tstamp_arp", arp_frame(), call(192, {"1", "0"})},
         {"xfrm_state", v4, "r1 = r6\nr2 = 0\nr3 = r10\nr3 += -16\nr4 = 16\nr5 = 0\ncall 66\n"},
+        {"strtol_decimal", v4, parse(105, "  -1234xyz", 0)},
+        {"strtol_hex_auto", v4, parse(105, "0x1f ", 0)},
+        {"strtol_octal_auto", v4, parse(105, "017", 0)},
+        {"strtol_hex_base16", v4, parse(105, "0xff", 16)},
+        {"strtol_base16_no_prefix", v4, parse(105, "ff", 16)},
+        {"strtol_zero_x_no_digits", v4, parse(105, "0x", 0)},
+        {"strtol_bad_base", v4, parse(105, "12", 7)},
+        {"strtol_bad_flags", v4, parse(105, "12", 0x20)},
+        {"strtol_only_space", v4, parse(105, "   ", 0)},
+        {"strtol_only_minus", v4, parse(105, "-", 0)},
+        {"strtol_no_digits", v4, parse(105, "abc", 10)},
+        {"strtol_overflow", v4, parse(105, "99999999999999999999", 10)},
+        {"strtol_int64_min", v4, parse(105, "-9223372036854775808", 10)},
+        {"strtol_above_int64_max", v4, parse(105, "9223372036854775808", 10)},
+        {"strtoul_max", v4, parse(106, "18446744073709551615", 10)},
+        {"strtoul_negative", v4, parse(106, "-5", 10)},
+        {"strtoul_long_input", v4, parse(106, std::string(70, '1'), 0)},
+        {"strtoul_leading_zeros", v4, parse(106, std::string(62, '0') + "77", 10)},
         {"tunnel_opt", v4, "r1 = r6\nr2 = r10\nr2 += -8\nr3 = 8\ncall 29\n"},
     };
     return list;

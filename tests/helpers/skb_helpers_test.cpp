@@ -403,6 +403,24 @@ TEST(SkbSetTstamp, TypesAndTheirRules) {
     EXPECT_EQ(not_ip.run(prog("r1 = r6\nr2 = 5\nr3 = 0\ncall 192")), neg(-EOPNOTSUPP));
 }
 
+TEST(StringHelpers, StrtolStrtoulAndStrncmp) {
+    HelperRun run(ipv4_udp_frame());
+    std::memcpy(run.out + 8, " -0x1fz", 7);
+    // strtol(" -0x1fz", 7, base auto, out): 6 bytes consumed, -31.
+    EXPECT_EQ(run.run(prog("r1 = r7\nr1 += 8\nr2 = 7\nr3 = 0\nr4 = r7\ncall 105")), 6u);
+    int64_t value;
+    std::memcpy(&value, run.out, 8);
+    EXPECT_EQ(value, -31);
+    EXPECT_EQ(run.run(prog("r1 = r7\nr1 += 8\nr2 = 7\nr3 = 0\nr4 = r7\ncall 106")), neg(-EINVAL)) << "strtoul of a negative";
+    std::memcpy(&value, run.out, 8);
+    EXPECT_EQ(value, 0) << "the result is cleared on failure";
+    std::memcpy(run.out + 16, "abd\0", 4);
+    std::memcpy(run.out + 24, "abc\0", 4);
+    EXPECT_EQ(run.run(prog("r1 = r7\nr1 += 16\nr2 = 4\nr3 = r7\nr3 += 24\ncall 182")), 1u);
+    EXPECT_EQ(run.run(prog("r1 = r7\nr1 += 24\nr2 = 4\nr3 = r7\nr3 += 16\ncall 182")), neg(-1));
+    EXPECT_EQ(run.run(prog("r1 = r7\nr1 += 24\nr2 = 2\nr3 = r7\nr3 += 16\ncall 182")), 0u) << "first two only";
+}
+
 TEST(NoSocketNoTunnel, QueriesGiveTheKernelsEmptyAnswers) {
     HelperRun run(ipv4_udp_frame());
     EXPECT_EQ(run.run(prog("r1 = r6\ncall 17")), 0u) << "get_cgroup_classid";
