@@ -356,6 +356,28 @@ TEST(TracePrintk, StringsWidthsAndPercent) {
     EXPECT_EQ(run.trace[0], "[ok] [   42] [a  ] 100%");
 }
 
+// Lines read back from the kernel's trace buffer (Linux 6.18) for the same calls.
+TEST(TracePrintk, LinesAsTheKernelWritesThem) {
+    struct Case {
+        const char* format;
+        const char* args;
+        const char* line;
+    };
+    const Case cases[] = {
+        {"tcbpf d=%d u=%u x=%lx\n", "r3 = -5\nr4 = -1\nr5 = -1", "tcbpf d=-5 u=4294967295 x=ffffffffffffffff"},
+        {"tcbpf %lld %llu %llx", "r3 = -5\nr4 = -1\nr5 = -1", "tcbpf -5 18446744073709551615 ffffffffffffffff"},
+        {"tcbpf i=%i X=%X +d=%+d", "r3 = -7\nr4 = 0xabc\nr5 = 3", "tcbpf i=-7 X=ABC +d=+3"},
+        {"tcbpf [%5d] [%-3x] [%03u] 100%%", "r3 = 42\nr4 = 10\nr5 = 7", "tcbpf [   42] [a  ] [007] 100%"},
+    };
+    for (const Case& c : cases) {
+        HelperRun run(ipv4_udp_frame());
+        const uint64_t written = run.run(printk(c.format, c.args));
+        ASSERT_EQ(run.trace.size(), 1u) << c.format;
+        EXPECT_EQ(run.trace[0], c.line);
+        EXPECT_EQ(written, run.trace[0].size() + (std::string_view(c.format).ends_with("\n") ? 1 : 0));
+    }
+}
+
 TEST(TracePrintk, UnreadableStringPrintsEmpty) {
     HelperRun run(ipv4_udp_frame());
     EXPECT_EQ(run.run(printk("<%s>", "r3 = 8")), 2u);
