@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tcbpf/asm.h"
+#include "tests/support/random_program.h"
 
 namespace tcbpf::verifier {
 namespace {
@@ -168,6 +169,22 @@ TEST(Cfg, TailCallsNeedRoomLeftOnTheStack) {
     auto e = check_call_chains(r.cfg, deep);
     ASSERT_TRUE(e);
     EXPECT_EQ(e->message, "tail_calls are not allowed when call stack of previous frames is 256 bytes. Too large");
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier
+
+namespace tcbpf::verifier {
+namespace {
+
+TEST(Cfg, RandomKernelAcceptedProgramsPass) {
+    // tests/support's generator only emits programs the kernel verifier accepts.
+    for (uint64_t seed = 1; seed <= 300; ++seed) {
+        test::RandomProgram program = test::generate_random_program(seed);
+        CfgResult kernel_variant = build_cfg(program.kernel);
+        ASSERT_TRUE(kernel_variant.ok()) << "seed " << seed << ": " << kernel_variant.error->message;
+        EXPECT_TRUE(build_cfg(program.memory).ok()) << "seed " << seed;
+    }
 }
 
 }  // namespace
