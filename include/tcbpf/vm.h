@@ -18,6 +18,10 @@
 
 #include "tcbpf/isa.h"
 
+namespace tcbpf::jit {
+class Program;
+}
+
 namespace tcbpf::vm {
 
 struct Context;
@@ -89,6 +93,9 @@ struct Context {
     // nullptr to fall through to the next instruction as the kernel does when the slot is empty.
     const Program* (*tail_call)(Context* cx, uint64_t prog_array, uint64_t index) = nullptr;
     uint32_t tail_calls_done = 0;
+    // The same mapping for runs of JIT-compiled programs (jit::Program::run), whose prog arrays hold
+    // jit::Programs; nullptr from it falls through as above. Shares tail_calls_done and its limit.
+    const jit::Program* (*jit_tail_call)(Context* cx, uint64_t prog_array, uint64_t index) = nullptr;
 
     // Legacy packet loads (LD_ABS/LD_IND). Reads `size` (1, 2, 4) bytes at `offset` of the packet
     // behind the context pointer `ctx` (r6), in network byte order, into `out` (host order). Returns

@@ -1,0 +1,61 @@
+// The x86-64 JIT: compiles a decoded eBPF program to native code once; `run` then calls it.
+//
+// The API mirrors vm::Program: `compile` ≈ `prepare` (same validation, same load errors, helpers
+// resolved against the same registry), `run` ≈ the interpreter's unchecked mode — same results, same
+// memory effects, same faults for what unchecked mode still reports (call depth, callx to an unknown
+// helper). There are no per-access bounds checks: the JIT runs programs whose safety was proven (by the
+// verifier, or by a checked-interpreter run on the same input in the differential tests).
+//
+// `compile` throws tcbpf::Error with the reason when it cannot compile (invalid program, unknown helper,
+// code memory unavailable, a non-x86-64 host); callers fall back to the interpreter and log that reason.
+//
+// Tail calls: a prog array of a JIT run holds jit::Programs, found through Context::jit_tail_call (the
+// JIT twin of Context::tail_call). The target continues with the caller's registers and stack frame,
+// as in the kernel. Every target must outlive the runs that may reach it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "tcbpf/isa.h"
+#include "tcbpf/vm.h"
+
+namespace tcbpf::jit {
+
+struct Options {
+    // Hardening against JIT spraying: immediates never appear verbatim in the code; each is emitted
+    // xor-ed with a per-program random key and decoded into a scratch register at run time.
+    bool blind_constants = false;
+    // Zero each 512-byte stack frame when it is entered, as the checked interpreter does. Only for
+    // differential testing of programs that may read stack they never wrote (the verifier forbids it).
+    bool zero_stack_frames = false;
+};
+
+class Program {
+   public:
+    static std::unique_ptr<Program> compile(const isa::Program& prog, const vm::HelperRegistry& helpers,
+                                            Options options = {});
+    ~Program();
+    Program(const Program&) = delete;
+    Program& operator=(const Program&) = delete;
+
+    // Runs with r1 and r2 set (r0, r3..r9 zero, r10 the top of a fresh 512-byte frame). Returns r0; on
+    // a fault returns 0 with cx.fault set, like the interpreter. Safe to call concurrently.
+    uint64_t run(vm::Context& cx, uint64_t r1, uint64_t r2 = 0) const;
+
+    // Size of the generated machine code in bytes (for tests and `prog show`).
+    size_t code_size() const;
+    // Where the generated code starts (tests check its mapping is read-execute only).
+    const void* code_address() const;
+    const isa::Program& source() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+   private:
+    explicit Program(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcbpf::jit

@@ -1,0 +1,20 @@
+// jit::Program's private state, shared by program.cpp and the runtime routines (tail calls).
+#pragma once
+
+#include <vector>
+
+#include "jit/code_memory.h"
+#include "jit/runtime.h"
+#include "tcbpf/jit.h"
+
+namespace tcbpf::jit {
+
+struct Program::Impl {
+    isa::Program source;
+    std::vector<vm::HelperFn> helpers_by_id;  // callx table, referenced by the generated code
+    detail::CodeMemory code;
+    detail::EntryFn entry = nullptr;
+    const void* tail_entry = nullptr;
+};
+
+}  // namespace tcbpf::jit

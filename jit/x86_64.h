@@ -1,0 +1,30 @@
+// The x86-64 code generator's interface to jit::Program (see x86_64.cpp for how code is laid out).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "jit/code_memory.h"
+#include "tcbpf/jit.h"
+
+namespace tcbpf::jit::detail {
+
+struct CodegenInput {
+    const isa::Program& prog;   // already validated by vm::Program::prepare
+    // Per pc: the resolved function of a CALL_HELPER (nullptr for tail calls and other instructions).
+    std::vector<vm::HelperFn> helper_at;
+    // callx: helper functions indexed by id (nullptr = unknown), owned by the Program.
+    const vm::HelperFn* helper_table;
+    size_t helper_table_size;
+    Options options;
+};
+
+struct GeneratedCode {
+    CodeMemory memory;
+    size_t entry_offset = 0;       // EntryFn
+    size_t tail_entry_offset = 0;  // the body, entered by tail calls with the caller's state
+};
+
+GeneratedCode generate_x86_64(const CodegenInput& input);
+
+}  // namespace tcbpf::jit::detail
