@@ -11,6 +11,9 @@
 //
 // There is no verifier yet, so the program runs in checked mode with the memory copy as its only
 // region besides the stack: a bad access becomes a fault message instead of undefined behaviour.
+// With --jit the JIT-compiled program runs after that checked run proved it safe on this input, on a
+// fresh copy of MEM, and its r0 is printed; the JIT refusing the program is an error, never a silent
+// fallback to the interpreter.
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -24,6 +27,7 @@
 
 #include "tcbpf/error.h"
 #include "tcbpf/isa.h"
+#include "tcbpf/jit.h"
 #include "tcbpf/vm.h"
 
 namespace {
@@ -71,6 +75,7 @@ uint64_t return_first_argument(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64
 
 struct Invocation {
     std::optional<std::vector<uint8_t>> mem;
+    bool jit = false;
 };
 
 Invocation parse_arguments(int argc, char** argv) {
@@ -82,8 +87,10 @@ Invocation parse_arguments(int argc, char** argv) {
             invocation.mem = parse_hex_bytes(arg, "memory argument");
             continue;
         }
-        if (arg == "--jit")
-            throw tcbpf::Error("--jit: tcbpf has no JIT compiler yet; run with --interpret (the default)");
+        if (arg == "--jit") {
+            invocation.jit = true;
+            continue;
+        }
         if (arg == "--elf")
             throw tcbpf::Error("--elf: ELF programs are not supported yet; run the runner without --elf true");
         throw tcbpf::Error(fmt::format("unexpected argument '{}' ({})", arg, kUsage));
@@ -115,7 +122,22 @@ int run(int argc, char** argv) {
         throw tcbpf::Error(!cx.fault_detail.empty()
                                ? cx.fault_detail
                                : fmt::format("pc {}: {}", cx.fault_pc, tcbpf::vm::fault_name(cx.fault)));
-    fmt::print("{:x}\n", r0);
+    if (!invocation.jit) {
+        fmt::print("{:x}\n", r0);
+        return 0;
+    }
+    std::unique_ptr<tcbpf::jit::Program> compiled;
+    try {
+        compiled = tcbpf::jit::Program::compile(program, helpers);
+    } catch (const tcbpf::Error& e) {
+        throw tcbpf::Error(fmt::format("--jit: the JIT cannot compile this program (no fallback): {}", e.what()));
+    }
+    std::vector<uint8_t> jit_mem = invocation.mem.value_or(std::vector<uint8_t>{});
+    tcbpf::vm::Context jit_cx;
+    const uint64_t jit_r0 = compiled->run(jit_cx, jit_mem.empty() ? 0 : reinterpret_cast<uintptr_t>(jit_mem.data()),
+                                          jit_mem.size());
+    if (jit_cx.fault != tcbpf::vm::Fault::None) throw tcbpf::Error(jit_cx.fault_detail);
+    fmt::print("{:x}\n", jit_r0);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 // Drives build/tcbpf-conformance exactly as the suite's runner does (shared/conformance/README.md,
 // "Plugin protocol"): one process per test, MEM as the first argument in the "aa  bb  " encoding,
 // options after it, the program in the same encoding plus a newline on stdin, and r0 read back from
-// stdout as base 16 after dropping one trailing newline. Every suite file must PASS that way; the edge
+// stdout as base 16 after dropping one trailing newline. Every suite file must PASS that way, under
+// --interpret and under --jit; the edge
 // cases pin the protocol details a runner relies on.
 #include <gtest/gtest.h>
 
@@ -63,22 +64,25 @@ TEST_P(PluginFile, PassesUnderTheRunnersProtocol) {
     const DataFile file = read_data_file(GetParam());
     ASSERT_EQ(file.skip_reason, "") << GetParam();
     const std::vector<uint8_t> code = file.raw ? raw_bytes(*file.raw) : assemble_bytes(file.asm_text);
-    std::vector<std::string> args;
-    if (file.has_mem) args.push_back(runner_hex(file.mem));
-    args.push_back("--interpret");
-    const ProcessResult run = run_process(kPlugin, args, program_stdin(code));
-    if (file.error) {
-        // The runner compares stdout (or stderr when stdout is empty) with the expected text.
-        std::string text = run.out.empty() ? run.err : run.out;
-        if (!text.empty() && text.back() == '\n') text.pop_back();
-        text = text.substr(0, text.find('\r'));
-        while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-        EXPECT_NE(run.exit_status, 0);
-        EXPECT_EQ(text, *file.error);
-        return;
+    for (const char* engine : {"--interpret", "--jit"}) {
+        SCOPED_TRACE(engine);
+        std::vector<std::string> args;
+        if (file.has_mem) args.push_back(runner_hex(file.mem));
+        args.push_back(engine);
+        const ProcessResult run = run_process(kPlugin, args, program_stdin(code));
+        if (file.error) {
+            // The runner compares stdout (or stderr when stdout is empty) with the expected text.
+            std::string text = run.out.empty() ? run.err : run.out;
+            if (!text.empty() && text.back() == '\n') text.pop_back();
+            text = text.substr(0, text.find('\r'));
+            while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+            EXPECT_NE(run.exit_status, 0);
+            EXPECT_EQ(text, *file.error);
+            continue;
+        }
+        EXPECT_EQ(runner_verdict(run, *file.result), "PASS") << GetParam();
+        EXPECT_EQ(run.err, "");
     }
-    EXPECT_EQ(runner_verdict(run, *file.result), "PASS") << GetParam();
-    EXPECT_EQ(run.err, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Suite, PluginFile, ::testing::ValuesIn(suite_files()),
@@ -128,11 +132,19 @@ TEST(PluginProtocol, MemoryIsAWritableCopy) {
     EXPECT_EQ(run.out, "5a5a\n");
 }
 
-TEST(PluginProtocol, JitIsRefusedUntilOneExists) {
-    const ProcessResult run = run_process(kPlugin, {"--jit"}, program_stdin(assemble_bytes("mov %r0, 1\nexit\n")));
+TEST(PluginProtocol, JitRunsTheCompiledProgramOnAFreshCopyOfMem) {
+    // The checked run before it writes the memory too; the JIT must start from the original bytes.
+    const ProcessResult run = run_process(kPlugin, {"01  00  ", "--jit"},
+                                          program_stdin(assemble_bytes("ldxh %r0, [%r1]\nadd %r0, 1\nstxh [%r1], %r0\nexit\n")));
+    EXPECT_EQ(run.exit_status, 0) << run.err;
+    EXPECT_EQ(run.out, "2\n");
+}
+
+TEST(PluginProtocol, JitNeverRunsWhatTheCheckedRunFaultedOn) {
+    const ProcessResult run = run_process(kPlugin, {"--jit"}, program_stdin(assemble_bytes("ldxb %r0, [%r1]\nexit\n")));
     EXPECT_NE(run.exit_status, 0);
     EXPECT_EQ(run.out, "");
-    EXPECT_EQ(run.err, "tcbpf-conformance: --jit: tcbpf has no JIT compiler yet; run with --interpret (the default)\n");
+    EXPECT_TRUE(run.err.starts_with("tcbpf-conformance: pc 0: 1-byte load at 0x0")) << run.err;
 }
 
 TEST(PluginProtocol, ElfIsRefusedWithAReason) {
