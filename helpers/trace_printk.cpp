@@ -3,8 +3,9 @@
 // size, a non-printable character, a conversion it does not know, or more than three conversions,
 // all with -EINVAL, before printing anything. Integer conversions without `l` print the low 32 bits.
 // A string argument is read with a fault-tolerant copy: an unreadable pointer prints as an empty
-// string, as the kernel's copy_from_kernel_nofault does. %p prints the raw address (the kernel hashes
-// it, which is unreproducible by design).
+// string, as the kernel's copy_from_kernel_nofault does. %p/%pK/%px print the raw address as 16 hex
+// digits and %ps/%pS/%pB as 0x and 16 hex digits (the kernel hashes or symbolizes them, which tcbpf cannot
+// reproduce); %pks/%pus are strings; %pI4 %pi4 %pI6 %pi6 print addresses read from memory.
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -43,6 +44,26 @@ std::string read_string(uint64_t address) {
         }
         address += static_cast<uint64_t>(got);
     }
+    return out;
+}
+
+// %pI4 1.2.3.4, %pi4 001.002.003.004, %pI6 2001:0db8:...:0001, %pi6 20010db8...0001, from memory
+// at `address`; unreadable memory prints as zeros, as the kernel's fault-tolerant copy leaves it.
+std::string format_ip(uint64_t address, bool upper, bool v6) {
+    uint8_t ip[16] = {};
+    const size_t size = v6 ? 16 : 4;
+    iovec remote{reinterpret_cast<void*>(address), size};
+    iovec local{ip, size};
+    if (address == 0 || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != static_cast<ssize_t>(size))
+        std::memset(ip, 0, sizeof ip);
+    std::string out;
+    if (!v6) {
+        for (size_t i = 0; i < 4; ++i)
+            out += upper ? fmt::format("{}{}", i ? "." : "", ip[i]) : fmt::format("{}{:03}", i ? "." : "", ip[i]);
+        return out;
+    }
+    for (size_t i = 0; i < 16; i += 2)
+        out += fmt::format("{}{:02x}{:02x}", upper && i ? ":" : "", ip[i], ip[i + 1]);
     return out;
 }
 
@@ -89,10 +110,23 @@ Formatted format(const char* fmt_begin, uint32_t fmt_size, const uint64_t args[k
         std::string piece;
         char conv = fmt[j];
         if (conv == 'p') {
-            // %p and %px print the pointer; %pK / %pks / %pus are refused here (kernel-pointer forms).
-            if (fmt[j + 1] == 'x') ++j;
-            else if (std::isalnum(static_cast<unsigned char>(fmt[j + 1]))) return {-EINVAL, {}};
-            piece = fmt::format("{:016x}", arg);
+            const char next = fmt[j + 1];
+            const auto is = [](char c, std::string_view set) { return set.find(c) != std::string_view::npos; };
+            if ((next == 'k' || next == 'u') && fmt[j + 2] == 's') {  // %pks / %pus: a string
+                piece = read_string(arg);
+                j += 2;
+            } else if (next == '\0' || std::isspace(static_cast<unsigned char>(next)) ||
+                       std::ispunct(static_cast<unsigned char>(next)) || is(next, "KxsSB")) {
+                // Pointers: the kernel hashes %p/%pK and symbolizes %ps/%pS/%pB; tcbpf prints the value.
+                if (is(next, "sSB")) piece = fmt::format("0x{:016x}", arg);
+                else piece = fmt::format("{:016x}", arg);
+                if (next != '\0' && is(next, "KxsSB")) ++j;
+            } else if ((next == 'i' || next == 'I') && (fmt[j + 2] == '4' || fmt[j + 2] == '6')) {
+                piece = format_ip(arg, next == 'I', fmt[j + 2] == '6');
+                j += 2;
+            } else {
+                return {-EINVAL, {}};
+            }
         } else if (conv == 's') {
             piece = read_string(arg);
         } else if (conv == 'c') {

@@ -203,6 +203,13 @@ std::vector<Scenario> scenarios() {
         {"printk_widths", v4, printk("tcbpf [%5d] [%-3x] [%03u] 100%%", "r3 = 42\nr4 = 10\nr5 = 7")},
         {"printk_char_pointer", v4, printk("tcbpf %c %px", "r3 = 0x41\nr4 = r10")},
         {"printk_string", v4, "*(u64 *)(r10 - 64) = 0x6b6f\n" + printk("tcbpf <%s>", "r3 = r10\nr3 += -64")},
+        {"printk_ipv4", v4, "*(u32 *)(r10 - 64) = 0x0100000a\n" + printk("tcbpf %pI4 %pi4", "r3 = r10\nr3 += -64\nr4 = r3")},
+        {"printk_ipv6", v4, "*(u32 *)(r10 - 64) = 0xb80d0120\n*(u32 *)(r10 - 60) = 0\n*(u32 *)(r10 - 56) = 0\n*(u32 *)(r10 - 52) = 0x01000000\n" +
+                                printk("tcbpf %pI6 %pi6", "r3 = r10\nr3 += -64\nr4 = r3")},
+        {"printk_ipv4_bad_pointer", v4, printk("tcbpf %pI4", "r3 = 8")},
+        {"printk_pks", v4, "*(u64 *)(r10 - 64) = 0x6b6f\n" + printk("tcbpf <%pks>", "r3 = r10\nr3 += -64")},
+        {"printk_pointer_forms", v4, printk("tcbpf %pK %ps %p.", "r3 = r10\nr4 = r10\nr5 = r10")},
+        {"printk_pM_refused", v4, printk("tcbpf %pM", "r3 = r10")},
         {"printk_bad_string", v4, printk("tcbpf <%s>", "r3 = 8")},
         {"printk_four", v4, printk("tcbpf %d %d %d %d", "r3 = 1\nr4 = 2\nr5 = 3")},
         {"printk_unknown", v4, printk("tcbpf %f", "r3 = 1")},

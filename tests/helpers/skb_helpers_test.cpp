@@ -368,6 +368,13 @@ TEST(TracePrintk, LinesAsTheKernelWritesThem) {
         {"tcbpf %lld %llu %llx", "r3 = -5\nr4 = -1\nr5 = -1", "tcbpf -5 18446744073709551615 ffffffffffffffff"},
         {"tcbpf i=%i X=%X +d=%+d", "r3 = -7\nr4 = 0xabc\nr5 = 3", "tcbpf i=-7 X=ABC +d=+3"},
         {"tcbpf [%5d] [%-3x] [%03u] 100%%", "r3 = 42\nr4 = 10\nr5 = 7", "tcbpf [   42] [a  ] [007] 100%"},
+        {"tcbpf %pI4 %pi4", "*(u32 *)(r10 - 64) = 0x0100000a\nr3 = r10\nr3 += -64\nr4 = r3",
+         "tcbpf 10.0.0.1 010.000.000.001"},
+        {"tcbpf %pI6 %pi6",
+         "*(u32 *)(r10 - 64) = 0xb80d0120\n*(u32 *)(r10 - 60) = 0\n*(u32 *)(r10 - 56) = 0\n"
+         "*(u32 *)(r10 - 52) = 0x01000000\nr3 = r10\nr3 += -64\nr4 = r3",
+         "tcbpf 2001:0db8:0000:0000:0000:0000:0000:0001 20010db8000000000000000000000001"},
+        {"tcbpf %pI4", "r3 = 8", "tcbpf 0.0.0.0"},
     };
     for (const Case& c : cases) {
         HelperRun run(ipv4_udp_frame());
@@ -389,6 +396,7 @@ TEST(TracePrintk, RejectsWhatTheKernelRejects) {
     HelperRun run(ipv4_udp_frame());
     EXPECT_EQ(run.run(printk("%d %d %d %d", "r3 = 1\nr4 = 2\nr5 = 3")), neg(-EINVAL)) << "four conversions";
     EXPECT_EQ(run.run(printk("%f", "r3 = 1")), neg(-EINVAL)) << "unknown conversion";
+    EXPECT_EQ(run.run(printk("%pM", "r3 = r10")), neg(-EINVAL)) << "MAC addresses are not among the kernel's %p forms";
     EXPECT_EQ(run.run(printk("a\x01", "")), neg(-EINVAL)) << "non-printable character";
     // The size excludes the NUL: no terminator inside the format.
     EXPECT_EQ(run.run(prog("*(u32 *)(r10 - 4) = 0x41414141\nr1 = r10\nr1 += -4\nr2 = 4\ncall 6")), neg(-EINVAL));
