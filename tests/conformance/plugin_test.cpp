@@ -2,8 +2,7 @@
 // "Plugin protocol"): one process per test, MEM as the first argument in the "aa  bb  " encoding,
 // options after it, the program in the same encoding plus a newline on stdin, and r0 read back from
 // stdout as base 16 after dropping one trailing newline. Every suite file must PASS that way, under
-// --interpret and under --jit; the edge
-// cases pin the protocol details a runner relies on.
+// --interpret and under --jit; the edge cases pin the protocol details a runner relies on.
 #include <gtest/gtest.h>
 
 #include <cctype>

@@ -46,7 +46,7 @@ struct Observed {
                                             std::span<const uint8_t> initial, size_t stack_shift) {
     void* shift = alloca(stack_shift + 16);  // sizes are multiples of 16: the stack moves by exactly stack_shift
     asm volatile("" : : "r"(shift) : "memory");  // keep the shift; the interpreter's frame sits below it
-    std::memcpy(buffer.data(), initial.data(), initial.size());
+    if (!initial.empty()) std::memcpy(buffer.data(), initial.data(), initial.size());
     vm::Context cx;
     cx.insn_budget = kDifferentialBudget;
     const uint64_t r1 = buffer.empty() ? 0 : reinterpret_cast<uintptr_t>(buffer.data());
@@ -70,7 +70,6 @@ inline DifferentialRun run_differential(const isa::Program& prog, std::span<cons
     } catch (const Error&) {
         return run;  // not a program: nothing to compare
     }
-    // Buffer with at least one byte so r1 is a real pointer in both engines.
     std::vector<uint8_t> buffer(initial.begin(), initial.end());
     const Observed a = differential_detail::interpret(*prepared, buffer, initial, 0);
     if (a.fault != vm::Fault::None) return run;
@@ -89,7 +88,7 @@ inline DifferentialRun run_differential(const isa::Program& prog, std::span<cons
         run.mismatch = fmt::format("the JIT refused a program the interpreter runs: {}", e.what());
         return run;
     }
-    std::memcpy(buffer.data(), initial.data(), initial.size());
+    if (!initial.empty()) std::memcpy(buffer.data(), initial.data(), initial.size());
     vm::Context cx;
     const uint64_t r1 = buffer.empty() ? 0 : reinterpret_cast<uintptr_t>(buffer.data());
     const uint64_t r0 = compiled->run(cx, r1, buffer.size());
