@@ -101,6 +101,26 @@ uint64_t redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t
     return kTcActRedirect;
 }
 
+// bpf_redirect_neigh: egress through the neighbour subsystem, optionally towards a given next hop
+// (struct bpf_redir_neigh, 20 bytes; its address is not kept: tcbpf has no neighbour tables).
+uint64_t redirect_neigh(uint64_t ifindex, uint64_t, uint64_t plen64, uint64_t flags, uint64_t, vm::Context* cx) {
+    const auto plen = static_cast<int32_t>(plen64);
+    if ((plen != 0 && plen < 20) || flags != 0) return kTcActShot;
+    skb::SkbMeta& meta = *env_of(cx).meta;
+    meta.redirect_ifindex = static_cast<uint32_t>(ifindex);
+    meta.redirect_flags = kRedirectNeigh | (plen != 0 ? kRedirectNexthop : 0);
+    return kTcActRedirect;
+}
+
+// bpf_redirect_peer: into the ingress of the target's peer device (veth, netkit).
+uint64_t redirect_peer(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t, vm::Context* cx) {
+    if (flags != 0) return kTcActShot;
+    skb::SkbMeta& meta = *env_of(cx).meta;
+    meta.redirect_ifindex = static_cast<uint32_t>(ifindex);
+    meta.redirect_flags = kRedirectPeer;
+    return kTcActRedirect;
+}
+
 uint64_t clone_redirect(uint64_t, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, vm::Context* cx) {
     RunEnv& env = env_of(cx);
     if (flags & ~kFIngress) return static_cast<uint64_t>(-EINVAL);

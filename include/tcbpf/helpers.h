@@ -13,7 +13,8 @@
 //    may write (mark, priority, cb, ...) are left to skb::sync_out after the run.
 //  * In checked mode the region named kPacketRegion in vm::Context::regions (if any) is moved to the
 //    packet's new [data_meta, data_end) after a helper reallocates or resizes the packet.
-//  * bpf_redirect records its target in SkbMeta::redirect_ifindex/redirect_flags.
+//  * bpf_redirect, bpf_redirect_neigh and bpf_redirect_peer record their target in
+//    SkbMeta::redirect_ifindex/redirect_flags.
 // Helpers never throw: failures are the kernel's negative errno (or TC_ACT_SHOT for bpf_redirect).
 //
 // tcbpf skbs carry no socket, dst or tunnel metadata (ctx->sk is NULL), so socket, cgroup, route and
@@ -40,6 +41,12 @@ inline constexpr uint64_t kTcActRedirect = 7;
 
 // bpf_redirect / bpf_clone_redirect flag.
 inline constexpr uint64_t kFIngress = 1;
+// The kernel's internal redirect flags (net/core/filter.c), recorded in SkbMeta::redirect_flags by
+// bpf_redirect_neigh (kRedirectNeigh, plus kRedirectNexthop when it was given a next hop) and
+// bpf_redirect_peer (kRedirectPeer), for the hook to act on.
+inline constexpr uint32_t kRedirectNeigh = 1u << 16;
+inline constexpr uint32_t kRedirectPeer = 1u << 17;
+inline constexpr uint32_t kRedirectNexthop = 1u << 18;
 
 // The kernel's internal ENOTSUPP, which helpers leak to programs (e.g. skb_change_proto, csum_update).
 inline constexpr int kENOTSUPP = 524;

@@ -279,6 +279,20 @@ TEST(Redirect, RecordsTheTargetAndReturnsTcActRedirect) {
     EXPECT_EQ(run.meta.redirect_ifindex, 5u) << "and nothing recorded";
 }
 
+TEST(Redirect, NeighAndPeerRecordTheKernelsInternalFlags) {
+    HelperRun run(ipv4_udp_frame());
+    EXPECT_EQ(run.run(prog("r1 = 4\nr2 = 0\nr3 = 0\nr4 = 0\ncall 152")), 7u);
+    EXPECT_EQ(run.meta.redirect_ifindex, 4u);
+    EXPECT_EQ(run.meta.redirect_flags, kRedirectNeigh);
+    EXPECT_EQ(run.run(prog("r1 = 5\nr2 = r7\nr3 = 20\nr4 = 0\ncall 152")), 7u);
+    EXPECT_EQ(run.meta.redirect_flags, kRedirectNeigh | kRedirectNexthop);
+    EXPECT_EQ(run.run(prog("r1 = 5\nr2 = r7\nr3 = 8\nr4 = 0\ncall 152")), 2u) << "params shorter than bpf_redir_neigh";
+    EXPECT_EQ(run.run(prog("r1 = 6\nr2 = 0\ncall 155")), 7u);
+    EXPECT_EQ(run.meta.redirect_ifindex, 6u);
+    EXPECT_EQ(run.meta.redirect_flags, kRedirectPeer);
+    EXPECT_EQ(run.run(prog("r1 = 6\nr2 = 1\ncall 155")), 2u) << "no flags are defined";
+}
+
 TEST(CloneRedirect, HandsTheCurrentSkbToTheRuntime) {
     HelperRun run(ipv4_udp_frame());
     std::vector<std::pair<CloneRequest, uint32_t>> sent;
