@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "tests/jit/jit_test_util.h"
 
@@ -280,6 +281,29 @@ TEST(JitPacketLoad, FailureInASubprogramReturnsZeroToTheCaller) {
 
 TEST(JitPacketLoad, WithoutAHookEveryLoadFails) {
     EXPECT_EQ(run_packet_program({movx(6, 1), mov(0, 5), ld_abs(Op::LD_ABS_B, 0), exit_insn()}, false), 0u);
+}
+
+// ---- concurrency ----
+
+TEST(JitConcurrency, OneProgramRunsOnManyThreadsAtOnce) {
+    // Recursion through local calls and the stack: every run's frames and depth are its own.
+    const auto compiled = jit::Program::compile(
+        program({st(Op::ST_DW, 10, -8, 0), stx(Op::STX_DW, 10, 1, -8), call_local(2), ldx(Op::LDX_DW, 1, 10, -8),
+                 exit_insn(),
+                 // f: r0 = 3 * r1
+                 movx(0, 1), alux(Op::ADD64_X, 0, 1), alux(Op::ADD64_X, 0, 1), exit_insn()}),
+        {});
+    std::vector<std::thread> threads;
+    std::vector<int> failures(4, 0);
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            vm::Context cx;
+            for (uint64_t i = 0; i < 20000; ++i)
+                if (compiled->run(cx, i * 4 + t) != (i * 4 + t) * 3) ++failures[t];
+        });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(failures, std::vector<int>(4, 0));
 }
 
 // ---- code memory ----
