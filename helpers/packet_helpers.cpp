@@ -22,7 +22,7 @@ uint64_t skb_load_bytes(uint64_t, uint64_t offset64, uint64_t to, uint64_t len64
     const auto offset = static_cast<uint32_t>(offset64);
     const auto len = static_cast<uint32_t>(len64);
     if (offset <= INT_MAX && uint64_t{offset} + len <= env.packet->size()) {
-        std::memcpy(ptr_of(to), env.packet->data() + offset, len);
+        std::memmove(ptr_of(to), env.packet->data() + offset, len);  // `to` may be packet memory too
         return 0;
     }
     std::memset(ptr_of(to), 0, len);
@@ -46,7 +46,7 @@ uint64_t skb_load_bytes_relative(uint64_t, uint64_t offset64, uint64_t to, uint6
         const int64_t from = int64_t{*start} + offset;
         const int64_t buffer_begin = -int64_t{packet.headroom()} - packet.meta_len();
         if (from >= buffer_begin && from + len <= int64_t{packet.size()}) {
-            std::memcpy(ptr_of(to), packet.data() + from, len);
+            std::memmove(ptr_of(to), packet.data() + from, len);
             return 0;
         }
     }
