@@ -1,0 +1,45 @@
+// The verifier: decides, before a program ever runs, that it is safe — every path ends, reads only
+// initialised registers and stack, and touches memory only where the kernel's rules allow — by exploring
+// all paths with abstract values (verifier.md). Verdicts and messages follow the Linux verifier for a
+// privileged tc load (CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON).
+//
+// This version explores programs made of scalar ALU, conditional and unconditional jumps (loops
+// included), stack loads/stores/spills, __sk_buff context loads/stores and direct packet access at
+// constant offsets, ending in `exit`. Anything beyond that — helper and local calls, maps, atomics,
+// LD_ABS/LD_IND, pointer arithmetic with a variable offset — is rejected with a message saying what is
+// "not supported yet", never accepted unchecked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "tcbpf/isa.h"
+#include "tcbpf/skb.h"
+
+namespace tcbpf::verifier {
+
+struct Options {
+    skb::ProgType prog_type = skb::ProgType::Classifier;
+    // Processed-instruction budget (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).
+    uint64_t insn_budget = 1'000'000;
+};
+
+struct Stats {
+    uint64_t insns_processed = 0;
+    uint64_t states_stored = 0;   // checkpoints kept for pruning
+    uint64_t paths_pruned = 0;    // paths stopped because a proven-safe state included them
+    uint64_t peak_pending = 0;    // most branch states waiting at once
+    int stack_depth = 0;          // bytes of stack the program uses
+};
+
+struct Result {
+    bool ok = false;
+    std::string message;  // the rejection, as the kernel prints it; empty when ok
+    size_t insn_idx = 0;  // the instruction the rejection is about
+    Stats stats;
+};
+
+Result verify(const isa::Program& prog, const Options& options = {});
+
+}  // namespace tcbpf::verifier

@@ -1,0 +1,105 @@
+// Programs with the verdict and message the verifier must give, shared by the unit test (our verifier)
+// and the kernel differential test (the running kernel must agree: same verdict, and its log contains
+// our message). `kernel` is false for cases whose message is tcbpf's own ("not supported yet").
+#pragma once
+
+#include <cstddef>
+
+namespace tcbpf::verifier::test {
+
+struct VerifyCase {
+    const char* name;
+    const char* text;
+    const char* message;  // empty: accepted
+    size_t insn_idx;      // for rejections
+    bool kernel = true;
+};
+
+inline constexpr VerifyCase kVerifyCases[] = {
+    // Registers.
+    {"return a constant", "r0 = 2\nexit\n", "", 0},
+    {"r0 never written", "exit\n", "R0 !read_ok", 0},
+    {"read of an uninitialised register", "r0 = r2\nexit\n", "R2 !read_ok", 0},
+    {"alu reads its destination", "r3 += 1\nr0 = 0\nexit\n", "R3 !read_ok", 0},
+    {"r10 cannot be written", "r10 = 0\nr0 = 0\nexit\n", "frame pointer is read only", 0},
+    {"division by immediate zero", "r0 = 1\nr0 /= 0\nexit\n", "div by zero", 1},
+    {"shift out of range", "r0 = 1\nr0 <<= 64\nexit\n", "invalid shift 64", 1},
+    {"32-bit shift out of range", "w0 = 1\nw0 >>= 32\nexit\n", "invalid shift 32", 1},
+    {"division by a register is defined at run time", "r0 = 1\nr1 = 0\nr0 /= r1\nexit\n", "", 0},
+    {"every ALU form on scalars",
+     "r0 = 7\nr1 = 3\nr0 *= r1\nr0 s/= r1\nr0 s%= 5\nr0 = -r0\nr0 = be16 r0\nr0 = bswap64 r0\nw0 = (s8)w0\n"
+     "r0 = (s32)r0\nr0 s>>= 3\nw0 ^= 0xff\nexit\n",
+     "", 0},
+    // The return value path: a branch that leaves r0 unset only on one side.
+    {"r0 unset on one branch",
+     "r2 = *(u32 *)(r1 + 0)\nif r2 > 10 goto +1\nr0 = 0\nexit\n", "R0 !read_ok", 3},
+    {"decided branch skips the unset side",
+     "r2 = 5\nif r2 > 10 goto +1\nr0 = 0\nexit\n", "", 0},
+    {"refined range decides a later branch",
+     "r2 = *(u32 *)(r1 + 0)\nif r2 > 10 goto +4\nif r2 < 11 goto +1\nexit\nr0 = 0\nexit\nr0 = 1\nexit\n", "", 0},
+    // Loops.
+    {"bounded loop", "r0 = 0\nr1 = 0\nloop:\nr1 += 1\nr0 += r1\nif r1 < 100 goto loop\nexit\n", "", 0},
+    {"infinite loop", "r0 = 0\nloop:\nr1 = 0\nif r0 == 0 goto loop\nexit\n", "infinite loop detected at insn 1", 1},
+    // Stack.
+    // Accepted only because the fill restores the constant: the exit at 4 with r0 unset is dead.
+    {"spill and fill keep the value",
+     "r2 = 5\n*(u64 *)(r10 - 8) = r2\nr3 = *(u64 *)(r10 - 8)\nif r3 == 5 goto +1\nexit\nr0 = 0\nexit\n",
+     "", 0},
+    {"spilled ctx pointer fills back as ctx",
+     "*(u64 *)(r10 - 8) = r1\nr2 = *(u64 *)(r10 - 8)\nr0 = *(u32 *)(r2 + 0)\nexit\n", "", 0},
+    {"narrow read of a pointer spill",
+     "*(u64 *)(r10 - 8) = r1\nr2 = *(u32 *)(r10 - 8)\nr0 = 0\nexit\n", "invalid size of register fill", 1},
+    {"narrow spill of a pointer",
+     "*(u32 *)(r10 - 8) = r1\nr0 = 0\nexit\n", "invalid size of register spill", 0},
+    {"stack write below the frame",
+     "r0 = 0\n*(u64 *)(r10 - 520) = r0\nexit\n", "invalid write to stack R10 off=-520 size=8", 1},
+    {"stack write above the frame",
+     "r0 = 0\n*(u64 *)(r10 + 0) = r0\nexit\n", "invalid write to stack R10 off=0 size=8", 1},
+    {"misaligned stack access",
+     "r0 = 0\n*(u64 *)(r10 - 4) = r0\nexit\n", "misaligned stack access off 0+0+-4 size 8", 1},
+    {"stack through a moved frame pointer",
+     "r2 = r10\nr2 += -16\nr0 = 0\n*(u64 *)(r2 + 8) = r0\nr0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
+    {"bytes written as zero read back as zero",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr0 = *(u8 *)(r10 - 2)\nif r0 == 0 goto +1\nr0 /= r7\nexit\n", "", 0},
+    // Pointer arithmetic.
+    {"32-bit arithmetic on a pointer", "w1 += 4\nr0 = 0\nexit\n", "R1 32-bit pointer arithmetic prohibited", 0},
+    {"bitwise operator on a pointer", "r1 &= 4\nr0 = 0\nexit\n", "R1 bitwise operator &= on pointer prohibited", 0},
+    {"multiplying a pointer", "r1 *= 4\nr0 = 0\nexit\n", "R1 pointer arithmetic with *= operator prohibited", 0},
+    {"adding two pointers", "r1 += r10\nr0 = 0\nexit\n", "R1 pointer += pointer prohibited", 0},
+    {"subtracting a pointer from a scalar", "r2 = 0\nr2 -= r1\nr0 = 0\nexit\n",
+     "R2 tried to subtract pointer from scalar", 1},
+    {"pointer difference is a scalar", "r2 = r10\nr2 -= r1\nr0 = r2\nexit\n", "", 0},
+    // Context.
+    {"ctx load of mark", "r0 = *(u32 *)(r1 + 8)\nexit\n", "", 0},
+    {"ctx load past the end", "r0 = *(u32 *)(r1 + 192)\nexit\n", "invalid bpf_context access off=192 size=4", 0},
+    {"ctx through a moved pointer", "r1 += 8\nr0 = *(u32 *)(r1 + 0)\nexit\n",
+     "dereference of modified ctx ptr R1 off=8 disallowed", 1},
+    // Linux 6.18 accepts immediate stores into ctx (older kernels refused "BPF_ST stores into R1 ctx").
+    {"immediate store into ctx", "*(u32 *)(r1 + 8) = 1\nr0 = 0\nexit\n", "", 0},
+    {"immediate store into a read-only ctx field", "*(u32 *)(r1 + 0) = 1\nr0 = 0\nexit\n",
+     "invalid bpf_context access off=0 size=4", 0},
+    {"store into mark", "r2 = 7\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit\n", "", 0},
+    {"scalar is not memory", "r2 = 0\nr0 = *(u32 *)(r2 + 0)\nexit\n", "R2 invalid mem access 'scalar'", 1},
+    // Packet.
+    {"packet read after a data_end check",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 14\nif r4 > r3 goto +2\n"
+     "r0 = *(u16 *)(r2 + 12)\nexit\nr0 = 0\nexit\n",
+     "", 0},
+    {"packet read without a check",
+     "r2 = *(u32 *)(r1 + 76)\nr0 = *(u8 *)(r2 + 0)\nexit\n",
+     "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)\nR2 offset is outside of the packet", 1},
+    {"packet read past the checked range",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 14\nif r4 > r3 goto +2\n"
+     "r0 = *(u32 *)(r2 + 12)\nexit\nr0 = 0\nexit\n",
+     "invalid access to packet, off=12 size=4, R2(id=0,off=12,r=14)\nR2 offset is outside of the packet", 5},
+    {"data_end is not memory", "r2 = *(u32 *)(r1 + 80)\nr0 = *(u8 *)(r2 + 0)\nexit\n",
+     "R2 invalid mem access 'pkt_end'", 1},
+    {"arithmetic on data_end", "r2 = *(u32 *)(r1 + 80)\nr2 += 1\nr0 = 0\nexit\n",
+     "R2 pointer arithmetic on pkt_end prohibited", 1},
+    // Not explored yet: refused, never accepted unchecked.
+    {"helper call", "call 7\nr0 = 0\nexit\n", "not supported yet: helper calls (insn 0)", 0, false},
+    {"variable pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",
+     "not supported yet: pointer arithmetic with a variable offset (insn 2)", 2, false},
+};
+
+}  // namespace tcbpf::verifier::test

@@ -1,0 +1,62 @@
+// The verifier end to end on small programs: each case states the program, the verdict and the exact
+// message (tests/verifier/verify_cases.h, also checked against the kernel by verify_kernel_test.cpp).
+#include "tcbpf/verifier.h"
+
+#include <gtest/gtest.h>
+
+#include "tcbpf/asm.h"
+#include "tests/support/random_program.h"
+#include "tests/verifier/verify_cases.h"
+
+namespace tcbpf::verifier {
+namespace {
+
+TEST(Verify, CasesGiveTheStatedVerdictAndMessage) {
+    for (const test::VerifyCase& c : test::kVerifyCases) {
+        SCOPED_TRACE(c.name);
+        Result r = verify(isa::assemble(c.text));
+        if (c.message[0] == '\0') {
+            EXPECT_TRUE(r.ok) << r.message << " at insn " << r.insn_idx;
+        } else {
+            EXPECT_FALSE(r.ok);
+            EXPECT_EQ(r.message, c.message);
+            EXPECT_EQ(r.insn_idx, c.insn_idx);
+        }
+    }
+}
+
+TEST(Verify, ShapeErrorsComeFromTheCfgPass) {
+    Result r = verify(isa::assemble("r0 = 0\nexit\nr0 = 1\nexit\n"));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.message, "unreachable insn 2");
+}
+
+TEST(Verify, BudgetStopsNonConvergingExploration) {
+    // A loop whose counter the verifier cannot bound by state equality: each iteration differs.
+    Options options;
+    options.insn_budget = 1000;
+    Result r = verify(isa::assemble("r0 = 0\nloop:\nr0 += 1\nif r0 != 0 goto loop\nexit\n"), options);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.message, "BPF program is too large. Processed 1001 insn");
+}
+
+TEST(Verify, PruningKeepsBranchyProgramsCheap) {
+    // 40 independent two-way branches that rejoin in equal states: 2^40 paths without pruning.
+    std::string text = "r0 = 0\n";
+    for (int i = 0; i < 40; ++i) text += "r6 = *(u32 *)(r1 + 8)\nif r6 > 5 goto +1\nr7 = 1\nr7 = 2\n";
+    text += "exit\n";
+    Result r = verify(isa::assemble(text));
+    EXPECT_TRUE(r.ok) << r.message;
+    EXPECT_GT(r.stats.paths_pruned, 0u);
+    EXPECT_LT(r.stats.insns_processed, 10000u);
+}
+
+TEST(Verify, StatsReportStackDepth) {
+    Result r = verify(isa::assemble("r0 = 0\n*(u64 *)(r10 - 24) = r0\nexit\n"));
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.stats.stack_depth, 24);
+    EXPECT_EQ(r.stats.insns_processed, 3u);
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier

@@ -1,0 +1,157 @@
+// Conditional jumps. Scalar operands (an immediate is a constant scalar) are decided or refined with
+// scalar.h's rules, each branch getting its own narrowed copy. A 64-bit comparison of a packet pointer
+// with data_end (or of data_meta with data) proves, in the branch where the pointer is not beyond the
+// end, that the bytes before it are readable: every packet pointer of the state learns that range
+// (they all share one origin here, since variable offsets are not explored yet). Other pointer
+// comparisons teach nothing and follow both branches, as in the kernel.
+#include <fmt/format.h>
+
+#include "verifier/checker.h"
+
+namespace tcbpf::verifier::detail {
+
+using isa::Op;
+using isa::Shape;
+
+namespace {
+
+Step rejected(const Rejection& why) {
+    Step step;
+    step.error = why;
+    return step;
+}
+
+constexpr int32_t kMaxPacketOff = 0xffff;
+
+void give_range(State& state, RegType type, int32_t range) {
+    auto widen = [&](Reg& r) {
+        if (r.type == type) r.range = std::max(r.range, range);
+    };
+    for (Reg& r : state.regs) widen(r);
+    for (StackSlot& slot : state.stack)
+        if (slot.is_spill()) widen(slot.spilled);
+}
+
+// For `pointer cmp end`: which branch proves pointer <= end (or < end, "strict"), if any.
+struct PacketProof {
+    bool in_taken_branch;
+    bool strict;
+};
+
+std::optional<PacketProof> packet_proof(Cmp cmp, bool pointer_on_left) {
+    // Written for the pointer on the left; with the end on the left the relation flips.
+    if (!pointer_on_left) {
+        switch (cmp) {
+            case Cmp::Gt: cmp = Cmp::Lt; break;
+            case Cmp::Ge: cmp = Cmp::Le; break;
+            case Cmp::Lt: cmp = Cmp::Gt; break;
+            case Cmp::Le: cmp = Cmp::Ge; break;
+            default: return std::nullopt;
+        }
+    }
+    switch (cmp) {
+        case Cmp::Gt: return PacketProof{false, false};  // fall-through: p <= end
+        case Cmp::Ge: return PacketProof{false, true};   // fall-through: p < end
+        case Cmp::Lt: return PacketProof{true, true};
+        case Cmp::Le: return PacketProof{true, false};
+        default: return std::nullopt;
+    }
+}
+
+}  // namespace
+
+Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
+    Step step;
+    bool register_source = isa::info(insn.op).shape == Shape::JccX;
+    if (register_source)
+        if (auto e = check_readable(state, insn.src, pc)) return rejected(*e);
+    if (auto e = check_readable(state, insn.dst, pc)) return rejected(*e);
+    size_t target = static_cast<size_t>(isa::branch_target(insn, pc));
+    Condition cond = condition_of(insn.op);
+    Reg& dst = state.regs[insn.dst];
+    Reg src = register_source ? state.regs[insn.src] : Reg::scalar(Scalar::constant(static_cast<uint64_t>(int64_t{insn.imm})));
+
+    if (dst.type == RegType::Scalar && src.type == RegType::Scalar) {
+        if (std::optional<bool> decided = branch_outcome(cond, dst.value, src.value)) {
+            step.next_pc = *decided ? target : pc + 1;
+            return step;
+        }
+        State taken = state;
+        Reg& taken_dst = taken.regs[insn.dst];
+        Scalar taken_src = src.value;
+        bool taken_ok = refine(cond, true, taken_dst.value, taken_src);
+        if (register_source) taken.regs[insn.src].value = taken_src;
+        Scalar fall_src = src.value;
+        bool fall_ok = refine(cond, false, dst.value, fall_src);
+        if (register_source) state.regs[insn.src].value = fall_src;
+        if (taken_ok) step.branch = std::move(taken), step.branch_pc = target;
+        if (fall_ok) {
+            step.next_pc = pc + 1;
+        } else if (step.branch) {
+            state = std::move(*step.branch);
+            step.branch.reset();
+            step.next_pc = target;
+        } else {
+            step.ends = true;  // both sides contradict the facts: this path cannot run
+        }
+        return step;
+    }
+
+    step.branch = state;
+    step.branch_pc = target;
+    step.next_pc = pc + 1;
+    if (register_source && !cond.is32) {
+        auto prove = [&](RegType pointer, RegType end) {
+            bool left = dst.type == pointer && src.type == end;
+            bool right = dst.type == end && src.type == pointer;
+            if (!left && !right) return;
+            const Reg& p = left ? dst : src;
+            std::optional<PacketProof> proof = packet_proof(cond.cmp, left);
+            if (!proof || p.off < 0 || (p.off == 0 && proof->strict) || p.off > kMaxPacketOff) return;
+            int32_t range = p.off + (proof->strict ? 1 : 0);
+            give_range(proof->in_taken_branch ? *step.branch : state, pointer, range);
+        };
+        prove(RegType::Packet, RegType::PacketEnd);
+        prove(RegType::PacketMeta, RegType::Packet);
+    }
+    return step;
+}
+
+Step execute(Context& ctx, State& state, size_t pc) {
+    const isa::Insn& insn = ctx.prog.insns[pc];
+    const isa::OpInfo& row = isa::info(insn.op);
+    Step step;
+    step.next_pc = pc + 1;
+    switch (row.shape) {
+        case Shape::AluK:
+        case Shape::AluX:
+        case Shape::Neg:
+        case Shape::MovSx:
+        case Shape::End: step.error = execute_alu(insn, state, pc); return step;
+        case Shape::Ldx: step.error = execute_load(ctx, insn, state, pc); return step;
+        case Shape::St:
+        case Shape::Stx: step.error = execute_store(ctx, insn, state, pc); return step;
+        case Shape::Ja:
+        case Shape::Ja32: step.next_pc = static_cast<size_t>(isa::branch_target(insn, pc)); return step;
+        case Shape::JccK:
+        case Shape::JccX: return execute_conditional_jump(insn, state, pc);
+        case Shape::Exit:
+            step.error = check_readable(state, 0, pc);
+            step.ends = true;
+            return step;
+        case Shape::Lddw:
+            if (insn.src != 0) return rejected(not_supported("64-bit loads of maps, BTF ids and functions", pc));
+            if (auto e = check_writable(insn.dst, pc)) return rejected(*e);
+            state.regs[insn.dst] = Reg::scalar(Scalar::constant(insn.imm64));
+            step.next_pc = pc + 2;
+            return step;
+        case Shape::Call: return rejected(not_supported(insn.op == isa::Op::CALL_LOCAL ? "bpf-to-bpf calls" : "helper calls", pc));
+        case Shape::Callx: return rejected(not_supported("callx", pc));
+        case Shape::LdAbs:
+        case Shape::LdInd: return rejected(not_supported("LD_ABS/LD_IND packet loads", pc));
+        case Shape::Atomic: return rejected(not_supported("atomic operations", pc));
+    }
+    return rejected(not_supported("this instruction", pc));
+}
+
+}  // namespace tcbpf::verifier::detail

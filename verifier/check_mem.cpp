@@ -1,0 +1,184 @@
+// Loads and stores. The base register's type picks the rules (verifier.md §4):
+//  * stack: constant offsets inside [-512, 0), aligned to the access size; an aligned 8-byte store of a
+//    register spills its whole state and an 8-byte load of a spill restores it; other stores record
+//    per byte "unknown data" or "known zero", and loads require written bytes;
+//  * ctx (__sk_buff): the pointer must be unmoved, then skb::check_ctx_access decides; data, data_end
+//    and data_meta load as packet pointers;
+//  * packet: the access must lie inside the range a data_end comparison proved;
+//  * anything else: "invalid mem access".
+#include <fmt/format.h>
+
+#include "verifier/checker.h"
+
+namespace tcbpf::verifier::detail {
+
+using isa::Op;
+using isa::Shape;
+
+namespace {
+
+constexpr int kSlot = 8;
+
+struct Access {
+    int base_reg;
+    int32_t off;  // insn.off + the pointer's fixed offset
+    int size;
+    bool is_write;
+};
+
+int slot_index(int32_t off) { return (-off - 1) / kSlot; }
+int byte_in_slot(int32_t off) { return off + kSlot * (slot_index(off) + 1); }
+
+std::optional<Rejection> check_stack_bounds(Context& ctx, const isa::Insn& insn, const Reg& base, const Access& a,
+                                            size_t pc) {
+    if (a.off % a.size != 0)
+        return Rejection{fmt::format("misaligned stack access off 0+{}+{} size {}", base.off, insn.off, a.size), pc};
+    if (a.off < -isa::kStackSize || a.off + a.size > 0)
+        return Rejection{fmt::format("invalid {} stack R{} off={} size={}", a.is_write ? "write to" : "read from",
+                                     a.base_reg, a.off, a.size),
+                         pc};
+    ctx.stack_depth = std::max(ctx.stack_depth, -a.off);
+    return std::nullopt;
+}
+
+// A partial overwrite ends a spill: its other bytes become plain unknown data.
+void break_spill(StackSlot& slot) {
+    if (!slot.is_spill()) return;
+    for (StackByte& b : slot.bytes)
+        if (b == StackByte::Spill) b = StackByte::Misc;
+    slot.spilled = Reg{};
+}
+
+void stack_write(State& state, const Access& a, const std::optional<Reg>& value) {
+    StackSlot& slot = state.slot(slot_index(a.off));
+    bool known_zero = value && value->type == RegType::Scalar && value->value.is_const() &&
+                      value->value.const_value() == 0;
+    if (a.size == kSlot && value && !known_zero) {
+        slot.bytes.fill(StackByte::Spill);
+        slot.spilled = *value;
+        return;
+    }
+    break_spill(slot);
+    int first = byte_in_slot(a.off);
+    for (int i = first; i < first + a.size; ++i)
+        slot.bytes[static_cast<size_t>(i)] = known_zero ? StackByte::Zero : StackByte::Misc;
+}
+
+std::optional<Rejection> stack_read(State& state, const Access& a, Reg& out, size_t pc) {
+    StackSlot& slot = state.slot(slot_index(a.off));
+    if (slot.is_spill()) {
+        if (a.size == kSlot) {
+            out = slot.spilled;
+            return std::nullopt;
+        }
+        if (slot.spilled.type != RegType::Scalar) return Rejection{"invalid size of register fill", pc};
+        out = Reg::scalar(Scalar::unknown());
+        return std::nullopt;
+    }
+    int first = byte_in_slot(a.off);
+    bool all_zero = true;
+    for (int i = first; i < first + a.size; ++i) {
+        StackByte b = slot.bytes[static_cast<size_t>(i)];
+        // Privileged loads may read never-written stack (allow_uninit_stack): the value is unknown.
+        if (b != StackByte::Zero) all_zero = false;
+    }
+    out = Reg::scalar(all_zero ? Scalar::constant(0) : Scalar::unknown());
+    return std::nullopt;
+}
+
+std::optional<Rejection> check_ctx_pointer(const Reg& base, int reg, size_t pc) {
+    if (base.off < 0) return Rejection{fmt::format("negative offset ctx ptr R{} off={} disallowed", reg, base.off), pc};
+    if (base.off > 0) return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", reg, base.off), pc};
+    return std::nullopt;
+}
+
+std::optional<Rejection> check_packet(const Reg& base, const Access& a, size_t pc) {
+    if (a.off >= 0 && a.off + a.size <= base.range) return std::nullopt;
+    return Rejection{fmt::format("invalid access to packet, off={} size={}, R{}(id=0,off={},r={})\n"
+                                 "R{} offset is outside of the packet",
+                                 a.off, a.size, a.base_reg, a.off, base.range, a.base_reg),
+                     pc};
+}
+
+Rejection invalid_mem_access(const Reg& base, int reg, size_t pc) {
+    return Rejection{fmt::format("R{} invalid mem access '{}'", reg, type_name(base.type)), pc};
+}
+
+Reg loaded_value(const Reg& raw, int size, bool sign_extending) {
+    if (raw.type != RegType::Scalar || size == kSlot) return raw;
+    Scalar v = truncate(raw.value, static_cast<unsigned>(size));
+    return Reg::scalar(sign_extending ? sign_extend(v, static_cast<unsigned>(size)) : v);
+}
+
+}  // namespace
+
+std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    if (auto e = check_readable(state, insn.src, pc)) return e;
+    if (auto e = check_writable(insn.dst, pc)) return e;
+    const Reg base = state.regs[insn.src];
+    int size = isa::mem_size(insn.op);
+    bool sign_extending = isa::info(insn.op).text[0] == 's';
+    Access a{insn.src, insn.off + base.off, size, false};
+    Reg value;
+    switch (base.type) {
+        case RegType::Stack: {
+            if (auto e = check_stack_bounds(ctx, insn, base, a, pc)) return e;
+            Reg raw;
+            if (auto e = stack_read(state, a, raw, pc)) return e;
+            value = loaded_value(raw, size, sign_extending);
+            break;
+        }
+        case RegType::Ctx: {
+            if (auto e = check_ctx_pointer(base, insn.src, pc)) return e;
+            if (sign_extending) return not_supported("sign-extending loads from ctx", pc);
+            skb::CtxVerdict verdict = skb::check_ctx_access(ctx.options.prog_type, insn.off, static_cast<uint32_t>(size), false);
+            if (!verdict.ok) return Rejection{verdict.message, pc};
+            const skb::SkbField* field = skb::skb_field_at(static_cast<uint32_t>(insn.off));
+            std::string_view name = field ? field->name : "";
+            if (name == "data") value = Reg::pointer(RegType::Packet);
+            else if (name == "data_end") value = Reg::pointer(RegType::PacketEnd);
+            else if (name == "data_meta") value = Reg::pointer(RegType::PacketMeta);
+            else value = loaded_value(Reg::scalar(Scalar::unknown()), size, false);
+            break;
+        }
+        case RegType::Packet:
+        case RegType::PacketMeta:
+            if (auto e = check_packet(base, a, pc)) return e;
+            value = loaded_value(Reg::scalar(Scalar::unknown()), size, sign_extending);
+            break;
+        default: return invalid_mem_access(base, insn.src, pc);
+    }
+    state.regs[insn.dst] = value;
+    return std::nullopt;
+}
+
+std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    bool from_register = isa::info(insn.op).shape == Shape::Stx;
+    if (from_register)
+        if (auto e = check_readable(state, insn.src, pc)) return e;
+    if (auto e = check_readable(state, insn.dst, pc)) return e;
+    const Reg base = state.regs[insn.dst];
+    int size = isa::mem_size(insn.op);
+    Access a{insn.dst, insn.off + base.off, size, true};
+    std::optional<Reg> value;
+    if (from_register) value = state.regs[insn.src];
+    else value = Reg::scalar(Scalar::constant(static_cast<uint64_t>(int64_t{insn.imm})));
+    switch (base.type) {
+        case RegType::Stack:
+            if (auto e = check_stack_bounds(ctx, insn, base, a, pc)) return e;
+            if (value->type != RegType::Scalar && size != kSlot) return Rejection{"invalid size of register spill", pc};
+            stack_write(state, a, value);
+            return std::nullopt;
+        case RegType::Ctx: {
+            if (auto e = check_ctx_pointer(base, insn.dst, pc)) return e;
+            skb::CtxVerdict verdict = skb::check_ctx_access(ctx.options.prog_type, insn.off, static_cast<uint32_t>(size), true);
+            if (!verdict.ok) return Rejection{verdict.message, pc};
+            return std::nullopt;
+        }
+        case RegType::Packet:
+        case RegType::PacketMeta: return check_packet(base, a, pc);
+        default: return invalid_mem_access(base, insn.dst, pc);
+    }
+}
+
+}  // namespace tcbpf::verifier::detail

@@ -1,0 +1,160 @@
+// Depth-first exploration of every path (the kernel's do_check + is_state_visited), with pruning.
+//
+// One path runs at a time; a conditional jump with two live sides pushes the taken side on a LIFO stack
+// of pending paths. At prune points (cfg.h) the current state is compared with checkpoints stored
+// earlier at the same instruction:
+//  * a checkpoint whose every continuation has been explored and found safe, and which includes the
+//    current state (state.h), proves the current path safe: it stops there;
+//  * a checkpoint still being explored (so it lies on the current path: exploration is LIFO) that equals
+//    the current state means the path came back to where it was: "infinite loop detected".
+// Checkpoints count their unfinished continuations (`branches`); a path ending (exit, dead branch,
+// pruned) releases its checkpoint, and a checkpoint reaching zero releases its own parent.
+// Checkpoints are added the way the kernel does — only after ≥ 2 jumps and ≥ 8 instructions processed
+// since the last one — which keeps them rare on straight code but present in every loop.
+#include <deque>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "verifier/checker.h"
+
+namespace tcbpf::verifier {
+
+using namespace detail;
+
+namespace {
+
+constexpr size_t kMaxPendingPaths = 8192;  // BPF_COMPLEXITY_LIMIT_JMP_SEQ
+constexpr size_t kMaxCheckpointsPerInsn = 64;
+
+struct Checkpoint {
+    State state;
+    Checkpoint* parent = nullptr;
+    int branches = 1;
+};
+
+struct Path {
+    State state;
+    size_t pc = 0;
+    Checkpoint* parent = nullptr;
+};
+
+void release(Checkpoint* cp) {
+    while (cp && --cp->branches == 0) cp = cp->parent;
+}
+
+class Explorer {
+   public:
+    Explorer(const isa::Program& prog, const Options& options, const Cfg& cfg)
+        : ctx_{prog, options}, cfg_(cfg), checkpoints_(prog.size()) {}
+
+    std::optional<Rejection> run(Stats& stats) {
+        std::vector<Path> pending;
+        Path path{initial_state()};
+        for (;;) {
+            if (++stats.insns_processed > ctx_.options.insn_budget)
+                return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),
+                                 path.pc};
+            ++insns_since_checkpoint_;
+            bool stop = false;
+            if (cfg_.prune_point[path.pc]) {
+                auto verdict = visit(path, stats);
+                if (!verdict) return verdict.error();
+                stop = *verdict;
+            }
+            if (!stop) {
+                Step step = execute(ctx_, path.state, path.pc);
+                if (step.error) return step.error;
+                const isa::OpInfo& row = isa::info(ctx_.prog.insns[path.pc].op);
+                if (isa::is_jump(row.op) || row.shape == isa::Shape::Call || row.shape == isa::Shape::Exit)
+                    ++jumps_since_checkpoint_;
+                if (step.branch) {
+                    if (pending.size() >= kMaxPendingPaths)
+                        return Rejection{fmt::format("The sequence of {} jumps is too complex.", pending.size() + 1),
+                                         path.pc};
+                    if (path.parent) ++path.parent->branches;
+                    pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent});
+                    stats.peak_pending = std::max<uint64_t>(stats.peak_pending, pending.size());
+                }
+                if (!step.ends) {
+                    path.pc = step.next_pc;
+                    continue;
+                }
+            }
+            release(path.parent);
+            if (pending.empty()) break;
+            path = std::move(pending.back());
+            pending.pop_back();
+        }
+        stats.stack_depth = ctx_.stack_depth;
+        return std::nullopt;
+    }
+
+   private:
+    // A tiny expected<bool, Rejection>: true = the path is proven safe here.
+    struct Verdict {
+        std::optional<Rejection> rejection;
+        bool pruned = false;
+        explicit operator bool() const { return !rejection; }
+        bool operator*() const { return pruned; }
+        Rejection error() const { return *rejection; }
+    };
+
+    Verdict visit(Path& path, Stats& stats) {
+        auto& stored = checkpoints_[path.pc];
+        for (const auto& cp : stored) {
+            if (cp->branches == 0) {
+                if (includes(cp->state, path.state)) {
+                    ++stats.paths_pruned;
+                    return Verdict{std::nullopt, true};
+                }
+            } else if (cp->state == path.state) {
+                return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
+            }
+        }
+        if (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8 && stored.size() < kMaxCheckpointsPerInsn) {
+            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1});
+            path.parent = cp.get();
+            jumps_since_checkpoint_ = 0;
+            insns_since_checkpoint_ = 0;
+            stored.push_back(std::move(cp));
+            ++stats.states_stored;
+        }
+        return Verdict{};
+    }
+
+    Context ctx_;
+    const Cfg& cfg_;
+    std::vector<std::vector<std::unique_ptr<Checkpoint>>> checkpoints_;
+    // Counted over all paths, like the kernel's insn_processed/jmps_processed since the last checkpoint;
+    // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.
+    int insns_since_checkpoint_ = 0;
+    int jumps_since_checkpoint_ = 0;
+};
+
+}  // namespace
+
+Result verify(const isa::Program& prog, const Options& options) {
+    Result result;
+    CfgResult shape = build_cfg(prog);
+    if (!shape.ok()) {
+        result.message = shape.error->message;
+        result.insn_idx = shape.error->insn_idx;
+        return result;
+    }
+    Explorer explorer(prog, options, shape.cfg);
+    std::optional<Rejection> rejection = explorer.run(result.stats);
+    if (!rejection) {
+        std::vector<int> depths{result.stats.stack_depth};
+        rejection = check_call_chains(shape.cfg, depths);
+    }
+    if (rejection) {
+        result.message = rejection->message;
+        result.insn_idx = rejection->insn_idx;
+        return result;
+    }
+    result.ok = true;
+    return result;
+}
+
+}  // namespace tcbpf::verifier

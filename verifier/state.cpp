@@ -1,0 +1,76 @@
+// Inclusion between states. Scalars compare by their facts (Scalar::includes); pointers must be the
+// same type and offset, and a packet pointer with a larger proven range is more specific. An
+// uninitialised register in the general state includes anything, since a continuation that was proven
+// safe never read it. Stack bytes: a never-written byte includes anything, "unknown data" includes a
+// known zero and (data-wise) any scalar spill, and a spilled register includes what its Reg includes.
+#include "verifier/state.h"
+
+namespace tcbpf::verifier {
+
+std::string_view type_name(RegType type) {
+    switch (type) {
+        case RegType::NotInit: return "?";
+        case RegType::Scalar: return "scalar";
+        case RegType::Ctx: return "ctx";
+        case RegType::Stack: return "fp";
+        case RegType::Packet: return "pkt";
+        case RegType::PacketEnd: return "pkt_end";
+        case RegType::PacketMeta: return "pkt_meta";
+    }
+    return "?";
+}
+
+bool is_pointer(RegType type) { return type != RegType::NotInit && type != RegType::Scalar; }
+
+StackSlot& State::slot(int spi) {
+    if (static_cast<size_t>(spi) >= stack.size()) stack.resize(static_cast<size_t>(spi) + 1);
+    return stack[static_cast<size_t>(spi)];
+}
+
+State initial_state() {
+    State s;
+    s.regs[1] = Reg::pointer(RegType::Ctx);
+    s.regs[isa::kFrameReg] = Reg::pointer(RegType::Stack);
+    return s;
+}
+
+bool includes(const Reg& general, const Reg& specific) {
+    if (general.type == RegType::NotInit) return true;
+    if (general.type != specific.type) return false;
+    if (general.type == RegType::Scalar) return general.value.includes(specific.value);
+    if (general.off != specific.off || !(general.value == specific.value)) return false;
+    return specific.range >= general.range;
+}
+
+namespace {
+
+bool slot_includes(const StackSlot& general, const StackSlot& specific) {
+    if (general.is_spill()) {
+        if (!specific.is_spill()) return false;
+        if (general.bytes != specific.bytes) return false;
+        return includes(general.spilled, specific.spilled);
+    }
+    for (size_t i = 0; i < 8; ++i) {
+        StackByte g = general.bytes[i], s = specific.bytes[i];
+        if (g == StackByte::Invalid || g == s) continue;
+        if (g == StackByte::Misc && s == StackByte::Zero) continue;
+        if (g == StackByte::Misc && s == StackByte::Spill && specific.spilled.type == RegType::Scalar) continue;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool includes(const State& general, const State& specific) {
+    for (size_t r = 0; r < general.regs.size(); ++r)
+        if (!includes(general.regs[r], specific.regs[r])) return false;
+    static const StackSlot kEmpty{};
+    for (size_t i = 0; i < general.stack.size(); ++i) {
+        const StackSlot& s = i < specific.stack.size() ? specific.stack[i] : kEmpty;
+        if (!slot_includes(general.stack[i], s)) return false;
+    }
+    return true;
+}
+
+}  // namespace tcbpf::verifier

@@ -1,0 +1,66 @@
+// The abstract machine state the exploration carries along each path: eleven registers and one stack
+// frame (the kernel's bpf_reg_state / bpf_func_state, restricted to what this version explores).
+//
+// A register is either uninitialised, a scalar (its Scalar facts), or a pointer of some type with a fixed
+// offset `off` (pointers with a variable offset are not explored yet; the checker refuses them). The
+// stack is tracked per byte as never written, written with unknown data, written with a known zero, or
+// holding part of a spilled register, whose full state is kept with its 8-byte slot so a fill restores
+// pointers and scalar bounds exactly.
+//
+// `includes` is the pruning test: a state includes another when every concrete machine state the other
+// describes is also described by it, so a continuation proven safe from it is safe from the other too.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tcbpf/isa.h"
+#include "verifier/scalar.h"
+
+namespace tcbpf::verifier {
+
+enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta };
+
+// The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta").
+std::string_view type_name(RegType type);
+bool is_pointer(RegType type);
+
+struct Reg {
+    RegType type = RegType::NotInit;
+    Scalar value;      // scalars: the value
+    int32_t off = 0;   // pointers: the fixed offset from the object's start (stack: from r10)
+    int32_t range = 0; // packet pointers: bytes from the packet start proven to lie before data_end
+
+    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0}; }
+    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0}; }
+    bool operator==(const Reg&) const = default;
+};
+
+enum class StackByte : uint8_t { Invalid, Misc, Zero, Spill };
+
+struct StackSlot {
+    std::array<StackByte, 8> bytes{};  // bytes[i] is the byte at slot address + i
+    Reg spilled;                        // valid when bytes[7] is Spill (the kernel's "is a spill" test)
+    bool is_spill() const { return bytes[7] == StackByte::Spill; }
+    bool operator==(const StackSlot&) const = default;
+};
+
+struct State {
+    std::array<Reg, isa::kNumRegs> regs;
+    // stack[i] covers r10 - 8*(i+1) .. r10 - 8*i - 1; grown on demand.
+    std::vector<StackSlot> stack;
+
+    StackSlot& slot(int spi);
+    bool operator==(const State&) const = default;
+};
+
+// Entry state: r1 = ctx, r10 = frame pointer, the rest uninitialised, empty stack.
+State initial_state();
+
+bool includes(const Reg& general, const Reg& specific);
+bool includes(const State& general, const State& specific);
+
+}  // namespace tcbpf::verifier
