@@ -157,11 +157,11 @@ HelperRun::HelperRun(const std::vector<uint8_t>& frame) {
     cx.user = &env;
 }
 
-uint64_t HelperRun::run(std::string_view source) {
+uint64_t HelperRun::run(std::string_view source, bool checked) {
     vm::HelperRegistry registry;
     register_tc_helpers(registry);
     const isa::Program program = isa::assemble(render(source, Side::Tcbpf), "test");
-    const auto prepared = vm::Program::prepare(program, registry, {.checked = true});
+    const auto prepared = vm::Program::prepare(program, registry, {.checked = checked});
     skb::sync_in(meta, packet, ctx);
     cx.regions = {
         {reinterpret_cast<uint64_t>(packet.meta()), packet.meta_len() + packet.size(), true, kPacketRegion},

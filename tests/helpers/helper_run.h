@@ -42,8 +42,8 @@ std::string render(std::string_view source, Side side);
 struct HelperRun {
     explicit HelperRun(const std::vector<uint8_t>& frame);
 
-    // Runs `source` (checked mode) and returns r0; a fault fails the test.
-    uint64_t run(std::string_view source);
+    // Runs `source` (checked mode unless asked otherwise) and returns r0; a fault fails the test.
+    uint64_t run(std::string_view source, bool checked = true);
     std::vector<uint8_t> bytes() const { return {packet.bytes().begin(), packet.bytes().end()}; }
     // A map's address as an immediate for `rN = ADDRESS ll`.
     static std::string address(const void* p);

@@ -1,8 +1,8 @@
-// The packet-changing helpers against the running kernel: the same program (llvm text) runs in
-// BPF_PROG_TEST_RUN as SCHED_CLS and in tcbpf on the skb skb::prepare_test_run builds from the same
-// frame; the return value and the packet bytes must be identical, and so must what the program reads
-// back from the context afterwards (len, protocol, VLAN fields, pkt_type, hash). Skips with the
-// reason where bpf() is unavailable.
+// The helpers against the running kernel: the same program (llvm text) runs in BPF_PROG_TEST_RUN as
+// SCHED_CLS and in tcbpf (checked and unchecked) on the skb skb::prepare_test_run builds from the
+// same frame; the return value and the packet bytes must be identical, and so must what the program
+// reads back from the context afterwards (len, protocol, VLAN fields, pkt_type, hash, tstamp).
+// Skips with the reason where bpf() is unavailable.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -289,10 +289,10 @@ Outcome run_kernel(const std::string& text, const std::vector<uint8_t>& frame) {
     return out;
 }
 
-Outcome run_tcbpf(const std::string& text, const std::vector<uint8_t>& frame) {
+Outcome run_tcbpf(const std::string& text, const std::vector<uint8_t>& frame, bool checked) {
     HelperRun run(frame);
     Outcome out;
-    out.retval = static_cast<uint32_t>(run.run(text));
+    out.retval = static_cast<uint32_t>(run.run(text, checked));
     out.data = run.bytes();
     return out;
 }
@@ -315,7 +315,10 @@ TEST(KernelDiff, PacketChangingHelpersMatchTheKernel) {
             const std::string text = program(s, observation);
             const Outcome kernel_outcome = run_kernel(text, s.frame);
             ASSERT_EQ(kernel_outcome.error, "") << s.name << "\n" << render(text, Side::Kernel);
-            const Outcome ours = run_tcbpf(text, s.frame);
+            const Outcome ours = run_tcbpf(text, s.frame, /*checked=*/true);
+            const Outcome unchecked = run_tcbpf(text, s.frame, /*checked=*/false);
+            EXPECT_EQ(unchecked.retval, ours.retval) << s.name << " / " << observation << ": unchecked mode differs";
+            EXPECT_EQ(unchecked.data, ours.data) << s.name << ": unchecked mode differs";
             EXPECT_EQ(ours.retval, kernel_outcome.retval)
                 << s.name << " / " << observation << fmt::format(": tcbpf {:#x}, kernel {:#x}", ours.retval, kernel_outcome.retval);
             if (observation == kObservations[0]) {
