@@ -149,7 +149,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
         case Shape::Callx: return rejected(not_supported("callx", pc));
         case Shape::LdAbs:
         case Shape::LdInd: return rejected(not_supported("LD_ABS/LD_IND packet loads", pc));
-        case Shape::Atomic: return rejected(not_supported("atomic operations", pc));
+        case Shape::Atomic: step.error = execute_atomic(ctx, insn, state, pc); return step;
     }
     return rejected(not_supported("this instruction", pc));
 }

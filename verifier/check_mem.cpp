@@ -181,4 +181,35 @@ std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, Stat
     }
 }
 
+std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    constexpr int32_t kFetch = 0x01, kCmpxchg = 0xf1;
+    if (auto e = check_readable(state, insn.src, pc)) return e;
+    if (auto e = check_readable(state, insn.dst, pc)) return e;
+    if (insn.imm == kCmpxchg)
+        if (auto e = check_readable(state, 0, pc)) return e;
+    const Reg base = state.regs[insn.dst];
+    int size = isa::mem_size(insn.op);
+    Access a{insn.dst, insn.off + base.off, size, true};
+    switch (base.type) {
+        case RegType::Stack: break;
+        case RegType::Ctx:
+        case RegType::Packet:
+        case RegType::PacketMeta:
+            return Rejection{fmt::format("BPF_ATOMIC stores into R{} {} is not allowed", insn.dst, type_name(base.type)), pc};
+        default: return invalid_mem_access(base, insn.dst, pc);
+    }
+    if (auto e = check_stack_bounds(ctx, insn, base, a, pc)) return e;
+    StackSlot& slot = state.slot(slot_index(a.off));
+    if (slot.is_spill() && slot.spilled.type != RegType::Scalar)
+        return not_supported("atomic operations on a spilled pointer", pc);
+    // The old value is some number; the new one too (an unknown operand, or a racing update).
+    stack_write(state, a, std::nullopt);
+    if (insn.imm & kFetch) {
+        int loaded = insn.imm == kCmpxchg ? 0 : insn.src;
+        if (auto e = check_writable(loaded, pc)) return e;
+        state.regs[static_cast<size_t>(loaded)] = Reg::scalar(truncate(Scalar::unknown(), static_cast<unsigned>(size)));
+    }
+    return std::nullopt;
+}
+
 }  // namespace tcbpf::verifier::detail

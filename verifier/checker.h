@@ -32,6 +32,7 @@ Step execute(Context& ctx, State& state, size_t pc);
 std::optional<Rejection> execute_alu(const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
+std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);
 
 // "R3 !read_ok" unless the register holds a value.

@@ -96,6 +96,24 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "R2 invalid mem access 'pkt_end'", 1},
     {"arithmetic on data_end", "r2 = *(u32 *)(r1 + 80)\nr2 += 1\nr0 = 0\nexit\n",
      "R2 pointer arithmetic on pkt_end prohibited", 1},
+    {"data_end on the left of the check",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 14\nif r3 >= r4 goto +2\nr0 = 0\nexit\n"
+     "r0 = *(u16 *)(r2 + 12)\n*(u8 *)(r2 + 13) = w0\nexit\n",
+     "", 0},
+    {"a strict check proves one byte more",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 14\nif r4 < r3 goto +2\nr0 = 0\nexit\n"
+     "r0 = *(u8 *)(r2 + 14)\nexit\n",
+     "", 0},
+    // Atomics.
+    {"atomic add on the stack",
+     "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = 1\nlock *(u64 *)(r10 - 8) += r3\nr0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
+    {"atomic fetch returns the old value",
+     "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = 1\nr3 = atomic_fetch_add((u64 *)(r10 - 8), r3)\nr0 = r3\nexit\n", "", 0},
+    {"cmpxchg reads r0", "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr0 = cmpxchg_64(r10 - 8, r0, r2)\nexit\n", "R0 !read_ok", 2},
+    {"atomic on ctx", "r2 = 1\nlock *(u32 *)(r1 + 8) += w2\nr0 = 0\nexit\n",
+     "BPF_ATOMIC stores into R1 ctx is not allowed", 1},
+    // Privileged loads may read stack never written (allow_uninit_stack).
+    {"uninitialised stack read", "r0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
     // Not explored yet: refused, never accepted unchecked.
     {"helper call", "call 7\nr0 = 0\nexit\n", "not supported yet: helper calls (insn 0)", 0, false},
     {"variable pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",

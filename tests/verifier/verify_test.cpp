@@ -60,3 +60,20 @@ TEST(Verify, StatsReportStackDepth) {
 
 }  // namespace
 }  // namespace tcbpf::verifier
+
+namespace tcbpf::verifier {
+namespace {
+
+TEST(Verify, RandomKernelAcceptedProgramsAreAccepted) {
+    // tests/support's generator emits only programs the Linux verifier accepts (scalar ALU, stack,
+    // stack atomics, forward branches, a data_end-checked packet copy); we must accept them all.
+    for (uint64_t seed = 1; seed <= 300; ++seed) {
+        ::tcbpf::test::RandomProgram program = ::tcbpf::test::generate_random_program(seed);
+        Result r = verify(program.kernel);
+        ASSERT_TRUE(r.ok) << "seed " << seed << ": " << r.message << " at insn " << r.insn_idx << "\n"
+                          << isa::disassemble(program.kernel);
+    }
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier
