@@ -1,5 +1,7 @@
 // Helpers over maps: key/value maps, queues and stacks, ring buffers and perf event arrays. The Map
 // classes already return what the kernel's helpers return; these adapt registers to them.
+#include <atomic>
+
 #include "env.h"
 
 namespace tcbpf::helpers::detail {
@@ -73,6 +75,34 @@ uint64_t perf_event_output(uint64_t, uint64_t map, uint64_t flags, uint64_t data
     if (perf == nullptr) return static_cast<uint64_t>(-EINVAL);
     return static_cast<uint64_t>(perf->output(flags & maps::kFIndexMask, cx->cpu, ptr_of<const void>(data), size,
                                               env.packet->data(), packet_bytes));
+}
+
+}  // namespace tcbpf::helpers::detail
+
+namespace tcbpf::helpers::detail {
+
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+// bpf_spin_lock / bpf_spin_unlock on the 4-byte struct bpf_spin_lock inside a map value (the
+// verifier guarantees its alignment and that every lock is released before exit). A test-and-set
+// lock with a pause while waiting: held only for a few instructions, as the kernel's is.
+uint64_t spin_lock(uint64_t lock, uint64_t, uint64_t, uint64_t, uint64_t, vm::Context*) {
+    std::atomic_ref<uint32_t> word(*ptr_of<uint32_t>(lock));
+    while (word.exchange(1, std::memory_order_acquire) != 0) {
+        while (word.load(std::memory_order_relaxed) != 0) cpu_relax();
+    }
+    return 0;
+}
+
+uint64_t spin_unlock(uint64_t lock, uint64_t, uint64_t, uint64_t, uint64_t, vm::Context*) {
+    std::atomic_ref<uint32_t>(*ptr_of<uint32_t>(lock)).store(0, std::memory_order_release);
+    return 0;
 }
 
 }  // namespace tcbpf::helpers::detail

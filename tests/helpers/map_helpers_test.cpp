@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "tcbpf/asm.h"
 #include "tests/helpers/helper_run.h"
 
 namespace tcbpf::helpers::test {
@@ -268,6 +272,48 @@ TEST(PerfEventOutput, AppendsRequestedPacketBytes) {
     EXPECT_EQ(samples[0][0], 0xcd);
     EXPECT_EQ(samples[0][4], 0x02) << "the destination MAC follows";
     EXPECT_EQ(samples[0][16], 0x08);
+}
+
+// A program that takes bpf_spin_lock while another CPU holds it waits until it is released, then
+// does its update and releases the lock. The value is {u32 lock; u32 pad; u64 counter}.
+TEST(SpinLock, WaitsForTheHolderThenReleases) {
+    auto map = make_map(maps::kMapArray, 4, 16, 1);
+    const std::string body = fmt::format(R"(
+        *(u32 *)(r10 - 4) = 0
+        r1 = {0} ll
+        r2 = r10
+        r2 += -4
+        call 1
+        if r0 == 0 goto +7
+        r6 = r0
+        r1 = r6
+        call 93
+        r2 = *(u64 *)(r6 + 8)
+        r2 += 1
+        *(u64 *)(r6 + 8) = r2
+        r1 = r6
+        call 94
+        r0 = 0
+        exit)", HelperRun::address(map.get()));
+    vm::HelperRegistry registry;
+    register_tc_helpers(registry);
+    const auto program = vm::Program::prepare(isa::assemble(body), registry);
+    const uint32_t key = 0;
+    auto* value = static_cast<uint64_t*>(map->lookup(&key, 0));
+    ASSERT_NE(value, nullptr);
+    std::atomic_ref<uint32_t> lock_word(*reinterpret_cast<uint32_t*>(value));
+    std::atomic_ref<uint64_t> counter(value[1]);
+    lock_word.store(1);  // held elsewhere
+    std::thread runner([&] {
+        vm::Context cx;
+        program->run(cx, 0);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(counter.load(), 0u) << "the program must wait for the lock";
+    lock_word.store(0);
+    runner.join();
+    EXPECT_EQ(counter.load(), 1u);
+    EXPECT_EQ(lock_word.load(), 0u) << "released again";
 }
 
 }  // namespace
