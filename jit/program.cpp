@@ -36,7 +36,7 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
             input.helper_at[pc] = helpers.find(insn.imm)->fn;  // prepare proved it exists
     }
     detail::GeneratedCode code = detail::generate_x86_64(input);
-    impl->entry = reinterpret_cast<detail::EntryFn>(code.memory.base() + code.entry_offset);
+    impl->entry = reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code.memory.base() + code.entry_offset));
     impl->tail_entry = code.memory.base() + code.tail_entry_offset;
     impl->code = std::move(code.memory);
     return std::unique_ptr<Program>(new Program(std::move(impl)));
