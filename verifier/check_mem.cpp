@@ -72,7 +72,11 @@ std::optional<Rejection> stack_read(State& state, const Access& a, Reg& out, siz
             return std::nullopt;
         }
         if (slot.spilled.type != RegType::Scalar) return Rejection{"invalid size of register fill", pc};
-        out = Reg::scalar(Scalar::unknown());
+        // Little-endian: the bytes at slot offset o are the spilled value shifted right by 8*o (the
+        // caller truncates to the access size), so e.g. a narrow fill of a spilled constant is constant.
+        int shift = 8 * byte_in_slot(a.off);
+        out = Reg::scalar(shift == 0 ? slot.spilled.value
+                                     : alu(isa::Op::RSH64_K, slot.spilled.value, Scalar::constant(static_cast<uint64_t>(shift))));
         return std::nullopt;
     }
     int first = byte_in_slot(a.off);

@@ -46,7 +46,9 @@ void release(Checkpoint* cp) {
 class Explorer {
    public:
     Explorer(const isa::Program& prog, const Options& options, const Cfg& cfg)
-        : ctx_{prog, options}, cfg_(cfg), checkpoints_(prog.size()) {}
+        : ctx_{prog, options}, cfg_(cfg), checkpoints_(prog.size()), seen_(prog.size(), false) {}
+
+    std::vector<bool>& seen() { return seen_; }
 
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
@@ -56,6 +58,7 @@ class Explorer {
                 return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),
                                  path.pc};
             ++insns_since_checkpoint_;
+            seen_[path.pc] = true;
             bool stop = false;
             if (cfg_.prune_point[path.pc]) {
                 auto verdict = visit(path, stats);
@@ -130,6 +133,7 @@ class Explorer {
     // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.
     int insns_since_checkpoint_ = 0;
     int jumps_since_checkpoint_ = 0;
+    std::vector<bool> seen_;
 };
 
 }  // namespace
@@ -154,6 +158,7 @@ Result verify(const isa::Program& prog, const Options& options) {
         return result;
     }
     result.ok = true;
+    result.insn_seen = std::move(explorer.seen());
     return result;
 }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tcbpf/isa.h"
 #include "tcbpf/skb.h"
@@ -38,6 +39,9 @@ struct Result {
     std::string message;  // the rejection, as the kernel prints it; empty when ok
     size_t insn_idx = 0;  // the instruction the rejection is about
     Stats stats;
+    // Per instruction: whether some explored path reached it (the kernel's `seen`). Instructions never
+    // reached are dead: every path to them was proven impossible. Filled for accepted programs.
+    std::vector<bool> insn_seen;
 };
 
 Result verify(const isa::Program& prog, const Options& options = {});

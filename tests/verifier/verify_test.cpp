@@ -51,6 +51,12 @@ TEST(Verify, PruningKeepsBranchyProgramsCheap) {
     EXPECT_LT(r.stats.insns_processed, 10000u);
 }
 
+TEST(Verify, InstructionsOnImpossiblePathsAreNotSeen) {
+    Result r = verify(isa::assemble("r0 = 0\nr2 = 5\nif r2 > 10 goto +1\nexit\nr0 = 1\nexit\n"));
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.insn_seen, (std::vector<bool>{true, true, true, true, false, false}));
+}
+
 TEST(Verify, StatsReportStackDepth) {
     Result r = verify(isa::assemble("r0 = 0\n*(u64 *)(r10 - 24) = r0\nexit\n"));
     ASSERT_TRUE(r.ok);
