@@ -77,7 +77,7 @@ std::optional<Rejection> pointer_arithmetic(const isa::Insn& insn, State& state,
 
 }  // namespace
 
-std::optional<Rejection> execute_alu(const isa::Insn& insn, State& state, size_t pc) {
+std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
     const isa::OpInfo& row = isa::info(insn.op);
     bool is64 = !isa::is_32bit(insn.op);
     bool uses_src = row.shape == Shape::AluX || row.shape == Shape::MovSx;
@@ -102,6 +102,11 @@ std::optional<Rejection> execute_alu(const isa::Insn& insn, State& state, size_t
     if (is_mov) {
         if (row.shape == Shape::AluK) {
             dst = Reg::scalar(alu(insn.op, dst.value, imm));
+        } else if (src_reg.type == RegType::Scalar && row.shape == Shape::AluX && is64) {
+            // A full copy: both now hold the same value, which later branches can learn about together.
+            Reg& src = state.regs[insn.src];
+            if (src.id == 0 && !src.value.is_const()) src.id = ++ctx.last_id;
+            dst = src;
         } else if (src_reg.type == RegType::Scalar) {
             dst = Reg::scalar(alu(insn.op, Scalar::unknown(), src_reg.value));
         } else if (row.shape == Shape::AluX && is64) {

@@ -60,6 +60,14 @@ std::optional<PacketProof> packet_proof(Cmp cmp, bool pointer_on_left) {
 
 }  // namespace
 
+void sync_linked(State& state, const Reg& reg) {
+    if (reg.type != RegType::Scalar || reg.id == 0) return;
+    const Reg learned = reg;
+    for_each_reg(state, [&learned](Reg& r) {
+        if (r.type == RegType::Scalar && r.id == learned.id) r.value = learned.value;
+    });
+}
+
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
     Step step;
     bool register_source = isa::info(insn.op).shape == Shape::JccX;
@@ -84,6 +92,10 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
         Scalar fall_src = src.value;
         bool fall_ok = refine(cond, false, dst.value, fall_src);
         if (register_source) state.regs[insn.src].value = fall_src;
+        for (State* side : {&taken, &state}) {
+            sync_linked(*side, side->regs[insn.dst]);
+            if (register_source) sync_linked(*side, side->regs[insn.src]);
+        }
         if (taken_ok) step.branch = std::move(taken), step.branch_pc = target;
         if (fall_ok) {
             step.next_pc = pc + 1;
@@ -127,7 +139,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
         case Shape::AluX:
         case Shape::Neg:
         case Shape::MovSx:
-        case Shape::End: step.error = execute_alu(insn, state, pc); return step;
+        case Shape::End: step.error = execute_alu(ctx, insn, state, pc); return step;
         case Shape::Ldx: step.error = execute_load(ctx, insn, state, pc); return step;
         case Shape::St:
         case Shape::Stx: step.error = execute_store(ctx, insn, state, pc); return step;

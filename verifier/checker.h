@@ -24,16 +24,19 @@ struct Context {
     const isa::Program& prog;
     const Options& options;
     int stack_depth = 0;  // deepest stack byte touched on any path
+    uint32_t last_id = 0;  // scalar ids handed out (unique across all states, like the kernel's id_gen)
 };
 
 Step execute(Context& ctx, State& state, size_t pc);
 
 // Pieces of execute, by instruction family.
-std::optional<Rejection> execute_alu(const isa::Insn& insn, State& state, size_t pc);
+std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);
+// After a branch refined `reg`, every register and spill sharing its id learns the same.
+void sync_linked(State& state, const Reg& reg);
 
 // "R3 !read_ok" unless the register holds a value.
 std::optional<Rejection> check_readable(const State& state, int reg, size_t pc);

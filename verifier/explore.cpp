@@ -5,8 +5,9 @@
 // earlier at the same instruction:
 //  * a checkpoint whose every continuation has been explored and found safe, and which includes the
 //    current state (state.h), proves the current path safe: it stops there;
-//  * a checkpoint still being explored (so it lies on the current path: exploration is LIFO) that equals
-//    the current state means the path came back to where it was: "infinite loop detected".
+//  * a checkpoint still being explored (so it lies on the current path: exploration is LIFO) that
+//    describes the same states as the current one (inclusion both ways, so scalar ids may be renamed)
+//    means the path came back to where it was: "infinite loop detected".
 // Checkpoints count their unfinished continuations (`branches`); a path ending (exit, dead branch,
 // pruned) releases its checkpoint, and a checkpoint reaching zero releases its own parent.
 // Checkpoints are added the way the kernel does — only after ≥ 2 jumps and ≥ 8 instructions processed
@@ -111,7 +112,7 @@ class Explorer {
                     ++stats.paths_pruned;
                     return Verdict{std::nullopt, true};
                 }
-            } else if (cp->state == path.state) {
+            } else if (includes(cp->state, path.state) && includes(path.state, cp->state)) {
                 return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
             }
         }

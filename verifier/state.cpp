@@ -5,6 +5,8 @@
 // known zero and (data-wise) any scalar spill, and a spilled register includes what its Reg includes.
 #include "verifier/state.h"
 
+#include <vector>
+
 namespace tcbpf::verifier {
 
 std::string_view type_name(RegType type) {
@@ -63,12 +65,25 @@ bool slot_includes(const StackSlot& general, const StackSlot& specific) {
 }  // namespace
 
 bool includes(const State& general, const State& specific) {
+    // Positions: registers 0..10, then spill slots. Every id general uses must correspond to one id of
+    // specific (so general's equalities hold there); several general ids may share one specific id.
+    std::vector<std::pair<uint32_t, uint32_t>> id_map;
+    auto ids_agree = [&id_map](const Reg& g, const Reg& s) {
+        if (g.type != RegType::Scalar || g.id == 0) return true;
+        if (s.id == 0) return false;
+        for (auto [from, to] : id_map)
+            if (from == g.id) return to == s.id;
+        id_map.emplace_back(g.id, s.id);
+        return true;
+    };
     for (size_t r = 0; r < general.regs.size(); ++r)
-        if (!includes(general.regs[r], specific.regs[r])) return false;
+        if (!includes(general.regs[r], specific.regs[r]) || !ids_agree(general.regs[r], specific.regs[r]))
+            return false;
     static const StackSlot kEmpty{};
     for (size_t i = 0; i < general.stack.size(); ++i) {
         const StackSlot& s = i < specific.stack.size() ? specific.stack[i] : kEmpty;
         if (!slot_includes(general.stack[i], s)) return false;
+        if (general.stack[i].is_spill() && !ids_agree(general.stack[i].spilled, s.spilled)) return false;
     }
     return true;
 }

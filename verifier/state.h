@@ -33,9 +33,12 @@ struct Reg {
     Scalar value;      // scalars: the value
     int32_t off = 0;   // pointers: the fixed offset from the object's start (stack: from r10)
     int32_t range = 0; // packet pointers: bytes from the packet start proven to lie before data_end
+    // Scalars: registers and spills with the same nonzero id hold the same value (copies made by
+    // `rX = rY`), so what a branch learns about one holds for all of them.
+    uint32_t id = 0;
 
-    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0}; }
-    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0}; }
+    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0}; }
+    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0}; }
     bool operator==(const Reg&) const = default;
 };
 
@@ -60,7 +63,18 @@ struct State {
 // Entry state: r1 = ctx, r10 = frame pointer, the rest uninitialised, empty stack.
 State initial_state();
 
+// Value inclusion of one register, ids aside.
 bool includes(const Reg& general, const Reg& specific);
+// Whole-state inclusion, including the equalities ids state: values linked in `general` must be linked
+// in `specific` too.
 bool includes(const State& general, const State& specific);
+
+// Calls f(Reg&) for every register and spilled register of the state.
+template <typename F>
+void for_each_reg(State& state, F&& f) {
+    for (Reg& r : state.regs) f(r);
+    for (StackSlot& slot : state.stack)
+        if (slot.is_spill()) f(slot.spilled);
+}
 
 }  // namespace tcbpf::verifier

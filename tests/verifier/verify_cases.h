@@ -37,6 +37,15 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "r2 = 5\nif r2 > 10 goto +1\nr0 = 0\nexit\n", "", 0},
     {"refined range decides a later branch",
      "r2 = *(u32 *)(r1 + 0)\nif r2 > 10 goto +4\nif r2 < 11 goto +1\nexit\nr0 = 0\nexit\nr0 = 1\nexit\n", "", 0},
+    // Copies are linked: what the branch learns about r3 holds for r2, so the store at 5 is dead.
+    {"branch refines every copy of a scalar",
+     "r2 = *(u32 *)(r1 + 0)\nr3 = r2\nr0 = 0\nif r3 > 10 goto +2\nif r2 < 11 goto +1\n*(u8 *)(r10 + 4) = r0\nexit\n",
+     "", 0},
+    // (Linux 6.11+ keeps `r3 += K` linked with a delta; tcbpf does not yet. A multiply ends the link in both.)
+    {"a copy overwritten is no longer linked",
+     "r2 = *(u32 *)(r1 + 0)\nr3 = r2\nr3 *= 1\nr0 = 0\nif r3 > 10 goto +2\nif r2 < 11 goto +1\n"
+     "*(u8 *)(r10 + 4) = r0\nexit\n",
+     "invalid write to stack R10 off=4 size=1", 6},
     // Loops.
     {"bounded loop", "r0 = 0\nr1 = 0\nloop:\nr1 += 1\nr0 += r1\nif r1 < 100 goto loop\nexit\n", "", 0},
     {"infinite loop", "r0 = 0\nloop:\nr1 = 0\nif r0 == 0 goto loop\nexit\n", "infinite loop detected at insn 1", 1},
