@@ -41,8 +41,27 @@ std::string_view operator_text(Op op) {
     return t;
 }
 
-std::optional<Rejection> pointer_arithmetic(const isa::Insn& insn, State& state, size_t pc, const Reg& ptr,
-                                            const Scalar& offset, bool scalar_is_dst) {
+// `packet + variable`: the variable part joins the pointer's var_off; the result gets a fresh id, as
+// ranges proven for the old pointer say nothing about the new one.
+std::optional<Rejection> variable_packet_offset(Context& ctx, const isa::Insn& insn, State& state, size_t pc,
+                                                const Reg& ptr, const Scalar& offset) {
+    std::string_view type = type_name(ptr.type);
+    if (offset.smin == INT64_MIN)
+        return Rejection{fmt::format("math between {} pointer and register with unbounded min value is not allowed", type), pc};
+    if (offset.smin <= -kMaxVarOff || offset.smin >= kMaxVarOff || offset.smax >= kMaxVarOff)
+        return Rejection{fmt::format("value {} makes {} pointer be out of bounds", offset.smin, type), pc};
+    Reg moved = ptr;
+    moved.value = alu(Op::ADD64_X, ptr.value, offset);
+    if (moved.value.smin <= -kMaxVarOff || moved.value.smin >= kMaxVarOff || moved.value.smax >= kMaxVarOff)
+        return Rejection{fmt::format("value {} makes {} pointer be out of bounds", moved.value.smin, type), pc};
+    moved.id = ++ctx.last_id;
+    moved.range = 0;
+    state.regs[insn.dst] = moved;
+    return std::nullopt;
+}
+
+std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn, State& state, size_t pc,
+                                            const Reg& ptr, const Scalar& offset, bool scalar_is_dst) {
     int dst = insn.dst;
     bool is64 = !isa::is_32bit(insn.op);
     bool add = is_op("+=", insn.op), sub = is_op("-=", insn.op);
@@ -62,7 +81,11 @@ std::optional<Rejection> pointer_arithmetic(const isa::Insn& insn, State& state,
         return Rejection{fmt::format("R{} pointer arithmetic with {} operator prohibited", dst, text), pc};
     }
     if (sub && scalar_is_dst) return Rejection{fmt::format("R{} tried to subtract pointer from scalar", dst), pc};
-    if (!offset.is_const()) return not_supported("pointer arithmetic with a variable offset", pc);
+    if (!offset.is_const()) {
+        bool packet = ptr.type == RegType::Packet || ptr.type == RegType::PacketMeta;
+        if (packet && add) return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
+        return not_supported(fmt::format("{} pointer arithmetic with a variable offset", packet ? "subtracting from a packet" : type_name(ptr.type)), pc);
+    }
     int64_t value = static_cast<int64_t>(offset.const_value());
     if (value >= kMaxVarOff || value <= -kMaxVarOff)
         return Rejection{fmt::format("math between {} pointer and {} is not allowed", type_name(ptr.type), value), pc};
@@ -130,8 +153,8 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
         }
         return Rejection{fmt::format("R{} pointer {} pointer prohibited", insn.dst, operator_text(insn.op)), pc};
     }
-    if (dst_ptr) return pointer_arithmetic(insn, state, pc, dst, src_reg.value, false);
-    if (src_ptr) return pointer_arithmetic(insn, state, pc, src_reg, dst.value, true);
+    if (dst_ptr) return pointer_arithmetic(ctx, insn, state, pc, dst, src_reg.value, false);
+    if (src_ptr) return pointer_arithmetic(ctx, insn, state, pc, src_reg, dst.value, true);
     dst = Reg::scalar(alu(insn.op, dst.value, src_reg.value));
     return std::nullopt;
 }

@@ -1,8 +1,8 @@
 // Conditional jumps. Scalar operands (an immediate is a constant scalar) are decided or refined with
 // scalar.h's rules, each branch getting its own narrowed copy. A 64-bit comparison of a packet pointer
 // with data_end (or of data_meta with data) proves, in the branch where the pointer is not beyond the
-// end, that the bytes before it are readable: every packet pointer of the state learns that range
-// (they all share one origin here, since variable offsets are not explored yet). Other pointer
+// end, that the bytes before it are readable: every packet pointer with the same id (the same variable
+// part) learns that range. Other pointer
 // comparisons teach nothing and follow both branches, as in the kernel.
 #include <fmt/format.h>
 
@@ -23,9 +23,9 @@ Step rejected(const Rejection& why) {
 
 constexpr int32_t kMaxPacketOff = 0xffff;
 
-void give_range(State& state, RegType type, int32_t range) {
+void give_range(State& state, RegType type, uint32_t id, int32_t range) {
     auto widen = [&](Reg& r) {
-        if (r.type == type) r.range = std::max(r.range, range);
+        if (r.type == type && r.id == id) r.range = std::max(r.range, range);
     };
     for (Reg& r : state.regs) widen(r);
     for (StackSlot& slot : state.stack)
@@ -119,9 +119,11 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
             if (!left && !right) return;
             const Reg& p = left ? dst : src;
             std::optional<PacketProof> proof = packet_proof(cond.cmp, left);
-            if (!proof || p.off < 0 || (p.off == 0 && proof->strict) || p.off > kMaxPacketOff) return;
+            if (!proof || p.off < 0 || (p.off == 0 && proof->strict) || p.value.umax > uint64_t{kMaxPacketOff} ||
+                p.value.umax + static_cast<uint64_t>(p.off) > uint64_t{kMaxPacketOff})
+                return;
             int32_t range = p.off + (proof->strict ? 1 : 0);
-            give_range(proof->in_taken_branch ? *step.branch : state, pointer, range);
+            give_range(proof->in_taken_branch ? *step.branch : state, pointer, p.id, range);
         };
         prove(RegType::Packet, RegType::PacketEnd);
         prove(RegType::PacketMeta, RegType::Packet);

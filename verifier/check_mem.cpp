@@ -96,11 +96,18 @@ std::optional<Rejection> check_ctx_pointer(const Reg& base, int reg, size_t pc) 
     return std::nullopt;
 }
 
+// The range was proven for pointers of this id, whose variable part is the same unknown value, so
+// only the fixed part needs checking (the kernel's rule); a variable part that may be negative cannot
+// be trusted.
 std::optional<Rejection> check_packet(const Reg& base, const Access& a, size_t pc) {
+    if (base.value.smin < 0)
+        return Rejection{fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
+                                     a.base_reg),
+                         pc};
     if (a.off >= 0 && a.off + a.size <= base.range) return std::nullopt;
-    return Rejection{fmt::format("invalid access to packet, off={} size={}, R{}(id=0,off={},r={})\n"
+    return Rejection{fmt::format("invalid access to packet, off={} size={}, R{}(id={},off={},r={})\n"
                                  "R{} offset is outside of the packet",
-                                 a.off, a.size, a.base_reg, a.off, base.range, a.base_reg),
+                                 a.off, a.size, a.base_reg, base.id, a.off, base.range, a.base_reg),
                      pc};
 }
 

@@ -24,7 +24,7 @@ struct Context {
     const isa::Program& prog;
     const Options& options;
     int stack_depth = 0;  // deepest stack byte touched on any path
-    uint32_t last_id = 0;  // scalar ids handed out (unique across all states, like the kernel's id_gen)
+    uint32_t last_id = 0;  // scalar and packet ids handed out (unique across states, like the kernel's id_gen)
 };
 
 Step execute(Context& ctx, State& state, size_t pc);

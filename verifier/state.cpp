@@ -5,6 +5,7 @@
 // known zero and (data-wise) any scalar spill, and a spilled register includes what its Reg includes.
 #include "verifier/state.h"
 
+#include <tuple>
 #include <vector>
 
 namespace tcbpf::verifier {
@@ -40,7 +41,7 @@ bool includes(const Reg& general, const Reg& specific) {
     if (general.type == RegType::NotInit) return true;
     if (general.type != specific.type) return false;
     if (general.type == RegType::Scalar) return general.value.includes(specific.value);
-    if (general.off != specific.off || !(general.value == specific.value)) return false;
+    if (general.off != specific.off || !general.value.includes(specific.value)) return false;
     return specific.range >= general.range;
 }
 
@@ -67,13 +68,15 @@ bool slot_includes(const StackSlot& general, const StackSlot& specific) {
 bool includes(const State& general, const State& specific) {
     // Positions: registers 0..10, then spill slots. Every id general uses must correspond to one id of
     // specific (so general's equalities hold there); several general ids may share one specific id.
-    std::vector<std::pair<uint32_t, uint32_t>> id_map;
+    // Packet pointers' ids (0 included: the packet start) are mapped the same way, per type.
+    std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
     auto ids_agree = [&id_map](const Reg& g, const Reg& s) {
-        if (g.type != RegType::Scalar || g.id == 0) return true;
-        if (s.id == 0) return false;
-        for (auto [from, to] : id_map)
-            if (from == g.id) return to == s.id;
-        id_map.emplace_back(g.id, s.id);
+        bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta;
+        if (!packet && (g.type != RegType::Scalar || g.id == 0)) return true;
+        if (!packet && s.id == 0) return false;
+        for (auto [type, from, to] : id_map)
+            if (type == g.type && from == g.id) return to == s.id;
+        id_map.emplace_back(g.type, g.id, s.id);
         return true;
     };
     for (size_t r = 0; r < general.regs.size(); ++r)

@@ -30,11 +30,13 @@ bool is_pointer(RegType type);
 
 struct Reg {
     RegType type = RegType::NotInit;
-    Scalar value;      // scalars: the value
+    Scalar value;      // scalars: the value; pointers: the variable part of the offset
     int32_t off = 0;   // pointers: the fixed offset from the object's start (stack: from r10)
     int32_t range = 0; // packet pointers: bytes from the packet start proven to lie before data_end
     // Scalars: registers and spills with the same nonzero id hold the same value (copies made by
-    // `rX = rY`), so what a branch learns about one holds for all of them.
+    // `rX = rY`), so what a branch learns about one holds for all of them. Packet pointers: the same id
+    // means the same variable part (0: none, the packet start plus constants), so a range proven for
+    // one holds for all.
     uint32_t id = 0;
 
     static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0}; }

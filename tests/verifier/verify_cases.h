@@ -124,6 +124,26 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 14\nif r4 < r3 goto +2\nr0 = 0\nexit\n"
      "r0 = *(u8 *)(r2 + 14)\nexit\n",
      "", 0},
+    // Packet pointers with a variable part: the check must be made on a pointer with the same variable part.
+    {"variable packet offset checked",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(u32 *)(r1 + 8)\nr4 &= 60\nr2 += r4\nr5 = r2\n"
+     "r5 += 4\nr0 = 0\nif r5 > r3 goto +1\nr0 = *(u32 *)(r2 + 0)\nexit\n",
+     "", 0},
+    {"variable packet offset read past the check",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(u32 *)(r1 + 8)\nr4 &= 60\nr2 += r4\nr5 = r2\n"
+     "r5 += 4\nr0 = 0\nif r5 > r3 goto +1\nr0 = *(u32 *)(r2 + 2)\nexit\n",
+     "invalid access to packet, off=2 size=4, R2(id=1,off=2,r=4)\nR2 offset is outside of the packet", 9},
+    {"check on the packet start does not cover a variable pointer",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(u32 *)(r1 + 8)\nr4 &= 60\nr5 = r2\nr5 += 64\n"
+     "r0 = 0\nif r5 > r3 goto +2\nr2 += r4\nr0 = *(u8 *)(r2 + 0)\nexit\n",
+     "invalid access to packet, off=0 size=1, R2(id=1,off=0,r=0)\nR2 offset is outside of the packet", 9},
+    {"unbounded packet offset",
+     "r2 = *(u32 *)(r1 + 76)\nr4 = *(u64 *)(r10 - 8)\nr2 += r4\nr0 = 0\nexit\n",
+     "math between pkt pointer and register with unbounded min value is not allowed", 2},
+    {"possibly negative packet offset",
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(s8 *)(r10 - 8)\nr2 += r4\nr5 = r2\nr5 += 4\n"
+     "r0 = 0\nif r5 > r3 goto +1\nr0 = *(u8 *)(r2 + 0)\nexit\n",
+     "R2 min value is negative, either use unsigned index or do a if (index >=0) check.", 8},
     // Atomics.
     {"atomic add on the stack",
      "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = 1\nlock *(u64 *)(r10 - 8) += r3\nr0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
@@ -136,8 +156,8 @@ inline constexpr VerifyCase kVerifyCases[] = {
     {"uninitialised stack read", "r0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
     // Not explored yet: refused, never accepted unchecked.
     {"helper call", "call 7\nr0 = 0\nexit\n", "not supported yet: helper calls (insn 0)", 0, false},
-    {"variable pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",
-     "not supported yet: pointer arithmetic with a variable offset (insn 2)", 2, false},
+    {"variable stack pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",
+     "not supported yet: fp pointer arithmetic with a variable offset (insn 2)", 2, false},
 };
 
 }  // namespace tcbpf::verifier::test
