@@ -159,7 +159,10 @@ Step execute(Context& ctx, State& state, size_t pc) {
             state.regs[insn.dst] = Reg::scalar(Scalar::constant(insn.imm64));
             step.next_pc = pc + 2;
             return step;
-        case Shape::Call: return rejected(not_supported(insn.op == isa::Op::CALL_LOCAL ? "bpf-to-bpf calls" : "helper calls", pc));
+        case Shape::Call:
+            if (insn.op == isa::Op::CALL_LOCAL) return rejected(not_supported("bpf-to-bpf calls", pc));
+            step.error = execute_helper_call(insn, state, pc);
+            return step;
         case Shape::Callx: return rejected(not_supported("callx", pc));
         case Shape::LdAbs:
         case Shape::LdInd: return rejected(not_supported("LD_ABS/LD_IND packet loads", pc));

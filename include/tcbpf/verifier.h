@@ -4,10 +4,11 @@
 // privileged tc load (CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON).
 //
 // This version explores programs made of scalar ALU, conditional and unconditional jumps (loops
-// included), stack loads/stores/spills, __sk_buff context loads/stores and direct packet access at
-// constant offsets, ending in `exit`. Anything beyond that — helper and local calls, maps, atomics,
-// LD_ABS/LD_IND, pointer arithmetic with a variable offset — is rejected with a message saying what is
-// "not supported yet", never accepted unchecked.
+// included), stack loads/stores/spills/atomics, __sk_buff context loads/stores, direct packet access
+// (constant and variable offsets), and calls of helpers whose arguments are the context or plain values,
+// ending in `exit`. Anything beyond that — other helpers, maps, local calls, LD_ABS/LD_IND, variable
+// offsets on stack pointers — is rejected with a message saying what is "not supported yet", never
+// accepted unchecked.
 #pragma once
 
 #include <cstddef>

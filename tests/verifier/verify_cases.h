@@ -155,7 +155,22 @@ inline constexpr VerifyCase kVerifyCases[] = {
     // Privileged loads may read stack never written (allow_uninit_stack).
     {"uninitialised stack read", "r0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
     // Not explored yet: refused, never accepted unchecked.
-    {"helper call", "call 7\nr0 = 0\nexit\n", "not supported yet: helper calls (insn 0)", 0, false},
+    // Helpers: arguments checked, r1-r5 clobbered, r0 a number; packet-moving helpers invalidate pointers.
+    {"helper result is a number", "call 7\nr0 &= 1\nexit\n", "", 0},
+    {"arguments are clobbered by a call", "r2 = 1\ncall 7\nr0 = r2\nexit\n", "R2 !read_ok", 2},
+    {"ctx argument", "call 34\nexit\n", "", 0},
+    {"ctx argument must be ctx", "r1 = 0\ncall 34\nexit\n", "R1 type=scalar expected=ctx", 1},
+    {"uninitialised argument", "r1 = 0\ncall 23\nexit\n", "R2 !read_ok", 1},
+    {"packet pointers die at skb_pull_data",
+     "r6 = r1\nr2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr7 = r2\nr7 += 1\nif r7 > r3 goto +5\n"
+     "r1 = r6\nr2 = 0\ncall 39\nr0 = *(u8 *)(r7 - 1)\nexit\nr0 = 0\nexit\n",
+     "R7 invalid mem access 'scalar'", 9},
+    {"packet pointers survive a helper that does not move data",
+     "r6 = r1\nr2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr7 = r2\nr7 += 1\nif r7 > r3 goto +4\n"
+     "r1 = r6\ncall 34\nr0 = *(u8 *)(r7 - 1)\nexit\nr0 = 0\nexit\n",
+     "", 0},
+    {"map helper", "r1 = 0\ncall 1\nr0 = 0\nexit\n",
+     "not supported yet: helper #1 (map, memory or socket arguments) (insn 1)", 1, false},
     {"variable stack pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",
      "not supported yet: fp pointer arithmetic with a variable offset (insn 2)", 2, false},
 };

@@ -1,0 +1,98 @@
+// Helper calls, for the helpers whose arguments are only the context or plain values and whose result
+// is a number (helpers.md). For those the kernel's check_helper_call reduces to: each argument register
+// readable, context arguments the unmoved ctx pointer, then r1-r5 clobbered, r0 an unknown scalar, and —
+// for helpers that may move or resize packet data — every packet pointer in the state turned into a
+// number, so the program must re-load data/data_end and check again. Where it is unsure whether a helper
+// moves packet data, this table says it does (stricter, never unsafe). Helpers with map, memory, socket
+// or callback arguments are "not supported yet".
+#include <array>
+
+#include <fmt/format.h>
+
+#include "verifier/checker.h"
+
+namespace tcbpf::verifier::detail {
+
+namespace {
+
+enum class Arg : uint8_t { Ctx, Any };
+
+struct Prototype {
+    int32_t id;
+    std::string_view name;
+    std::array<Arg, 5> args;
+    int arg_count;
+    bool changes_packet_data;
+};
+
+constexpr Arg C = Arg::Ctx, A = Arg::Any;
+
+constexpr Prototype kPrototypes[] = {
+    {5, "ktime_get_ns", {}, 0, false},
+    {7, "get_prandom_u32", {}, 0, false},
+    {8, "get_smp_processor_id", {}, 0, false},
+    {10, "l3_csum_replace", {C, A, A, A, A}, 5, true},
+    {11, "l4_csum_replace", {C, A, A, A, A}, 5, true},
+    {13, "clone_redirect", {C, A, A}, 3, true},
+    {14, "get_current_pid_tgid", {}, 0, false},
+    {17, "get_cgroup_classid", {C}, 1, false},
+    {18, "skb_vlan_push", {C, A, A}, 3, true},
+    {19, "skb_vlan_pop", {C}, 1, true},
+    {23, "redirect", {A, A}, 2, false},
+    {24, "get_route_realm", {C}, 1, false},
+    {31, "skb_change_proto", {C, A, A}, 3, true},
+    {32, "skb_change_type", {C, A}, 2, true},
+    {34, "get_hash_recalc", {C}, 1, false},
+    {38, "skb_change_tail", {C, A, A}, 3, true},
+    {39, "skb_pull_data", {C, A}, 2, true},
+    {40, "csum_update", {C, A}, 2, true},
+    {41, "set_hash_invalid", {C}, 1, false},
+    {42, "get_numa_node_id", {}, 0, false},
+    {43, "skb_change_head", {C, A, A}, 3, true},
+    {46, "get_socket_cookie", {C}, 1, false},
+    {48, "set_hash", {C, A}, 2, false},
+    {50, "skb_adjust_room", {C, A, A, A}, 4, true},
+    {79, "skb_cgroup_id", {C}, 1, false},
+    {125, "ktime_get_boot_ns", {}, 0, false},
+    {135, "csum_level", {C, A}, 2, true},
+    {151, "skb_cgroup_classid", {C}, 1, false},
+    {155, "redirect_peer", {A, A}, 2, false},
+    {208, "ktime_get_tai_ns", {}, 0, false},
+};
+
+const Prototype* find_prototype(int32_t id) {
+    for (const Prototype& p : kPrototypes)
+        if (p.id == id) return &p;
+    return nullptr;
+}
+
+bool is_packet_family(RegType type) {
+    return type == RegType::Packet || type == RegType::PacketEnd || type == RegType::PacketMeta;
+}
+
+}  // namespace
+
+std::optional<Rejection> execute_helper_call(const isa::Insn& insn, State& state, size_t pc) {
+    const Prototype* proto = find_prototype(insn.imm);
+    if (!proto) return not_supported(fmt::format("helper #{} (map, memory or socket arguments)", insn.imm), pc);
+    for (int i = 0; i < proto->arg_count; ++i) {
+        int reg = i + 1;
+        if (auto e = check_readable(state, reg, pc)) return e;
+        const Reg& r = state.regs[static_cast<size_t>(reg)];
+        if (proto->args[static_cast<size_t>(i)] != Arg::Ctx) continue;
+        if (r.type != RegType::Ctx)
+            return Rejection{fmt::format("R{} type={} expected=ctx", reg, type_name(r.type)), pc};
+        if (r.off != 0)
+            return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", reg, r.off), pc};
+    }
+    for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
+    if (proto->changes_packet_data) {
+        for_each_reg(state, [](Reg& r) {
+            if (is_packet_family(r.type)) r = Reg::scalar(Scalar::unknown());
+        });
+    }
+    state.regs[0] = Reg::scalar(Scalar::unknown());
+    return std::nullopt;
+}
+
+}  // namespace tcbpf::verifier::detail
