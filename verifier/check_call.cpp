@@ -4,7 +4,7 @@
 // for helpers that may move or resize packet data — every packet pointer in the state turned into a
 // number, so the program must re-load data/data_end and check again. Where it is unsure whether a helper
 // moves packet data, this table says it does (stricter, never unsafe). Helpers with map, memory, socket
-// or callback arguments are "not supported yet".
+// or callback arguments are "not supported yet". LD_ABS/LD_IND behave like such a call too.
 #include <array>
 
 #include <fmt/format.h>
@@ -92,6 +92,22 @@ std::optional<Rejection> execute_helper_call(const isa::Insn& insn, State& state
         });
     }
     state.regs[0] = Reg::scalar(Scalar::unknown());
+    return std::nullopt;
+}
+
+std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State& state, size_t pc) {
+    // LD_ABS/LD_IND: an implicit call reading the skb through r6; out-of-bounds reads end the program at
+    // run time (returning 0), so only r6 and the index register need checking.
+    constexpr int kCtxReg = 6;
+    if (auto e = check_readable(state, kCtxReg, pc)) return e;
+    const Reg& ctx_reg = state.regs[kCtxReg];
+    if (ctx_reg.type != RegType::Ctx) return Rejection{"at the time of BPF_LD_ABS|IND R6 != pointer to skb", pc};
+    if (isa::info(insn.op).shape == isa::Shape::LdInd)
+        if (auto e = check_readable(state, insn.src, pc)) return e;
+    if (ctx_reg.off != 0)
+        return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", kCtxReg, ctx_reg.off), pc};
+    for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
+    state.regs[0] = Reg::scalar(truncate(Scalar::unknown(), static_cast<unsigned>(isa::mem_size(insn.op))));
     return std::nullopt;
 }
 

@@ -165,7 +165,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
             return step;
         case Shape::Callx: return rejected(not_supported("callx", pc));
         case Shape::LdAbs:
-        case Shape::LdInd: return rejected(not_supported("LD_ABS/LD_IND packet loads", pc));
+        case Shape::LdInd: step.error = execute_legacy_packet_load(insn, state, pc); return step;
         case Shape::Atomic: step.error = execute_atomic(ctx, insn, state, pc); return step;
     }
     return rejected(not_supported("this instruction", pc));

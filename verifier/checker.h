@@ -34,6 +34,7 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
 std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_helper_call(const isa::Insn& insn, State& state, size_t pc);
+std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);
 // After a branch refined `reg`, every register and spill sharing its id learns the same.

@@ -5,8 +5,8 @@
 //
 // This version explores programs made of scalar ALU, conditional and unconditional jumps (loops
 // included), stack loads/stores/spills/atomics, __sk_buff context loads/stores, direct packet access
-// (constant and variable offsets), and calls of helpers whose arguments are the context or plain values,
-// ending in `exit`. Anything beyond that — other helpers, maps, local calls, LD_ABS/LD_IND, variable
+// (constant and variable offsets), LD_ABS/LD_IND, and calls of helpers whose arguments are the context or
+// plain values, ending in `exit`. Anything beyond that — other helpers, maps, local calls, variable
 // offsets on stack pointers — is rejected with a message saying what is "not supported yet", never
 // accepted unchecked.
 #pragma once

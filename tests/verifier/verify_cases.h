@@ -144,6 +144,14 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(s8 *)(r10 - 8)\nr2 += r4\nr5 = r2\nr5 += 4\n"
      "r0 = 0\nif r5 > r3 goto +1\nr0 = *(u8 *)(r2 + 0)\nexit\n",
      "R2 min value is negative, either use unsigned index or do a if (index >=0) check.", 8},
+    // LD_ABS/LD_IND: r6 must be the context; they clobber r1-r5 and load a value of their size.
+    {"ld_abs through r6", "r6 = r1\nr0 = *(u16 *)skb[12]\nexit\n", "", 0},
+    // tcbpf knows a 2-byte load is below 65536 (Linux 6.18 makes r0 fully unknown and rejects the dead store).
+    {"ld_abs result fits its size",
+     "r6 = r1\nr0 = *(u16 *)skb[12]\nif r0 > 65535 goto +1\nexit\n*(u8 *)(r10 + 4) = r0\nexit\n", "", 0, false},
+    {"ld_abs without ctx in r6", "r6 = 0\nr0 = *(u8 *)skb[0]\nexit\n", "at the time of BPF_LD_ABS|IND R6 != pointer to skb", 1},
+    {"ld_ind index must be set", "r6 = r1\nr0 = *(u8 *)skb[r7]\nexit\n", "R7 !read_ok", 1},
+    {"ld_abs clobbers r1-r5", "r6 = r1\nr2 = 1\nr0 = *(u8 *)skb[0]\nr0 = r2\nexit\n", "R2 !read_ok", 3},
     // Atomics.
     {"atomic add on the stack",
      "r2 = 0\n*(u64 *)(r10 - 8) = r2\nr3 = 1\nlock *(u64 *)(r10 - 8) += r3\nr0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
