@@ -118,6 +118,11 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
             bool right = dst.type == end && src.type == pointer;
             if (!left && !right) return;
             const Reg& p = left ? dst : src;
+            const Reg& end_reg = left ? src : dst;
+            // data_meta is bounded by data itself, not by data plus something not yet proven to exist.
+            bool end_unmoved = end_reg.off == 0 && end_reg.id == 0 && end_reg.value.is_const() &&
+                               end_reg.value.const_value() == 0;
+            if (!end_unmoved) return;
             std::optional<PacketProof> proof = packet_proof(cond.cmp, left);
             if (!proof || p.off < 0 || (p.off == 0 && proof->strict) || p.value.umax > uint64_t{kMaxPacketOff} ||
                 p.value.umax + static_cast<uint64_t>(p.off) > uint64_t{kMaxPacketOff})

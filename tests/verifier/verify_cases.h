@@ -144,6 +144,14 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = *(s8 *)(r10 - 8)\nr2 += r4\nr5 = r2\nr5 += 4\n"
      "r0 = 0\nif r5 > r3 goto +1\nr0 = *(u8 *)(r2 + 0)\nexit\n",
      "R2 min value is negative, either use unsigned index or do a if (index >=0) check.", 8},
+    {"data_meta checked against data",
+     "r2 = *(u32 *)(r1 + 140)\nr3 = *(u32 *)(r1 + 76)\nr4 = r2\nr4 += 4\nr0 = 0\nif r4 > r3 goto +1\n"
+     "r0 = *(u32 *)(r2 + 0)\nexit\n",
+     "", 0},
+    {"data_meta checked against a moved data pointer proves nothing",
+     "r2 = *(u32 *)(r1 + 140)\nr3 = *(u32 *)(r1 + 76)\nr3 += 14\nr4 = r2\nr4 += 4\nr0 = 0\nif r4 > r3 goto +1\n"
+     "r0 = *(u32 *)(r2 + 0)\nexit\n",
+     "invalid access to packet, off=0 size=4, R2(id=0,off=0,r=0)\nR2 offset is outside of the packet", 7},
     // LD_ABS/LD_IND: r6 must be the context; they clobber r1-r5 and load a value of their size.
     {"ld_abs through r6", "r6 = r1\nr0 = *(u16 *)skb[12]\nexit\n", "", 0},
     // tcbpf knows a 2-byte load is below 65536 (Linux 6.18 makes r0 fully unknown and rejects the dead store).
