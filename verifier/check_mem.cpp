@@ -1,7 +1,9 @@
 // Loads and stores. The base register's type picks the rules (verifier.md §4):
 //  * stack: constant offsets inside [-512, 0), aligned to the access size; an aligned 8-byte store of a
-//    register spills its whole state and an 8-byte load of a spill restores it; other stores record
-//    per byte "unknown data" or "known zero", and loads require written bytes;
+//    register spills its whole state and an 8-byte load of a spill restores it (a narrower one reads the
+//    spilled value's bytes); other stores record per byte "unknown data" or "known zero"; privileged
+//    loads may read never-written bytes (an unknown value, as Linux 6.18 allows); atomics work on the
+//    stack only;
 //  * ctx (__sk_buff): the pointer must be unmoved, then skb::check_ctx_access decides; data, data_end
 //    and data_meta load as packet pointers;
 //  * packet: the access must lie inside the range a data_end comparison proved;

@@ -2,7 +2,7 @@
 // frame (the kernel's bpf_reg_state / bpf_func_state, restricted to what this version explores).
 //
 // A register is either uninitialised, a scalar (its Scalar facts), or a pointer of some type with a fixed
-// offset `off` (pointers with a variable offset are not explored yet; the checker refuses them). The
+// offset `off` plus a variable part (Scalar facts too; only packet pointers have one so far). The
 // stack is tracked per byte as never written, written with unknown data, written with a known zero, or
 // holding part of a spilled register, whose full state is kept with its 8-byte slot so a fill restores
 // pointers and scalar bounds exactly.
