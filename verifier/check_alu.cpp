@@ -41,8 +41,8 @@ std::string_view operator_text(Op op) {
     return t;
 }
 
-// `packet + variable`: the variable part joins the pointer's var_off; the result gets a fresh id, as
-// ranges proven for the old pointer say nothing about the new one.
+// `packet + variable` / `map value + variable`: the variable part joins the pointer's var_off; a packet
+// result gets a fresh id, as ranges proven for the old pointer say nothing about the new one.
 std::optional<Rejection> variable_packet_offset(Context& ctx, const isa::Insn& insn, State& state, size_t pc,
                                                 const Reg& ptr, const Scalar& offset) {
     std::string_view type = type_name(ptr.type);
@@ -54,8 +54,10 @@ std::optional<Rejection> variable_packet_offset(Context& ctx, const isa::Insn& i
     moved.value = alu(Op::ADD64_X, ptr.value, offset);
     if (moved.value.smin <= -kMaxVarOff || moved.value.smin >= kMaxVarOff || moved.value.smax >= kMaxVarOff)
         return Rejection{fmt::format("value {} makes {} pointer be out of bounds", moved.value.smin, type), pc};
-    moved.id = ++ctx.last_id;
-    moved.range = 0;
+    if (ptr.type != RegType::MapValue) {
+        moved.id = ++ctx.last_id;
+        moved.range = 0;
+    }
     state.regs[insn.dst] = moved;
     return std::nullopt;
 }
@@ -74,6 +76,14 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     }
     if (ptr.type == RegType::PacketEnd)
         return Rejection{fmt::format("R{} pointer arithmetic on pkt_end prohibited", dst), pc};
+    if (ptr.type == RegType::MapPtr) {
+        // Only `+ 0` keeps a map pointer a map pointer.
+        if (add && offset.is_const() && offset.const_value() == 0) {
+            state.regs[dst] = ptr;
+            return std::nullopt;
+        }
+        return Rejection{fmt::format("R{} pointer arithmetic on map_ptr prohibited", dst), pc};
+    }
     if (!add && !sub) {
         std::string_view text = operator_text(insn.op);
         if (text == "&=" || text == "|=" || text == "^=")
@@ -83,7 +93,8 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     if (sub && scalar_is_dst) return Rejection{fmt::format("R{} tried to subtract pointer from scalar", dst), pc};
     if (!offset.is_const()) {
         bool packet = ptr.type == RegType::Packet || ptr.type == RegType::PacketMeta;
-        if (packet && add) return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
+        if ((packet || ptr.type == RegType::MapValue) && add)
+            return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
         return not_supported(fmt::format("{} pointer arithmetic with a variable offset", packet ? "subtracting from a packet" : type_name(ptr.type)), pc);
     }
     int64_t value = static_cast<int64_t>(offset.const_value());

@@ -136,6 +136,41 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
     return step;
 }
 
+// `r = map[...] ll`: a map pointer, or (value forms) a pointer into the single value of an array map —
+// how programs reach their global data.
+std::pair<std::optional<Reg>, std::optional<Rejection>> map_reference(Context& ctx, const isa::Insn& insn, size_t pc) {
+    using isa::Pseudo;
+    auto pseudo = static_cast<Pseudo>(insn.src);
+    bool by_fd = pseudo == Pseudo::MapFd || pseudo == Pseudo::MapValue;
+    bool by_index = pseudo == Pseudo::MapIdx || pseudo == Pseudo::MapIdxValue;
+    if (!by_fd && !by_index) return {std::nullopt, not_supported("64-bit loads of BTF ids and functions", pc)};
+    const auto& maps = ctx.options.maps;
+    std::optional<uint32_t> index;
+    if (by_index && static_cast<uint32_t>(insn.imm) < maps.size()) index = static_cast<uint32_t>(insn.imm);
+    for (size_t i = 0; by_fd && i < maps.size(); ++i)
+        if (maps[i].fd == insn.imm) index = static_cast<uint32_t>(i);
+    if (!index)
+        return {std::nullopt, Rejection{by_fd ? fmt::format("fd {} is not pointing to valid bpf_map", insn.imm)
+                                              : fmt::format("map index {} is not one of the program's {} maps",
+                                                            static_cast<uint32_t>(insn.imm), maps.size()),
+                                        pc}};
+    Reg reg = Reg::pointer(RegType::MapPtr);
+    reg.map = *index;
+    if (pseudo == Pseudo::MapFd || pseudo == Pseudo::MapIdx) return {reg, std::nullopt};
+    const MapInfo& map = maps[*index];
+    constexpr uint32_t kArrayMap = 2;
+    if (map.type != kArrayMap || map.max_entries != 1)
+        return {std::nullopt, not_supported("direct value addresses of maps other than one-entry arrays", pc)};
+    uint32_t offset = static_cast<uint32_t>(insn.imm64 >> 32);
+    if (offset >= map.value_size)
+        return {std::nullopt, Rejection{fmt::format("invalid access to map value pointer, value_size={} off={}",
+                                                    map.value_size, offset),
+                                        pc}};
+    reg.type = RegType::MapValue;
+    reg.off = static_cast<int32_t>(offset);
+    return {reg, std::nullopt};
+}
+
 Step execute(Context& ctx, State& state, size_t pc) {
     const isa::Insn& insn = ctx.prog.insns[pc];
     const isa::OpInfo& row = isa::info(insn.op);
@@ -159,9 +194,14 @@ Step execute(Context& ctx, State& state, size_t pc) {
             step.ends = true;
             return step;
         case Shape::Lddw:
-            if (insn.src != 0) return rejected(not_supported("64-bit loads of maps, BTF ids and functions", pc));
             if (auto e = check_writable(insn.dst, pc)) return rejected(*e);
-            state.regs[insn.dst] = Reg::scalar(Scalar::constant(insn.imm64));
+            if (insn.src == 0) {
+                state.regs[insn.dst] = Reg::scalar(Scalar::constant(insn.imm64));
+            } else {
+                auto loaded = map_reference(ctx, insn, pc);
+                if (!loaded.first) return rejected(*loaded.second);
+                state.regs[insn.dst] = *loaded.first;
+            }
             step.next_pc = pc + 2;
             return step;
         case Shape::Call:

@@ -7,6 +7,8 @@
 //  * ctx (__sk_buff): the pointer must be unmoved, then skb::check_ctx_access decides; data, data_end
 //    and data_meta load as packet pointers;
 //  * packet: the access must lie inside the range a data_end comparison proved;
+//  * map value: every offset the pointer may have must keep the access inside value_size, and the map's
+//    program-side read/write flags must allow it;
 //  * anything else: "invalid mem access".
 #include <fmt/format.h>
 
@@ -113,6 +115,34 @@ std::optional<Rejection> check_packet(const Reg& base, const Access& a, size_t p
                      pc};
 }
 
+// check_mem_region_access for a map value: both the smallest and the largest offset the variable part
+// allows must keep [off, off + size) inside the value.
+std::optional<Rejection> check_map_value(const Context& ctx, const Reg& base, const Access& a, size_t pc) {
+    const MapInfo& map = ctx.options.maps[base.map];
+    constexpr uint32_t kRdonlyProg = 0x80, kWronlyProg = 0x100;
+    if (a.is_write && (map.flags & kRdonlyProg))
+        return Rejection{fmt::format("write into map forbidden, value_size={} off={} size={}", map.value_size, a.off, a.size), pc};
+    if (!a.is_write && (map.flags & kWronlyProg))
+        return Rejection{fmt::format("read from map forbidden, value_size={} off={} size={}", map.value_size, a.off, a.size), pc};
+    const Scalar& var = base.value;
+    auto outside = [&](int64_t off) { return off < 0 || off + a.size > int64_t{map.value_size}; };
+    auto region_error = [&](int64_t off, std::string_view which) {
+        return Rejection{fmt::format("invalid access to map value, value_size={} off={} size={}\n"
+                                     "R{} {} value is outside of the allowed memory range",
+                                     map.value_size, off, a.size, a.base_reg, which),
+                         pc};
+    };
+    if (var.smin < 0 && (var.smin == INT64_MIN || var.smin + a.off < INT32_MIN || var.smin + a.off < 0))
+        return Rejection{fmt::format("R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
+                                     a.base_reg),
+                         pc};
+    if (outside(var.smin + a.off)) return region_error(var.smin + a.off, "min");
+    if (var.umax >= (uint64_t{1} << 29))
+        return Rejection{fmt::format("R{} unbounded memory access, make sure to bounds check any such access", a.base_reg), pc};
+    if (outside(static_cast<int64_t>(var.umax) + a.off)) return region_error(static_cast<int64_t>(var.umax) + a.off, "max");
+    return std::nullopt;
+}
+
 Rejection invalid_mem_access(const Reg& base, int reg, size_t pc) {
     return Rejection{fmt::format("R{} invalid mem access '{}'", reg, type_name(base.type)), pc};
 }
@@ -159,6 +189,10 @@ std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State
             if (auto e = check_packet(base, a, pc)) return e;
             value = loaded_value(Reg::scalar(Scalar::unknown()), size, sign_extending);
             break;
+        case RegType::MapValue:
+            if (auto e = check_map_value(ctx, base, a, pc)) return e;
+            value = loaded_value(Reg::scalar(Scalar::unknown()), size, sign_extending);
+            break;
         default: return invalid_mem_access(base, insn.src, pc);
     }
     state.regs[insn.dst] = value;
@@ -190,6 +224,7 @@ std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, Stat
         }
         case RegType::Packet:
         case RegType::PacketMeta: return check_packet(base, a, pc);
+        case RegType::MapValue: return check_map_value(ctx, base, a, pc);
         default: return invalid_mem_access(base, insn.dst, pc);
     }
 }
@@ -205,6 +240,18 @@ std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, Sta
     Access a{insn.dst, insn.off + base.off, size, true};
     switch (base.type) {
         case RegType::Stack: break;
+        case RegType::MapValue: {
+            Access read = a;
+            read.is_write = false;
+            if (auto e = check_map_value(ctx, base, read, pc)) return e;
+            if (auto e = check_map_value(ctx, base, a, pc)) return e;
+            if (insn.imm & kFetch) {
+                int loaded = insn.imm == kCmpxchg ? 0 : insn.src;
+                if (auto e = check_writable(loaded, pc)) return e;
+                state.regs[static_cast<size_t>(loaded)] = Reg::scalar(truncate(Scalar::unknown(), static_cast<unsigned>(size)));
+            }
+            return std::nullopt;
+        }
         case RegType::Ctx:
         case RegType::Packet:
         case RegType::PacketMeta:

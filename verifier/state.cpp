@@ -19,6 +19,8 @@ std::string_view type_name(RegType type) {
         case RegType::Packet: return "pkt";
         case RegType::PacketEnd: return "pkt_end";
         case RegType::PacketMeta: return "pkt_meta";
+        case RegType::MapPtr: return "map_ptr";
+        case RegType::MapValue: return "map_value";
     }
     return "?";
 }
@@ -41,7 +43,8 @@ bool includes(const Reg& general, const Reg& specific) {
     if (general.type == RegType::NotInit) return true;
     if (general.type != specific.type) return false;
     if (general.type == RegType::Scalar) return general.value.includes(specific.value);
-    if (general.off != specific.off || !general.value.includes(specific.value)) return false;
+    if (general.off != specific.off || general.map != specific.map || !general.value.includes(specific.value))
+        return false;
     return specific.range >= general.range;
 }
 

@@ -22,9 +22,10 @@
 
 namespace tcbpf::verifier {
 
-enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta };
+enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue };
 
-// The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta").
+// The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr",
+// "map_value").
 std::string_view type_name(RegType type);
 bool is_pointer(RegType type);
 
@@ -38,9 +39,10 @@ struct Reg {
     // means the same variable part (0: none, the packet start plus constants), so a range proven for
     // one holds for all.
     uint32_t id = 0;
+    uint32_t map = 0;  // map pointers and map values: which map (index into Options::maps)
 
-    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0}; }
-    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0}; }
+    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0, 0}; }
+    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0, 0}; }
     bool operator==(const Reg&) const = default;
 };
 

@@ -5,9 +5,9 @@
 //
 // This version explores programs made of scalar ALU, conditional and unconditional jumps (loops
 // included), stack loads/stores/spills/atomics, __sk_buff context loads/stores, direct packet access
-// (constant and variable offsets), LD_ABS/LD_IND, and calls of helpers whose arguments are the context or
-// plain values, ending in `exit`. Anything beyond that — other helpers, maps, local calls, variable
-// offsets on stack pointers — is rejected with a message saying what is "not supported yet", never
+// (constant and variable offsets), direct map-value addresses of array maps (global data), LD_ABS/LD_IND,
+// and calls of helpers whose arguments are the context or plain values, ending in `exit`. Anything
+// beyond that — map helpers, local calls, variable offsets on stack pointers — is rejected with a message saying what is "not supported yet", never
 // accepted unchecked.
 #pragma once
 
@@ -21,8 +21,20 @@
 
 namespace tcbpf::verifier {
 
+// A map the program may reference: by position (`map[idx:N]`, what the loader emits) or by file
+// descriptor (`map[fd:N]`, raw programs loaded against kernel maps).
+struct MapInfo {
+    uint32_t type = 0;  // uapi BPF_MAP_TYPE_*
+    uint32_t key_size = 0;
+    uint32_t value_size = 0;
+    uint32_t max_entries = 0;
+    uint32_t flags = 0;  // uapi BPF_F_* (BPF_F_RDONLY_PROG 0x80, BPF_F_WRONLY_PROG 0x100)
+    int32_t fd = -1;
+};
+
 struct Options {
     skb::ProgType prog_type = skb::ProgType::Classifier;
+    std::vector<MapInfo> maps;
     // Processed-instruction budget (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).
     uint64_t insn_budget = 1'000'000;
 };

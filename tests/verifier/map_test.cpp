@@ -1,0 +1,58 @@
+// Direct map-value addresses (global data) against maps given by index, as the loader references them.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "tcbpf/asm.h"
+#include "tcbpf/verifier.h"
+#include "tests/verifier/map_cases.h"
+
+namespace tcbpf::verifier {
+namespace {
+
+Options two_arrays() {
+    Options options;
+    options.maps.push_back(MapInfo{2, 4, 16, 1, 0});
+    options.maps.push_back(MapInfo{2, 4, 16, 1, 0x80});
+    return options;
+}
+
+TEST(MapValue, CasesGiveTheStatedVerdictAndMessage) {
+    Options options = two_arrays();
+    for (const test::MapCase& c : test::kMapCases) {
+        SCOPED_TRACE(c.name);
+        std::string text = fmt::format(fmt::runtime(c.text), c.read_only_map ? "map[idx:1]" : "map[idx:0]");
+        Result r = verify(isa::assemble(text), options);
+        if (c.message[0] == '\0') {
+            EXPECT_TRUE(r.ok) << r.message;
+        } else {
+            EXPECT_FALSE(r.ok);
+            EXPECT_EQ(r.message, c.message);
+            EXPECT_EQ(r.insn_idx, c.insn_idx);
+        }
+    }
+}
+
+TEST(MapValue, ReferencesMustNameAKnownMap) {
+    Result r = verify(isa::assemble("r1 = map[idx:2] ll\nr0 = 0\nexit\n"), two_arrays());
+    EXPECT_EQ(r.message, "map index 2 is not one of the program's 2 maps");
+    r = verify(isa::assemble("r1 = map[fd:9] ll\nr0 = 0\nexit\n"), two_arrays());
+    EXPECT_EQ(r.message, "fd 9 is not pointing to valid bpf_map");
+}
+
+TEST(MapValue, MapPointersOnlyMoveByZero) {
+    Result r = verify(isa::assemble("r1 = map[idx:0] ll\nr1 += 0\nr1 += 8\nr0 = 0\nexit\n"), two_arrays());
+    EXPECT_EQ(r.message, "R1 pointer arithmetic on map_ptr prohibited");
+    EXPECT_EQ(r.insn_idx, 3u);
+}
+
+TEST(MapValue, DirectAddressesNeedAOneEntryArray) {
+    Options options;
+    options.maps.push_back(MapInfo{1, 4, 16, 8, 0});  // hash
+    Result r = verify(isa::assemble("r1 = map[idx:0][0]+0 ll\nr0 = 0\nexit\n"), options);
+    EXPECT_EQ(r.message,
+              "not supported yet: direct value addresses of maps other than one-entry arrays (insn 0)");
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier
