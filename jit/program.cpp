@@ -20,10 +20,7 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
 
     auto impl = std::make_unique<Impl>();
     impl->source = prog;
-    int32_t max_id = -1;
-    for (const vm::Helper& helper : helpers.all()) max_id = std::max(max_id, helper.id);
-    impl->helpers_by_id.assign(static_cast<size_t>(max_id + 1), nullptr);
-    for (const vm::Helper& helper : helpers.all()) impl->helpers_by_id[static_cast<size_t>(helper.id)] = helper.fn;
+    impl->helpers_by_id = helpers.callx_table();
 
     detail::CodegenInput input{.prog = impl->source,
                                .helper_at = std::vector<vm::HelperFn>(prog.size(), nullptr),

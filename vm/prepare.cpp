@@ -79,10 +79,7 @@ std::unique_ptr<Program> Program::prepare(const isa::Program& prog, const Helper
     impl->source = prog;
     impl->checked = options.checked;
 
-    int32_t max_id = -1;
-    for (const Helper& helper : helpers.all()) max_id = std::max(max_id, helper.id);
-    impl->helpers_by_id.assign(static_cast<size_t>(max_id + 1), nullptr);
-    for (const Helper& helper : helpers.all()) impl->helpers_by_id[static_cast<size_t>(helper.id)] = helper.fn;
+    impl->helpers_by_id = helpers.callx_table();
 
     const detail::ExecuteFn execute = options.checked ? detail::execute<true> : detail::execute<false>;
     const auto* labels = reinterpret_cast<const void* const*>(execute(nullptr, nullptr, 0, 0));

@@ -41,6 +41,11 @@ class HelperRegistry {
     void add(int32_t id, std::string name, HelperFn fn);
     const Helper* find(int32_t id) const;
     std::span<const Helper> all() const { return helpers_; }
+    // callx's id → function table: every helper with an id below kCallxIdLimit, nullptr elsewhere.
+    // Ids above the kernel's numbering (tcbpf's internal helpers) are not reachable through callx,
+    // which keeps the table small whatever ids are registered.
+    std::vector<HelperFn> callx_table() const;
+    static constexpr int32_t kCallxIdLimit = 1 << 12;
 
    private:
     std::vector<Helper> helpers_;
