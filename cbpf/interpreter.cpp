@@ -49,22 +49,13 @@ uint32_t find_nlattr(std::span<const uint8_t> d, uint64_t start, uint64_t len, u
     return 0;
 }
 
-uint32_t nlattr(const Packet& p, uint32_t a, uint32_t x, bool nested) {
-    const uint64_t len = p.data.size();
-    if (len < 4 || a > len - 4) return 0;
-    if (!nested) return find_nlattr(p.data, a, len - a, x);
-    const uint16_t outer = u16_host(p.data, a);
-    if (outer > len - a || outer < 4) return 0;
-    return find_nlattr(p.data, a + 4, outer - 4u, x);
-}
-
 uint32_t ancillary(const Packet& p, uint32_t id, uint32_t a, uint32_t x) {
     switch (id) {
         case kAdProtocol: return p.protocol;
         case kAdPktType: return p.pkt_type;
         case kAdIfindex: return p.ifindex;
-        case kAdNlattr: return nlattr(p, a, x, false);
-        case kAdNlattrNest: return nlattr(p, a, x, true);
+        case kAdNlattr: return nlattr_offset(p.data, a, x, false);
+        case kAdNlattrNest: return nlattr_offset(p.data, a, x, true);
         case kAdMark: return p.mark;
         case kAdQueue: return p.queue_mapping;
         case kAdHatype: return p.hatype;
@@ -81,6 +72,15 @@ uint32_t ancillary(const Packet& p, uint32_t id, uint32_t a, uint32_t x) {
 }
 
 }  // namespace
+
+uint32_t nlattr_offset(std::span<const uint8_t> data, uint32_t a, uint32_t x, bool nested) {
+    const uint64_t len = data.size();
+    if (len < 4 || a > len - 4) return 0;
+    if (!nested) return find_nlattr(data, a, len - a, x);
+    const uint16_t outer = u16_host(data, a);
+    if (outer > len - a || outer < 4) return 0;
+    return find_nlattr(data, a + 4, outer - 4u, x);
+}
 
 uint32_t run(const Program& prog, const Packet& packet) {
     uint32_t a = 0, x = 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tcbpf/error.h"
+#include "tcbpf/isa.h"
 
 namespace tcbpf::cbpf {
 
@@ -93,6 +94,23 @@ struct Packet {
 // Runs a checked program with Linux's semantics: a packet load outside the packet or a division by a
 // zero X ends the program returning 0; shifts by X use X & 31 (the eBPF interpreter's masking).
 uint32_t run(const Program& prog, const Packet& packet);
+
+// cBPF → eBPF for the classifier/action program type, after the kernel's bpf_convert_filter: A = w0,
+// X = w7, the context in r6, scratch words on the stack; packet loads become LD_ABS/LD_IND, ancillary
+// loads __sk_buff reads (protocol, mark, ...), helper calls (cpu, random) or tcbpf's internal helpers
+// below (what the kernel computes with private functions). Checks the program first.
+isa::Program convert(const Program& prog);
+
+// Internal helpers the converted programs call with (ctx, A, X), as the kernel's conversion calls its
+// private functions. Their ids lie outside the kernel's helper numbering.
+inline constexpr int32_t kHelperCbpfPayOffset = 0x7cbf0001;
+inline constexpr int32_t kHelperCbpfNlattr = 0x7cbf0002;
+inline constexpr int32_t kHelperCbpfNlattrNest = 0x7cbf0003;
+inline constexpr int32_t kHelperCbpfHatype = 0x7cbf0004;
+
+// SKF_AD_NLATTR / SKF_AD_NLATTR_NEST: the offset of the netlink attribute of type `x` found from
+// offset `a` of a linear packet (inside the attribute at `a` when `nested`), or 0.
+uint32_t nlattr_offset(std::span<const uint8_t> data, uint32_t a, uint32_t x, bool nested);
 
 // One instruction in tcpdump -d style ("ldh [12]", "jeq #0x800 jt 2 jf 5", "ret #262144").
 std::string disassemble(const Insn& insn, size_t pc);

@@ -1,0 +1,235 @@
+// cBPF → eBPF, after the kernel's bpf_convert_filter. A lives in w0, X in w7, the context in r6 and the
+// scratch words in the stack; every cBPF instruction becomes a short, fixed eBPF sequence, so a first
+// pass sizes each sequence and a second emits it with jump offsets between the mapped positions.
+//
+// The result is ordinary eBPF for the classifier/action program type: packet loads are LD_ABS/LD_IND
+// (whose "outside the packet → return 0" is exactly cBPF's), ancillary loads are __sk_buff reads or
+// helper calls, and division by a zero X exits with 0 explicitly. Where the kernel differs from a naive
+// mapping, the comments say so.
+#include <fmt/format.h>
+
+#include "cbpf/opcodes.h"
+#include "tcbpf/cbpf.h"
+
+namespace tcbpf::cbpf {
+namespace {
+
+using isa::Insn;
+using isa::Op;
+
+constexpr uint8_t kA = 0, kX = 7, kCtx = 6, kTmp = 8, kFp = 10;
+
+// __sk_buff offsets of the fields ancillary loads read (skb-context.md).
+constexpr int16_t kSkbLen = 0, kSkbPktType = 4, kSkbMark = 8, kSkbQueue = 12, kSkbProtocol = 16,
+                  kSkbVlanPresent = 20, kSkbVlanTci = 24, kSkbVlanProto = 28, kSkbIfindex = 40, kSkbHash = 68;
+constexpr int32_t kHelperPrandom = 7, kHelperSmpProcessorId = 8;
+
+Insn make(Op op, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
+    Insn i;
+    i.op = op;
+    i.dst = dst;
+    i.src = src;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+
+int16_t scratch_offset(uint32_t k) { return static_cast<int16_t>(-static_cast<int32_t>((kMemWords - k) * 4)); }
+
+Op alu_op(uint16_t code) {
+    const bool x = code & kSrcX;
+    switch (op_of(code)) {
+        case 0x00: return x ? Op::ADD32_X : Op::ADD32_K;
+        case 0x10: return x ? Op::SUB32_X : Op::SUB32_K;
+        case 0x20: return x ? Op::MUL32_X : Op::MUL32_K;
+        case 0x30: return x ? Op::DIV32_X : Op::DIV32_K;
+        case 0x90: return x ? Op::MOD32_X : Op::MOD32_K;
+        case 0x50: return x ? Op::AND32_X : Op::AND32_K;
+        case 0x40: return x ? Op::OR32_X : Op::OR32_K;
+        case 0xa0: return x ? Op::XOR32_X : Op::XOR32_K;
+        case 0x60: return x ? Op::LSH32_X : Op::LSH32_K;
+        default: return x ? Op::RSH32_X : Op::RSH32_K;
+    }
+}
+
+// The JMP32 compare for a cBPF condition, and its negation where eBPF has one (JSET has none).
+Op jump_op(uint16_t code, bool negate) {
+    const bool x = code & kSrcX;
+    switch (op_of(code)) {
+        case 0x10: return negate ? (x ? Op::JNE32_X : Op::JNE32_K) : (x ? Op::JEQ32_X : Op::JEQ32_K);
+        case 0x20: return negate ? (x ? Op::JLE32_X : Op::JLE32_K) : (x ? Op::JGT32_X : Op::JGT32_K);
+        case 0x30: return negate ? (x ? Op::JLT32_X : Op::JLT32_K) : (x ? Op::JGE32_X : Op::JGE32_K);
+        default: return x ? Op::JSET32_X : Op::JSET32_K;
+    }
+}
+
+Op ld_abs_op(uint16_t code) {
+    const uint32_t size = size_of_load(code);
+    return size == 4 ? Op::LD_ABS_W : size == 2 ? Op::LD_ABS_H : Op::LD_ABS_B;
+}
+Op ld_ind_op(uint16_t code) {
+    const uint32_t size = size_of_load(code);
+    return size == 4 ? Op::LD_IND_W : size == 2 ? Op::LD_IND_H : Op::LD_IND_B;
+}
+
+// A jump whose target is a cBPF pc; resolved once every cBPF instruction has its eBPF position.
+struct Fixup {
+    size_t ebpf_pc;
+    size_t cbpf_target;
+};
+
+class Converter {
+   public:
+    explicit Converter(const Program& prog) : prog_(prog) {}
+
+    isa::Program run() {
+        // Prologue: A and X start at 0; the context moves to r6, where LD_ABS/LD_IND expect it.
+        emit(make(Op::MOV32_K, kA));
+        emit(make(Op::MOV32_K, kX));
+        emit(make(Op::MOV64_X, kCtx, 1));
+        position_.resize(prog_.size() + 1);
+        for (size_t pc = 0; pc < prog_.size(); ++pc) {
+            position_[pc] = out_.insns.size();
+            convert(pc, prog_[pc]);
+        }
+        for (const Fixup& f : fixups_) {
+            const int64_t off = static_cast<int64_t>(position_[f.cbpf_target]) - static_cast<int64_t>(f.ebpf_pc) - 1;
+            if (off > INT16_MAX) throw Error("cBPF program too large to convert: a jump exceeds eBPF's range");
+            out_.insns[f.ebpf_pc].off = static_cast<int16_t>(off);
+        }
+        return std::move(out_);
+    }
+
+   private:
+    void emit(const Insn& insn) { out_.insns.push_back(insn); }
+    void emit_jump(Op op, size_t cbpf_target, int32_t imm = 0, uint8_t src = 0) {
+        fixups_.push_back({out_.insns.size(), cbpf_target});
+        emit(make(op, op == Op::JA ? 0 : kA, src, 0, imm));
+    }
+    void load_field(uint8_t dst, int16_t offset) { emit(make(Op::LDX_W, dst, kCtx, offset)); }
+    void call(int32_t helper) {
+        Insn c = make(Op::CALL_HELPER);
+        c.imm = helper;
+        emit(c);
+    }
+    // An internal helper taking (ctx, A, X) as the kernel's conversion calls its private functions.
+    void call_with_ctx_a_x(int32_t helper) {
+        emit(make(Op::MOV64_X, 1, kCtx));
+        emit(make(Op::MOV64_X, 2, kA));
+        emit(make(Op::MOV64_X, 3, kX));
+        call(helper);
+    }
+
+    void convert_ancillary(uint32_t id) {
+        switch (id) {
+            case kAdProtocol:
+                load_field(kA, kSkbProtocol);
+                emit(make(Op::BE16, kA));  // the field holds the EtherType in network order
+                break;
+            case kAdVlanTpid:
+                load_field(kA, kSkbVlanProto);
+                emit(make(Op::BE16, kA));
+                break;
+            case kAdPktType: load_field(kA, kSkbPktType); break;
+            case kAdIfindex: load_field(kA, kSkbIfindex); break;
+            case kAdMark: load_field(kA, kSkbMark); break;
+            case kAdQueue: load_field(kA, kSkbQueue); break;
+            case kAdRxhash: load_field(kA, kSkbHash); break;
+            case kAdVlanTag: load_field(kA, kSkbVlanTci); break;
+            case kAdVlanTagPresent: load_field(kA, kSkbVlanPresent); break;
+            case kAdCpu: call(kHelperSmpProcessorId); break;
+            case kAdRandom: call(kHelperPrandom); break;
+            case kAdAluXorX: emit(make(Op::XOR32_X, kA, kX)); break;
+            case kAdHatype: call_with_ctx_a_x(kHelperCbpfHatype); break;
+            case kAdPayOffset: call_with_ctx_a_x(kHelperCbpfPayOffset); break;
+            case kAdNlattr: call_with_ctx_a_x(kHelperCbpfNlattr); break;
+            case kAdNlattrNest: call_with_ctx_a_x(kHelperCbpfNlattrNest); break;
+            default: throw Error(fmt::format("unknown ancillary load SKF_AD_OFF+{}", id));
+        }
+    }
+
+    void convert(size_t pc, const cbpf::Insn& in) {
+        const OpcodeRow* row = find_opcode(in.code);
+        if (row == nullptr) throw Error(fmt::format("cBPF insn {}: opcode 0x{:02x} is not allowed", pc, in.code));
+        const int32_t k = static_cast<int32_t>(in.k);
+        switch (row->kind) {
+            case Kind::Alu: {
+                const uint16_t op = op_of(in.code);
+                if ((in.code & kSrcX) && (op == 0x30 || op == 0x90)) {
+                    // Division by a zero X ends the program returning 0.
+                    emit(make(Op::JNE32_K, kX, 0, 2, 0));
+                    emit(make(Op::MOV32_K, kA));
+                    emit(make(Op::EXIT));
+                }
+                emit(make(alu_op(in.code), kA, (in.code & kSrcX) ? kX : 0, 0, (in.code & kSrcX) ? 0 : k));
+                break;
+            }
+            case Kind::Neg: emit(make(Op::NEG32, kA)); break;
+            case Kind::LdAbs:
+                if (in.k >= static_cast<uint32_t>(kAdOff))
+                    convert_ancillary(in.k - static_cast<uint32_t>(kAdOff));
+                else
+                    emit(make(ld_abs_op(in.code), 0, 0, 0, k));
+                break;
+            case Kind::LdInd: emit(make(ld_ind_op(in.code), 0, kX, 0, k)); break;
+            case Kind::LdLen: load_field(kA, kSkbLen); break;
+            case Kind::LdxLen: load_field(kX, kSkbLen); break;
+            case Kind::LdImm: emit(make(Op::MOV32_K, kA, 0, 0, k)); break;
+            case Kind::LdxImm: emit(make(Op::MOV32_K, kX, 0, 0, k)); break;
+            case Kind::LdMem: emit(make(Op::LDX_W, kA, kFp, scratch_offset(in.k))); break;
+            case Kind::LdxMem: emit(make(Op::LDX_W, kX, kFp, scratch_offset(in.k))); break;
+            case Kind::St: emit(make(Op::STX_W, kFp, kA, scratch_offset(in.k))); break;
+            case Kind::Stx: emit(make(Op::STX_W, kFp, kX, scratch_offset(in.k))); break;
+            case Kind::LdxMsh:
+                // X = 4 * (P[k] & 0xf), keeping A: LD_ABS writes r0, so A waits in a callee-saved register.
+                emit(make(Op::MOV64_X, kTmp, kA));
+                emit(make(Op::LD_ABS_B, 0, 0, 0, k));
+                emit(make(Op::AND32_K, kA, 0, 0, 0xf));
+                emit(make(Op::LSH32_K, kA, 0, 0, 2));
+                emit(make(Op::MOV64_X, kX, kA));
+                emit(make(Op::MOV64_X, kA, kTmp));
+                break;
+            case Kind::Tax: emit(make(Op::MOV64_X, kX, kA)); break;
+            case Kind::Txa: emit(make(Op::MOV64_X, kA, kX)); break;
+            case Kind::RetK:
+                emit(make(Op::MOV32_K, kA, 0, 0, k));
+                emit(make(Op::EXIT));
+                break;
+            case Kind::RetA: emit(make(Op::EXIT)); break;
+            case Kind::Ja:
+                if (in.k != 0) emit_jump(Op::JA, pc + 1 + in.k);
+                break;
+            case Kind::Jcond: {
+                const size_t t = pc + 1 + in.jt, f = pc + 1 + in.jf;
+                const bool x = in.code & kSrcX;
+                const int32_t imm = x ? 0 : k;
+                const uint8_t src = x ? kX : 0;
+                if (t == f) {
+                    if (in.jt != 0) emit_jump(Op::JA, t);
+                } else if (in.jf == 0) {
+                    emit_jump(jump_op(in.code, false), t, imm, src);
+                } else if (in.jt == 0 && op_of(in.code) != 0x40) {
+                    emit_jump(jump_op(in.code, true), f, imm, src);
+                } else {
+                    emit_jump(jump_op(in.code, false), t, imm, src);
+                    emit_jump(Op::JA, f);
+                }
+                break;
+            }
+        }
+    }
+
+    const Program& prog_;
+    isa::Program out_;
+    std::vector<size_t> position_;
+    std::vector<Fixup> fixups_;
+};
+
+}  // namespace
+
+isa::Program convert(const Program& prog) {
+    check(prog);
+    return Converter(prog).run();
+}
+
+}  // namespace tcbpf::cbpf
