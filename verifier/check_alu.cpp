@@ -76,6 +76,8 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     }
     if (ptr.type == RegType::PacketEnd)
         return Rejection{fmt::format("R{} pointer arithmetic on pkt_end prohibited", dst), pc};
+    if (ptr.type == RegType::MapValueOrNull)
+        return Rejection{fmt::format("R{} pointer arithmetic on map_value_or_null prohibited, null-check it first", dst), pc};
     if (ptr.type == RegType::MapPtr) {
         // Only `+ 0` keeps a map pointer a map pointer.
         if (add && offset.is_const() && offset.const_value() == 0) {

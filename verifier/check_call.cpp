@@ -3,8 +3,9 @@
 // readable, context arguments the unmoved ctx pointer, then r1-r5 clobbered, r0 an unknown scalar, and —
 // for helpers that may move or resize packet data — every packet pointer in the state turned into a
 // number, so the program must re-load data/data_end and check again. Where it is unsure whether a helper
-// moves packet data, this table says it does (stricter, never unsafe). Helpers with map, memory, socket
-// or callback arguments are "not supported yet". LD_ABS/LD_IND behave like such a call too.
+// moves packet data, this table says it does (stricter, never unsafe). The three basic map helpers are
+// handled too; helpers with other memory, socket or callback arguments are "not supported yet".
+// LD_ABS/LD_IND behave like such a call too.
 #include <array>
 
 #include <fmt/format.h>
@@ -72,9 +73,51 @@ bool is_packet_family(RegType type) {
 
 }  // namespace
 
-std::optional<Rejection> execute_helper_call(const isa::Insn& insn, State& state, size_t pc) {
+// map_lookup_elem (1), map_update_elem (2), map_delete_elem (3): a map pointer, then a key (and for
+// update a value) the helper reads in full from the stack, the packet or a map value. A lookup returns
+// a map value pointer that may be null, with a fresh id so one null check settles all its copies.
+std::optional<Rejection> execute_map_helper(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    constexpr int32_t kLookup = 1, kUpdate = 2;
+    constexpr uint32_t kProgArray = 3, kRdonlyProg = 0x80;
+    std::string_view name = insn.imm == kLookup ? "map_lookup_elem" : insn.imm == kUpdate ? "map_update_elem" : "map_delete_elem";
+    int arg_count = insn.imm == kUpdate ? 4 : 2;
+    for (int reg = 1; reg <= arg_count; ++reg)
+        if (auto e = check_readable(state, reg, pc)) return e;
+    const Reg& map_reg = state.regs[1];
+    if (map_reg.type != RegType::MapPtr)
+        return Rejection{fmt::format("R1 type={} expected=map_ptr", type_name(map_reg.type)), pc};
+    const MapInfo& map = ctx.options.maps[map_reg.map];
+    if (map.type == kProgArray)
+        return Rejection{fmt::format("cannot pass map_type {} into func bpf_{}#{}", map.type, name, insn.imm), pc};
+    if (insn.imm != kLookup && (map.flags & kRdonlyProg))
+        return Rejection{fmt::format("write into map forbidden, value_size={} off=0 size={}", map.value_size, map.value_size), pc};
+    auto memory_arg = [&](int reg, uint32_t size) -> std::optional<Rejection> {
+        const Reg& r = state.regs[static_cast<size_t>(reg)];
+        bool usable = r.type == RegType::Stack || r.type == RegType::Packet || r.type == RegType::PacketMeta ||
+                      r.type == RegType::MapValue;
+        if (!usable)
+            return Rejection{fmt::format("R{} type={} expected=fp, pkt, pkt_meta, map_key, map_value", reg, type_name(r.type)), pc};
+        return check_helper_memory(ctx, state, reg, static_cast<int>(size), pc);
+    };
+    if (auto e = memory_arg(2, map.key_size)) return e;
+    if (insn.imm == kUpdate)
+        if (auto e = memory_arg(3, map.value_size)) return e;
+    for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
+    if (insn.imm == kLookup) {
+        Reg value = Reg::pointer(RegType::MapValueOrNull);
+        value.map = map_reg.map;
+        value.id = ++ctx.last_id;
+        state.regs[0] = value;
+    } else {
+        state.regs[0] = Reg::scalar(Scalar::unknown());
+    }
+    return std::nullopt;
+}
+
+std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    if (insn.imm >= 1 && insn.imm <= 3) return execute_map_helper(ctx, insn, state, pc);
     const Prototype* proto = find_prototype(insn.imm);
-    if (!proto) return not_supported(fmt::format("helper #{} (map, memory or socket arguments)", insn.imm), pc);
+    if (!proto) return not_supported(fmt::format("helper #{} (memory, socket or callback arguments)", insn.imm), pc);
     for (int i = 0; i < proto->arg_count; ++i) {
         int reg = i + 1;
         if (auto e = check_readable(state, reg, pc)) return e;

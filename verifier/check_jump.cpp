@@ -79,6 +79,31 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
     Reg& dst = state.regs[insn.dst];
     Reg src = register_source ? state.regs[insn.src] : Reg::scalar(Scalar::constant(static_cast<uint64_t>(int64_t{insn.imm})));
 
+    if (dst.type == RegType::MapValueOrNull && !register_source && insn.imm == 0 && !cond.is32 &&
+        (cond.cmp == Cmp::Eq || cond.cmp == Cmp::Ne)) {
+        // The null check: one side holds null (the number 0), the other a usable value pointer, for
+        // every copy of this lookup result.
+        State taken = state;
+        const uint32_t id = dst.id;
+        auto settle = [id](State& s, bool is_null) {
+            for_each_reg(s, [&](Reg& r) {
+                if (r.type != RegType::MapValueOrNull || r.id != id) return;
+                if (is_null) {
+                    r = Reg::scalar(Scalar::constant(0));
+                } else {
+                    r.type = RegType::MapValue;
+                    r.id = 0;
+                }
+            });
+        };
+        settle(taken, cond.cmp == Cmp::Eq);
+        settle(state, cond.cmp == Cmp::Ne);
+        step.branch = std::move(taken);
+        step.branch_pc = target;
+        step.next_pc = pc + 1;
+        return step;
+    }
+
     if (dst.type == RegType::Scalar && src.type == RegType::Scalar) {
         if (std::optional<bool> decided = branch_outcome(cond, dst.value, src.value)) {
             step.next_pc = *decided ? target : pc + 1;
@@ -206,7 +231,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
             return step;
         case Shape::Call:
             if (insn.op == isa::Op::CALL_LOCAL) return rejected(not_supported("bpf-to-bpf calls", pc));
-            step.error = execute_helper_call(insn, state, pc);
+            step.error = execute_helper_call(ctx, insn, state, pc);
             return step;
         case Shape::Callx: return rejected(not_supported("callx", pc));
         case Shape::LdAbs:

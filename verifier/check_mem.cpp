@@ -272,4 +272,20 @@ std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, Sta
     return std::nullopt;
 }
 
+std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc) {
+    const Reg& base = state.regs[static_cast<size_t>(reg)];
+    Access a{reg, base.off, size, false};
+    switch (base.type) {
+        case RegType::Stack:
+            if (a.off < -isa::kStackSize || a.off + a.size > 0)
+                return Rejection{fmt::format("invalid read from stack R{} off={} size={}", reg, a.off, a.size), pc};
+            ctx.stack_depth = std::max(ctx.stack_depth, -a.off);
+            return std::nullopt;  // privileged: any bytes, written or not, may be read
+        case RegType::Packet:
+        case RegType::PacketMeta: return check_packet(base, a, pc);
+        case RegType::MapValue: return check_map_value(ctx, base, a, pc);
+        default: return std::nullopt;  // the caller checked the type
+    }
+}
+
 }  // namespace tcbpf::verifier::detail

@@ -21,6 +21,7 @@ std::string_view type_name(RegType type) {
         case RegType::PacketMeta: return "pkt_meta";
         case RegType::MapPtr: return "map_ptr";
         case RegType::MapValue: return "map_value";
+        case RegType::MapValueOrNull: return "map_value_or_null";
     }
     return "?";
 }
@@ -74,7 +75,7 @@ bool includes(const State& general, const State& specific) {
     // Packet pointers' ids (0 included: the packet start) are mapped the same way, per type.
     std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
     auto ids_agree = [&id_map](const Reg& g, const Reg& s) {
-        bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta;
+        bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta || g.type == RegType::MapValueOrNull;
         if (!packet && (g.type != RegType::Scalar || g.id == 0)) return true;
         if (!packet && s.id == 0) return false;
         for (auto [type, from, to] : id_map)

@@ -22,10 +22,10 @@
 
 namespace tcbpf::verifier {
 
-enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue };
+enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue, MapValueOrNull };
 
 // The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr",
-// "map_value").
+// "map_value", "map_value_or_null").
 std::string_view type_name(RegType type);
 bool is_pointer(RegType type);
 
@@ -37,7 +37,8 @@ struct Reg {
     // Scalars: registers and spills with the same nonzero id hold the same value (copies made by
     // `rX = rY`), so what a branch learns about one holds for all of them. Packet pointers: the same id
     // means the same variable part (0: none, the packet start plus constants), so a range proven for
-    // one holds for all.
+    // one holds for all. Map values that may be null: copies of one lookup result, which one null
+    // check settles together.
     uint32_t id = 0;
     uint32_t map = 0;  // map pointers and map values: which map (index into Options::maps)
 

@@ -35,6 +35,34 @@ inline constexpr MapCase kMapCases[] = {
     {"store into a read-only map", "r1 = {}[0]+0 ll\nr2 = 1\n*(u32 *)(r1 + 0) = w2\nr0 = 0\nexit\n",
      "write into map forbidden, value_size=16 off=0 size=4", 3, true},
     {"read from a read-only map", "r1 = {}[0]+0 ll\nr0 = *(u32 *)(r1 + 0)\nexit\n", "", 0, true},
+    // Map helpers with a key on the stack; lookups must be null-checked.
+    {"lookup, null check, read",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nif r0 == 0 goto +2\n"
+     "r0 = *(u64 *)(r0 + 8)\nexit\nr0 = 0\nexit\n",
+     "", 0},
+    // (A key not known to be in range: Linux 6.18 knows an array lookup with a constant in-range key is
+    // never null, which tcbpf does not track yet.)
+    {"lookup result used without a null check",
+     "r2 = *(u32 *)(r1 + 8)\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nr0 = *(u64 *)(r0 + 0)\nexit\n",
+     "R0 invalid mem access 'map_value_or_null'", 7},
+    {"lookup result read past the value",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nif r0 == 0 goto +2\n"
+     "r0 = *(u64 *)(r0 + 12)\nexit\nr0 = 0\nexit\n",
+     "invalid access to map value, value_size=16 off=12 size=8\nR0 min value is outside of the allowed memory range", 8},
+    {"a null check settles every copy",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nr6 = r0\nif r0 != 0 goto +2\n"
+     "r0 = 0\nexit\nr0 = *(u64 *)(r6 + 8)\nexit\n",
+     "", 0},
+    {"key outside the stack", "r2 = r10\nr1 = {} ll\ncall 1\nr0 = 0\nexit\n",
+     "invalid read from stack R2 off=0 size=4", 3},
+    // Privileged helpers may read never-written stack bytes too (allow_uninit_stack).
+    {"uninitialised key", "r2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nr0 = 0\nexit\n", "", 0},
+    {"map argument must be a map", "r2 = r10\nr2 += -4\nr1 = 0\ncall 1\nr0 = 0\nexit\n",
+     "R1 type=scalar expected=map_ptr", 3},
+    {"update with key and value on the stack",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\n*(u64 *)(r10 - 24) = r2\n*(u64 *)(r10 - 16) = r2\nr2 = r10\nr2 += -4\n"
+     "r3 = r10\nr3 += -24\nr4 = 0\nr1 = {} ll\ncall 2\nexit\n",
+     "", 0},
 };
 
 }  // namespace tcbpf::verifier::test

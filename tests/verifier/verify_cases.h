@@ -185,8 +185,8 @@ inline constexpr VerifyCase kVerifyCases[] = {
      "r6 = r1\nr2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr7 = r2\nr7 += 1\nif r7 > r3 goto +4\n"
      "r1 = r6\ncall 34\nr0 = *(u8 *)(r7 - 1)\nexit\nr0 = 0\nexit\n",
      "", 0},
-    {"map helper", "r1 = 0\ncall 1\nr0 = 0\nexit\n",
-     "not supported yet: helper #1 (map, memory or socket arguments) (insn 1)", 1, false},
+    {"memory helper", "r1 = 0\ncall 26\nr0 = 0\nexit\n",
+     "not supported yet: helper #26 (memory, socket or callback arguments) (insn 1)", 1, false},
     {"variable stack pointer offset", "r2 = *(u32 *)(r1 + 0)\nr3 = r10\nr3 += r2\nr0 = 0\nexit\n",
      "not supported yet: fp pointer arithmetic with a variable offset (insn 2)", 2, false},
 };
