@@ -83,7 +83,7 @@ std::optional<Rejection> execute_map_helper(Context& ctx, const isa::Insn& insn,
     int arg_count = insn.imm == kUpdate ? 4 : 2;
     for (int reg = 1; reg <= arg_count; ++reg)
         if (auto e = check_readable(state, reg, pc)) return e;
-    const Reg& map_reg = state.regs[1];
+    const Reg map_reg = state.regs[1];  // a copy: the call clobbers r1 before r0 is set
     if (map_reg.type != RegType::MapPtr)
         return Rejection{fmt::format("R1 type={} expected=map_ptr", type_name(map_reg.type)), pc};
     const MapInfo& map = ctx.options.maps[map_reg.map];

@@ -33,6 +33,26 @@ TEST(MapValue, CasesGiveTheStatedVerdictAndMessage) {
     }
 }
 
+TEST(MapValue, LookupResultsPointIntoTheMapThatWasLookedUp) {
+    // Map 0 has 4-byte values, map 1 8-byte ones: an 8-byte read is fine only through map 1.
+    Options options;
+    options.maps.push_back(MapInfo{3, 4, 4, 3, 0});
+    options.maps.push_back(MapInfo{2, 4, 8, 3, 0});
+    const char* text = "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = map[idx:{}] ll\ncall 1\n"
+                       "if r0 == 0 goto +1\nr0 = *(u64 *)(r0 + 0)\nr0 = 0\nexit\n";
+    EXPECT_TRUE(verify(isa::assemble(fmt::format(fmt::runtime(text), 1)), options).ok);
+    options.maps[0].type = 2;
+    Result r = verify(isa::assemble(fmt::format(fmt::runtime(text), 0)), options);
+    EXPECT_EQ(r.message, "invalid access to map value, value_size=4 off=0 size=8\nR0 min value is outside of the allowed memory range");
+}
+
+TEST(MapValue, ProgramArraysCannotBeLookedUp) {
+    Options options;
+    options.maps.push_back(MapInfo{3, 4, 4, 3, 0});
+    Result r = verify(isa::assemble("r2 = r10\nr2 += -4\nr1 = map[idx:0] ll\ncall 1\nr0 = 0\nexit\n"), options);
+    EXPECT_EQ(r.message, "cannot pass map_type 3 into func bpf_map_lookup_elem#1");
+}
+
 TEST(MapValue, ReferencesMustNameAKnownMap) {
     Result r = verify(isa::assemble("r1 = map[idx:2] ll\nr0 = 0\nexit\n"), two_arrays());
     EXPECT_EQ(r.message, "map index 2 is not one of the program's 2 maps");
