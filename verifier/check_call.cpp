@@ -3,8 +3,8 @@
 // readable, context arguments the unmoved ctx pointer, then r1-r5 clobbered, r0 an unknown scalar, and —
 // for helpers that may move or resize packet data — every packet pointer in the state turned into a
 // number, so the program must re-load data/data_end and check again. Where it is unsure whether a helper
-// moves packet data, this table says it does (stricter, never unsafe). The three basic map helpers are
-// handled too; helpers with other memory, socket or callback arguments are "not supported yet".
+// moves packet data, this table says it does (stricter, never unsafe). The three basic map helpers,
+// bpf_tail_call and bpf_skb_store_bytes/load_bytes are handled too; helpers with other memory, socket or callback arguments are "not supported yet".
 // LD_ABS/LD_IND behave like such a call too.
 #include <array>
 
@@ -114,8 +114,65 @@ std::optional<Rejection> execute_map_helper(Context& ctx, const isa::Insn& insn,
     return std::nullopt;
 }
 
+std::optional<Rejection> check_ctx_arg(const State& state, int reg, size_t pc) {
+    if (auto e = check_readable(state, reg, pc)) return e;
+    const Reg& r = state.regs[static_cast<size_t>(reg)];
+    if (r.type != RegType::Ctx) return Rejection{fmt::format("R{} type={} expected=ctx", reg, type_name(r.type)), pc};
+    if (r.off != 0) return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", reg, r.off), pc};
+    return std::nullopt;
+}
+
+// bpf_tail_call(ctx, prog_array, index): returns only when the slot is empty; r0 is not set then.
+std::optional<Rejection> execute_tail_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    constexpr uint32_t kProgArray = 3;
+    if (auto e = check_ctx_arg(state, 1, pc)) return e;
+    if (auto e = check_readable(state, 2, pc)) return e;
+    const Reg& map_reg = state.regs[2];
+    if (map_reg.type != RegType::MapPtr)
+        return Rejection{fmt::format("R2 type={} expected=map_ptr", type_name(map_reg.type)), pc};
+    uint32_t type = ctx.options.maps[map_reg.map].type;
+    if (type != kProgArray)
+        return Rejection{fmt::format("cannot pass map_type {} into func bpf_tail_call#{}", type, insn.imm), pc};
+    if (auto e = check_readable(state, 3, pc)) return e;
+    for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
+    return std::nullopt;
+}
+
+// bpf_skb_store_bytes(ctx, offset, from, len, flags) and bpf_skb_load_bytes(ctx, offset, to, len): a
+// memory argument whose size is the next register, which must be a bounded, non-zero scalar.
+std::optional<Rejection> execute_skb_bytes(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    constexpr int32_t kStoreBytes = 9;
+    bool store = insn.imm == kStoreBytes;
+    if (auto e = check_ctx_arg(state, 1, pc)) return e;
+    for (int reg = 2; reg <= (store ? 5 : 4); ++reg)
+        if (auto e = check_readable(state, reg, pc)) return e;
+    const Reg& mem = state.regs[3];
+    bool usable = mem.type == RegType::Stack || mem.type == RegType::Packet || mem.type == RegType::PacketMeta ||
+                  mem.type == RegType::MapValue;
+    if (!usable)
+        return Rejection{fmt::format("R3 type={} expected=fp, pkt, pkt_meta, map_key, map_value", type_name(mem.type)), pc};
+    const Reg& size = state.regs[4];
+    if (size.type != RegType::Scalar) return Rejection{fmt::format("R4 type={} expected=scalar", type_name(size.type)), pc};
+    if (size.value.smin < 0)
+        return Rejection{"R4 min value is negative, either use unsigned or 'var &= const'", pc};
+    if (size.value.umax >= (uint64_t{1} << 29))
+        return Rejection{"R4 unbounded memory access, use 'var &= const' or 'if (var < const)'", pc};
+    if (size.value.umin == 0) return Rejection{"invalid zero-sized read", pc};
+    if (auto e = check_helper_memory(ctx, state, 3, static_cast<int>(size.value.umax), pc, !store)) return e;
+    for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
+    if (store) {
+        for_each_reg(state, [](Reg& r) {
+            if (is_packet_family(r.type)) r = Reg::scalar(Scalar::unknown());
+        });
+    }
+    state.regs[0] = Reg::scalar(Scalar::unknown());
+    return std::nullopt;
+}
+
 std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
     if (insn.imm >= 1 && insn.imm <= 3) return execute_map_helper(ctx, insn, state, pc);
+    if (insn.imm == 12) return execute_tail_call(ctx, insn, state, pc);
+    if (insn.imm == 9 || insn.imm == 26) return execute_skb_bytes(ctx, insn, state, pc);
     const Prototype* proto = find_prototype(insn.imm);
     if (!proto) return not_supported(fmt::format("helper #{} (memory, socket or callback arguments)", insn.imm), pc);
     for (int i = 0; i < proto->arg_count; ++i) {

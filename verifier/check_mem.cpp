@@ -272,14 +272,24 @@ std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, Sta
     return std::nullopt;
 }
 
-std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc) {
-    const Reg& base = state.regs[static_cast<size_t>(reg)];
-    Access a{reg, base.off, size, false};
+std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc,
+                                             bool is_write) {
+    const Reg base = state.regs[static_cast<size_t>(reg)];
+    Access a{reg, base.off, size, is_write};
     switch (base.type) {
         case RegType::Stack:
             if (a.off < -isa::kStackSize || a.off + a.size > 0)
-                return Rejection{fmt::format("invalid read from stack R{} off={} size={}", reg, a.off, a.size), pc};
+                return Rejection{fmt::format("invalid {} stack R{} off={} size={}", is_write ? "write to" : "read from",
+                                             reg, a.off, a.size),
+                                 pc};
             ctx.stack_depth = std::max(ctx.stack_depth, -a.off);
+            if (is_write) {
+                for (int32_t off = a.off; off < a.off + a.size; ++off) {
+                    StackSlot& slot = state.slot(slot_index(off));
+                    break_spill(slot);
+                    slot.bytes[static_cast<size_t>(byte_in_slot(off))] = StackByte::Misc;
+                }
+            }
             return std::nullopt;  // privileged: any bytes, written or not, may be read
         case RegType::Packet:
         case RegType::PacketMeta: return check_packet(base, a, pc);

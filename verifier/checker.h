@@ -34,8 +34,10 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
 std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
-// A helper's read of `size` bytes through the pointer in `reg` (stack, packet or map value).
-std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc);
+// A helper's read (or write) of `size` bytes through the pointer in `reg` (stack, packet or map value).
+// Stack bytes a helper writes become unknown data.
+std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc,
+                                             bool is_write = false);
 std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);

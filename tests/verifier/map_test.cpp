@@ -53,6 +53,20 @@ TEST(MapValue, ProgramArraysCannotBeLookedUp) {
     EXPECT_EQ(r.message, "cannot pass map_type 3 into func bpf_map_lookup_elem#1");
 }
 
+TEST(TailCall, NeedsAProgramArrayAndLeavesR0Unset) {
+    Options options;
+    options.maps.push_back(MapInfo{3, 4, 4, 3, 0});  // prog array
+    options.maps.push_back(MapInfo{2, 4, 8, 3, 0});  // array
+    Result ok = verify(isa::assemble("r2 = map[idx:0] ll\nr3 = 1\ncall 12\nr0 = 0\nexit\n"), options);
+    EXPECT_TRUE(ok.ok) << ok.message;
+    Result unset = verify(isa::assemble("r2 = map[idx:0] ll\nr3 = 1\ncall 12\nexit\n"), options);
+    EXPECT_EQ(unset.message, "R0 !read_ok");
+    Result wrong = verify(isa::assemble("r2 = map[idx:1] ll\nr3 = 1\ncall 12\nr0 = 0\nexit\n"), options);
+    EXPECT_EQ(wrong.message, "cannot pass map_type 2 into func bpf_tail_call#12");
+    Result no_index = verify(isa::assemble("r2 = map[idx:0] ll\ncall 12\nr0 = 0\nexit\n"), options);
+    EXPECT_EQ(no_index.message, "R3 !read_ok");
+}
+
 TEST(MapValue, ReferencesMustNameAKnownMap) {
     Result r = verify(isa::assemble("r1 = map[idx:2] ll\nr0 = 0\nexit\n"), two_arrays());
     EXPECT_EQ(r.message, "map index 2 is not one of the program's 2 maps");
