@@ -7,7 +7,15 @@
 // accumulate across frames exactly as they would across test runs of one loaded program. Frames that
 // test_run refuses, or that fault in the checked interpreter, are reported and counted as errors; the
 // exit status stays 0 (the run itself worked), as with a batch of BPF_PROG_TEST_RUN calls.
+//
+// Output helpers are shown as a consumer would see them: every perf event array gets a buffer per CPU
+// slot (as perf would open them), ring buffers and those buffers are drained after each frame, and each
+// record becomes a line `ringbuf MAP frame=I LEN HEX` / `perf MAP cpu=N frame=I LEN HEX` printed after the
+// frame lines (perf samples as perf delivers raw samples: zero-padded to 8n-4 bytes). bpf_trace_printk
+// lines go to stderr as they happen (the runtime's default trace sink), as trace_pipe shows them.
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +92,68 @@ std::string frame_error(const runtime::RunResult& r) {
     return fmt::format("fault: {}", r.fault_detail.empty() ? vm::fault_name(r.fault) : r.fault_detail);
 }
 
+struct EventRecord {
+    std::string kind, map;  // "ringbuf" or "perf"
+    size_t frame = 0;
+    std::optional<uint32_t> cpu;
+    std::vector<uint8_t> bytes;
+};
+
+constexpr uint32_t kPerfBufferBytes = 1u << 20;
+
+// Opens a buffer for each perf event array slot that names a CPU, so bpf_perf_event_output succeeds.
+void open_perf_buffers(const runtime::LoadedObject& object) {
+    for (const auto& map : object.maps()) {
+        maps::PerfEventArray* perf = map->as_perf_event_array();
+        if (perf == nullptr) continue;
+        const uint32_t slots = std::min(map->spec().max_entries, map->ncpus());
+        for (uint32_t cpu = 0; cpu < slots; ++cpu)
+            if (perf->open_buffer(cpu, cpu, kPerfBufferBytes) != 0)
+                throw Error(fmt::format("map {}: cannot open a perf buffer for cpu {}", map->spec().name, cpu));
+    }
+}
+
+void drain_events(const runtime::LoadedObject& object, size_t frame, std::vector<EventRecord>& out) {
+    for (const auto& map : object.maps()) {
+        if (maps::RingBuffer* ring = map->as_ringbuf()) {
+            ring->consume([&](std::span<const uint8_t> sample) {
+                out.push_back({"ringbuf", map->spec().name, frame, std::nullopt, {sample.begin(), sample.end()}});
+                return 0;
+            });
+        } else if (maps::PerfEventArray* perf = map->as_perf_event_array()) {
+            const uint32_t slots = std::min(map->spec().max_entries, map->ncpus());
+            for (uint32_t cpu = 0; cpu < slots; ++cpu)
+                perf->consume(cpu, [&](std::span<const uint8_t> sample) {
+                    out.push_back({"perf", map->spec().name, frame, cpu, {sample.begin(), sample.end()}});
+                });
+        }
+    }
+}
+
+std::string format_event(const EventRecord& e) {
+    return fmt::format("{} {}{} frame={} {} {}", e.kind, e.map, e.cpu ? fmt::format(" cpu={}", *e.cpu) : "", e.frame,
+                       e.bytes.size(), runtime::to_hex(e.bytes));
+}
+
+std::string json_event(const EventRecord& e) {
+    return fmt::format("    {{\"kind\": \"{}\", \"map\": {}, {}\"frame\": {}, \"len\": {}, \"data\": \"{}\"}}", e.kind,
+                       json_string(e.map), e.cpu ? fmt::format("\"cpu\": {}, ", *e.cpu) : "", e.frame, e.bytes.size(),
+                       runtime::to_hex(e.bytes));
+}
+
+// Samples a full perf buffer dropped, one line per slot that lost any.
+std::vector<std::string> perf_losses(const runtime::LoadedObject& object) {
+    std::vector<std::string> out;
+    for (const auto& map : object.maps())
+        if (maps::PerfEventArray* perf = map->as_perf_event_array()) {
+            const uint32_t slots = std::min(map->spec().max_entries, map->ncpus());
+            for (uint32_t cpu = 0; cpu < slots; ++cpu)
+                if (const uint64_t lost = perf->lost(cpu); lost != 0)
+                    out.push_back(fmt::format("perf {} cpu={} lost={}", map->spec().name, cpu, lost));
+        }
+    return out;
+}
+
 void run_command(const ProgArgs& a) {
     const Selection sel = parse_selection(a.words, true);
     runtime::LoadOptions options;
@@ -91,6 +161,8 @@ void run_command(const ProgArgs& a) {
     const auto object = runtime::LoadedObject::load(loader::load_object(sel.object), options);
     const runtime::PreparedProgram& program = object->select(sel.section);
     if (!a.map_init.empty()) runtime::apply_map_lines(*object, read_file_text(a.map_init), a.map_init);
+    open_perf_buffers(*object);
+    std::vector<EventRecord> events;
 
     const std::vector<io::Frame> frames = io::read_pcap(a.pcap_in);
     std::unique_ptr<io::PcapWriter> writer;
@@ -102,6 +174,7 @@ void run_command(const ProgArgs& a) {
     std::string json_frames;
     for (size_t i = 0; i < frames.size(); ++i) {
         const runtime::RunResult r = object->test_run(program, frames[i].bytes, run_options);
+        drain_events(*object, i, events);
         const bool failed = r.refused() || r.fault != vm::Fault::None;
         if (!json_frames.empty()) json_frames += ",\n";
         if (failed) {
@@ -137,6 +210,16 @@ void run_command(const ProgArgs& a) {
         out += fmt::format("  \"summary\": {{\"packets\": {}, \"errors\": {}", frames.size(), errors);
         if (a.repeat != 0) out += fmt::format(", \"avg_ns_per_run\": {}", avg);
         out += "}";
+        if (!events.empty()) {
+            out += ",\n  \"records\": [";
+            for (size_t i = 0; i < events.size(); ++i) out += (i == 0 ? "\n" : ",\n") + json_event(events[i]);
+            out += "\n  ]";
+        }
+        if (const std::vector<std::string> losses = perf_losses(*object); !losses.empty()) {
+            out += ",\n  \"lost\": [";
+            for (size_t i = 0; i < losses.size(); ++i) out += (i == 0 ? "" : ", ") + json_string(losses[i]);
+            out += "]";
+        }
         if (a.dump_maps) {
             out += ",\n  \"maps\": [";
             for (size_t i = 0; i < entries.size(); ++i) {
@@ -155,6 +238,8 @@ void run_command(const ProgArgs& a) {
         std::fputs(out.c_str(), stdout);
         return;
     }
+    for (const EventRecord& e : events) std::printf("%s\n", format_event(e).c_str());
+    for (const std::string& loss : perf_losses(*object)) std::printf("%s\n", loss.c_str());
     std::string summary = fmt::format("summary packets={} errors={}", frames.size(), errors);
     if (a.repeat != 0) summary += fmt::format(" avg_ns_per_run={}", avg);
     std::printf("%s\n", summary.c_str());
