@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "generator.h"
+#include "tests/support/example_workload.h"
 #include "tests/support/kernel_object.h"
 #include "tcbpf/loader.h"
 #include "tcbpf/runtime.h"
@@ -22,19 +23,23 @@
 namespace tcbpf::runtime {
 namespace {
 
+using examples::Example;
+using examples::Prefill;
+
 constexpr uint32_t kFrames = 10000;
 
 using Bytes = std::vector<uint8_t>;
-using Contents = std::map<Bytes, Bytes>;
+// Map keys ordered by memcmp (g++ 12 warns falsely about vector's own operator< once inlined here).
+struct BytesLess {
+    bool operator()(const Bytes& a, const Bytes& b) const {
+        const int c = std::memcmp(a.data(), b.data(), std::min(a.size(), b.size()));
+        return c != 0 ? c < 0 : a.size() < b.size();
+    }
+};
+using Contents = std::map<Bytes, Bytes, BytesLess>;
 
 std::string example(const std::string& name) { return std::string(TCBPF_EXAMPLES_DIR) + "/" + name + ".o"; }
 
-template <typename T>
-Bytes bytes_of(const T& value) {
-    Bytes b(sizeof value);
-    std::memcpy(b.data(), &value, sizeof value);
-    return b;
-}
 
 // Sums per-CPU values lane by lane (u64 lanes; byte lanes for odd sizes), so that "which CPU" drops out.
 Bytes sum_cpus(std::span<const uint8_t> user_value, uint32_t value_size, size_t ncpus) {
@@ -77,114 +82,6 @@ Contents kernel_contents(const kernel::KernelObject& object, const kernel::Kerne
                                        : e.value;
     return out;
 }
-
-// One map entry both sides get before the traffic.
-struct Prefill {
-    std::string map;
-    Bytes key, value;
-};
-
-// Distinct flow keys of the traffic, found by running tcbpf's flow_counters over it (its own results
-// are checked against the kernel by this same test).
-std::vector<Bytes> harvest_flow_keys(const std::vector<io::Frame>& frames) {
-    auto object = LoadedObject::load(loader::load_object(example("flow_counters")));
-    const PreparedProgram& program = object->select("flow_counters");
-    for (const io::Frame& f : frames) object->test_run(program, f.bytes);
-    std::vector<Bytes> keys;
-    object->map("flow_stats")->for_each([&](std::span<const uint8_t> key, std::span<const uint8_t>) {
-        keys.emplace_back(key.begin(), key.end());
-    });
-    std::sort(keys.begin(), keys.end());  // hash iteration order depends on the map's random seed
-    return keys;
-}
-
-std::vector<Prefill> policy_entries(const std::vector<Bytes>& flows) {
-    std::vector<Prefill> out;
-    const int32_t verdicts[] = {0, 2, 1, -1, 3};
-    for (size_t i = 0; i < flows.size(); ++i) {
-        if (i % 3 == 0) continue;  // misses too
-        struct {
-            int32_t verdict;
-            uint32_t classid, priority, mark;
-        } policy{verdicts[i % 5], 0x10000u | static_cast<uint32_t>(i), static_cast<uint32_t>(i * 7),
-                 0x1000u + static_cast<uint32_t>(i)};
-        out.push_back({"policy_map", flows[i], bytes_of(policy)});
-    }
-    return out;
-}
-
-std::vector<Prefill> l4_lb_entries(const std::vector<Bytes>& flows) {
-    std::vector<Prefill> out;
-    for (uint32_t idx = 0; idx < 1024; ++idx) {
-        struct {
-            uint8_t addr[4];
-            uint16_t port;
-            uint8_t mac[6];
-            uint32_t ifindex;
-        } backend{{10, 1, static_cast<uint8_t>(idx >> 8), static_cast<uint8_t>(idx)},
-                  static_cast<uint16_t>(__builtin_bswap16(static_cast<uint16_t>(8000 + idx))),
-                  {0x02, 0xbe, 0, 0, static_cast<uint8_t>(idx >> 8), static_cast<uint8_t>(idx)},
-                  2 + idx % 5};
-        static_assert(sizeof backend == 16);
-        out.push_back({"backends", bytes_of(idx), bytes_of(backend)});
-    }
-    size_t services = 0;
-    for (size_t i = 0; i < flows.size() && services < 200; ++i) {  // the map holds 256
-        const Bytes& k = flows[i];
-        const uint8_t proto = k[36], family = k[37];
-        if (family != 4 || (proto != 6 && proto != 17) || i % 2 == 0) continue;
-        Bytes service_key(8, 0);
-        std::memcpy(service_key.data(), &k[28], 4);   // vip = daddr (IPv4-mapped tail)
-        std::memcpy(service_key.data() + 4, &k[34], 2);  // dport, network order
-        service_key[6] = proto;
-        // Some services point past the backend table (a failed lookup drops), some have no backend.
-        struct {
-            uint32_t first_backend, backend_count;
-        } service{static_cast<uint32_t>((i * 37) % 1030), static_cast<uint32_t>(i % 5)};
-        out.push_back({"services", service_key, bytes_of(service)});
-        ++services;
-    }
-    return out;
-}
-
-std::vector<Prefill> lpm_acl_entries(const std::vector<Bytes>& flows) {
-    std::vector<Prefill> out;
-    for (size_t i = 0; i < flows.size(); ++i) {
-        const Bytes& k = flows[i];
-        const uint32_t action = i % 3 == 0 ? 1 : 0;
-        if (k[37] == 4) {
-            Bytes key(8, 0);
-            const uint32_t prefix = i % 2 == 0 ? 24 : 16;
-            std::memcpy(key.data(), &prefix, 4);
-            std::memcpy(key.data() + 4, &k[12], 4);
-            out.push_back({"acl_v4", key, bytes_of(action)});
-        } else {
-            Bytes key(20, 0);
-            const uint32_t prefix = i % 2 == 0 ? 64 : 48;
-            std::memcpy(key.data(), &prefix, 4);
-            std::memcpy(key.data() + 4, &k[0], 16);
-            out.push_back({"acl_v6", key, bytes_of(action)});
-        }
-    }
-    return out;
-}
-
-struct Example {
-    const char* object;
-    const char* program;
-    std::vector<Prefill> (*prefill)(const std::vector<Bytes>& flows);
-};
-
-const Example kExamples[] = {
-    {"pass_all", "pass_all", nullptr},
-    {"port_classifier", "port_classifier", nullptr},
-    {"policy", "policy_classifier", policy_entries},
-    {"flow_counters", "flow_counters", nullptr},
-    {"lpm_acl", "lpm_acl", lpm_acl_entries},
-    {"l4_lb", "l4_lb", l4_lb_entries},
-    {"payload_scan", "payload_scan", nullptr},
-    {"tail_dispatch", "dispatch", nullptr},
-};
 
 // Checked mode is what the CLI runs (no verifier yet); unchecked is what a verified program will run.
 class KernelDiff : public ::testing::TestWithParam<std::tuple<Example, bool>> {
@@ -231,7 +128,7 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMapsAsTheKernel) {
     ASSERT_GE(fd, 0);
 
     if (ex.prefill) {
-        const std::vector<Prefill> entries = ex.prefill(harvest_flow_keys(*traffic));
+        const std::vector<Prefill> entries = ex.prefill(examples::harvest_flow_keys(example("flow_counters"), *traffic));
         ASSERT_GT(entries.size(), 10u);
         for (const Prefill& p : entries) {
             maps::Map* map = ours->map(p.map);
@@ -299,7 +196,7 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMapsAsTheKernel) {
                 load_options.checked ? "checked" : "unchecked", traffic->size(), refused, marked, mix.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, KernelDiff, ::testing::Combine(::testing::ValuesIn(kExamples), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Examples, KernelDiff, ::testing::Combine(::testing::ValuesIn(examples::examples().begin(), examples::examples().end()), ::testing::Bool()),
                          [](const auto& info) {
                              return std::string(std::get<0>(info.param).object) +
                                     (std::get<1>(info.param) ? "_checked" : "_unchecked");
