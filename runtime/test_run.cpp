@@ -12,17 +12,17 @@ namespace tcbpf::runtime {
 
 namespace {
 
-// The object whose program is running on this thread: the interpreter's hooks receive only the
-// vm::Context, whose `user` belongs to the helpers (RunEnv).
-thread_local const LoadedObject* running_object = nullptr;
+// The object whose program is running: the interpreter's hooks receive only the vm::Context, whose
+// `user` belongs to the helpers (RunEnv) and whose `host` is this object.
+const LoadedObject* running_object(const vm::Context* cx) { return static_cast<const LoadedObject*>(cx->host); }
 
-bool map_region(vm::Context*, uint64_t addr, uint64_t size, bool write) {
-    return running_object != nullptr && running_object->map_memory_allows(addr, size, write);
+bool map_region(vm::Context* cx, uint64_t addr, uint64_t size, bool write) {
+    return running_object(cx) != nullptr && running_object(cx)->map_memory_allows(addr, size, write);
 }
 
-const vm::Program* tail_call_target(vm::Context*, uint64_t prog_array, uint64_t index) {
-    if (running_object == nullptr) return nullptr;
-    maps::ProgArray* array = running_object->prog_array_at(prog_array);
+const vm::Program* tail_call_target(vm::Context* cx, uint64_t prog_array, uint64_t index) {
+    if (running_object(cx) == nullptr) return nullptr;
+    maps::ProgArray* array = running_object(cx)->prog_array_at(prog_array);
     if (array == nullptr) return nullptr;
     // The helper's index argument is a u32: the kernel compares only its low half with max_entries.
     return static_cast<const vm::Program*>(array->program_at(static_cast<uint32_t>(index)));
@@ -53,11 +53,6 @@ bool load_packet(vm::Context* cx, uint64_t, int64_t offset, int size, uint64_t* 
     return true;
 }
 
-struct RunningScope {
-    explicit RunningScope(const LoadedObject* object) : saved(running_object) { running_object = object; }
-    ~RunningScope() { running_object = saved; }
-    const LoadedObject* saved;
-};
 
 }  // namespace
 
@@ -86,6 +81,7 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
 
     vm::Context cx;
     cx.user = &env;
+    cx.host = this;
     cx.cpu = options.cpu;
     cx.tail_call = tail_call_target;
     cx.load_packet = load_packet;
@@ -107,7 +103,6 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
         cx.extra_region = map_region;
     }
 
-    RunningScope scope(this);
     const uint32_t repeat = options.repeat == 0 ? 1 : options.repeat;
     uint64_t r0 = 0;
     const auto start = std::chrono::steady_clock::now();

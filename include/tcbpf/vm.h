@@ -81,6 +81,9 @@ class Program;
 struct Context {
     // Embedder data for helpers (the skb, the map set, ...).
     void* user = nullptr;
+    // Embedder data for the hooks below (tail_call, extra_region): the runtime's loaded object, kept
+    // apart from `user`, which belongs to the helpers.
+    const void* host = nullptr;
     // The CPU (worker) index the program runs on, for per-CPU maps and bpf_get_smp_processor_id.
     uint32_t cpu = 0;
 
