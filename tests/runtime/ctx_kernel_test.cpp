@@ -53,11 +53,10 @@ struct Outcome {
 Outcome run_tcbpf(const isa::Program& prog) {
     loader::Object object;
     object.path = "sweep.o";
-    loader::ProgramDef def;
-    def.name = "sweep";
-    def.section = "tc";
+    loader::ProgramDef& def = object.programs.emplace_back();
+    def.name = std::string("sweep");
+    def.section = std::string("tc");
     def.prog = prog;
-    object.programs.push_back(def);
     auto loaded = LoadedObject::load(object);
     Outcome out;
     try {
