@@ -78,7 +78,13 @@ Uses uses(const OpInfo& row) {
 
 }  // namespace
 
-const OpInfo& info(Op op) { return kTable[static_cast<size_t>(op)]; }
+const OpInfo& info(Op op) {
+    // The second slot of an LDDW has no row of its own; it describes itself as part of the LDDW so that
+    // a consumer asking about it reads valid data instead of past the table.
+    static constexpr OpInfo kLddwTail{Op::LDDW_TAIL, "LDDW_TAIL", 0x00, Match::None, 0, Shape::Lddw, Group::Base64, "", ""};
+    if (op == Op::LDDW_TAIL) return kLddwTail;
+    return kTable[static_cast<size_t>(op)];
+}
 std::span<const OpInfo> all_ops() { return kTable; }
 
 Insn decode_insn(const RawInsn& raw, const RawInsn* next, size_t pc) {

@@ -522,7 +522,8 @@ class Compiler {
 void Compiler::emit_insn(const isa::Insn& insn) {
     const Op op = insn.op;
     const bool wide = !isa::is_32bit(op);
-    const bool k_form = isa::info(op).shape == isa::Shape::AluK || isa::info(op).shape == isa::Shape::JccK;
+    const bool k_form = op != Op::LDDW_TAIL &&
+                        (isa::info(op).shape == isa::Shape::AluK || isa::info(op).shape == isa::Shape::JccK);
     const x86::Gp d = reg(insn.dst, wide);
     const x86::Gp s = reg(insn.src, wide);
     // Two-operand ALU instruction with the K operand folded in (or blinded into r11).

@@ -68,6 +68,8 @@ struct OpInfo {
     std::string_view conformance; // bpf_conformance mnemonic
 };
 
+// The row of `op`. Op::LDDW_TAIL, which has no row, gets a row of its own with shape Lddw and empty
+// texts (consumers should still treat it as "not an instruction").
 const OpInfo& info(Op op);
 std::span<const OpInfo> all_ops();
 
