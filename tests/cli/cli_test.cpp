@@ -1,53 +1,11 @@
 // The tcbpf command as a user runs it: exit codes, output and the exact error lines.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-namespace {
+#include "tests/cli/cli_fixture.h"
 
-struct Outcome {
-    int status = -1;
-    std::string out, err;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-class CliTest : public ::testing::Test {
-   protected:
-    std::filesystem::path dir;
-
-    void SetUp() override {
-        dir = std::filesystem::temp_directory_path() /
-              ("tcbpf-cli-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(dir);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
-
-    std::string write(const std::string& name, const std::string& text) {
-        std::ofstream(dir / name, std::ios::binary) << text;
-        return (dir / name).string();
-    }
-
-    Outcome tcbpf(const std::string& args) {
-        const std::string cmd = std::string(TCBPF_BINARY) + " " + args + " >" + (dir / "out").string() + " 2>" +
-                                (dir / "err").string();
-        const int raw = std::system(cmd.c_str());
-        return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(dir / "out"), slurp(dir / "err")};
-    }
-};
-
-}  // namespace
+using CliTest = tcbpf::test::CliFixture;
 
 TEST_F(CliTest, AssembleDisassembleAndRun) {
     const std::string src = write("p.s", "r0 = *(u32 *)(r1 + 0)\nr0 += r2\nexit\n");

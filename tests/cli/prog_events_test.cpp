@@ -15,18 +15,14 @@
 #include <fmt/format.h>
 
 #include "tcbpf/pcap.h"
+#include "tests/cli/cli_fixture.h"
 #include "tcbpf/skb.h"
 
 namespace {
 
+using tcbpf::test::Outcome;
 using Bytes = std::vector<uint8_t>;
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // Ethernet + IPv4 10.0.0.1 → 10.0.0.2 + L4 header from port 1000 to `dport`, 64 bytes.
 Bytes frame(uint8_t proto, uint16_t dport, uint8_t tcp_flags = 0) {
@@ -52,33 +48,17 @@ std::string event_hex(const std::string& dport_hex, const std::string& proto_hex
            "04" "4000";
 }
 
-class ProgEvents : public ::testing::Test {
+class ProgEvents : public tcbpf::test::CliFixture {
    protected:
-    std::filesystem::path dir;
     std::string in;
 
     void SetUp() override {
-        dir = std::filesystem::temp_directory_path() /
-              ("tcbpf-events-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(dir);
+        CliFixture::SetUp();
         const std::vector<Bytes> frames = {frame(6, 80, kSyn), frame(6, 80, kSyn | kAck), frame(17, 53)};
         std::vector<tcbpf::io::Frame> out;
         for (size_t i = 0; i < frames.size(); ++i) out.push_back({1000 * (i + 1), 64, frames[i]});
         in = (dir / "in.pcap").string();
         tcbpf::io::write_pcap(in, out);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
-
-    struct Outcome {
-        int status = -1;
-        std::string out, err;
-    };
-    Outcome tcbpf(const std::string& args) {
-        const std::string cmd = std::string(TCBPF_BINARY) + " " + args + " >" + (dir / "out").string() + " 2>" +
-                                (dir / "err").string();
-        const int raw = std::system(cmd.c_str());
-        return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(dir / "out"), slurp(dir / "err")};
     }
     std::string object() const { return std::string(TCBPF_EXAMPLES_DIR) + "/event_log.o"; }
 };

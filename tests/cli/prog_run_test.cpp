@@ -14,23 +14,15 @@
 #include <fmt/format.h>
 
 #include "tcbpf/pcap.h"
+#include "tests/cli/cli_fixture.h"
 #include "tcbpf/skb.h"
 
 namespace {
 
+using tcbpf::test::Outcome;
 using Bytes = std::vector<uint8_t>;
 
-struct Outcome {
-    int status = -1;
-    std::string out, err;
-};
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::string example(const std::string& name) { return std::string(TCBPF_EXAMPLES_DIR) + "/" + name + ".o"; }
 
@@ -49,34 +41,14 @@ std::string hash_of(const Bytes& frame) { return fmt::format("{:016x}", tcbpf::s
 // The policy example's key for udp_frame(53).
 const std::string kPolicyKey = "00000000000000000000ffff0a00000100000000000000000000ffff0a00000203e8003511040000";
 
-class ProgCli : public ::testing::Test {
+class ProgCli : public tcbpf::test::CliFixture {
    protected:
-    std::filesystem::path dir;
-
-    void SetUp() override {
-        dir = std::filesystem::temp_directory_path() /
-              ("tcbpf-prog-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(dir);
-    }
-    void TearDown() override { std::filesystem::remove_all(dir); }
-
-    std::string write(const std::string& name, const std::string& text) {
-        std::ofstream(dir / name, std::ios::binary) << text;
-        return (dir / name).string();
-    }
     std::string pcap(const std::string& name, const std::vector<Bytes>& frames) {
         std::vector<tcbpf::io::Frame> out;
         for (size_t i = 0; i < frames.size(); ++i)
             out.push_back({1000 * (i + 1), static_cast<uint32_t>(frames[i].size()), frames[i]});
         tcbpf::io::write_pcap((dir / name).string(), out);
         return (dir / name).string();
-    }
-    Outcome tcbpf(const std::string& args) {
-        const std::string cmd = std::string(TCBPF_BINARY) + " " + args + " >" + (dir / "out").string() + " 2>" +
-                                (dir / "err").string();
-        const int raw = std::system(cmd.c_str());
-        return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(dir / "out"), slurp(dir / "err")};
     }
 };
 
