@@ -4,6 +4,8 @@
 #include <cstring>
 #include <thread>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "maps/block.h"
@@ -77,7 +79,13 @@ std::unique_ptr<Map> create_map(const MapSpec& spec, uint32_t ncpus) {
 std::unique_ptr<Map> create_pinned_map(const MapSpec& spec, uint32_t ncpus, const std::string& path) {
     MapSpec kept = checked_spec(spec, ncpus);
     BlockLayout layout = type_ops(kept.type).layout(kept, ncpus);
-    return build(kept, ncpus, Storage::create_file(path, layout.size, layout.mirror_offset), layout);
+    if (::access(path.c_str(), F_OK) == 0)  // fail before building a block nobody will use
+        throw MapError(-EEXIST, fmt::format("creating map file {}: {}", path, std::strerror(EEXIST)));
+    Storage storage = Storage::create_unnamed(path, layout.size, layout.mirror_offset);
+    const std::string descriptor = storage.descriptor_path();
+    auto map = build(kept, ncpus, std::move(storage), layout);
+    Storage::publish(descriptor, path);  // only a complete block gets a name
+    return map;
 }
 
 std::unique_ptr<Map> open_pinned_map(const std::string& path) {

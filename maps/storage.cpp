@@ -34,18 +34,25 @@ Storage Storage::anonymous(size_t size, size_t mirror_offset) {
     return storage;
 }
 
-Storage Storage::create_file(const std::string& path, size_t size, size_t mirror_offset) {
+Storage Storage::create_unnamed(const std::string& path, size_t size, size_t mirror_offset) {
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     Storage storage;
-    storage.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    storage.fd_ = ::open(dir.c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
     if (storage.fd_ < 0) fail(errno, fmt::format("creating map file {}", path));
     storage.size_ = round_up(size, kPageSize);
-    if (ftruncate(storage.fd_, static_cast<off_t>(storage.size_)) != 0) {
-        int err = errno;
-        ::unlink(path.c_str());
-        fail(err, fmt::format("sizing map file {} to {} bytes", path, storage.size_));
-    }
+    if (ftruncate(storage.fd_, static_cast<off_t>(storage.size_)) != 0)
+        fail(errno, fmt::format("sizing map file {} to {} bytes", path, storage.size_));
     storage.map(mirror_offset, path);
     return storage;
+}
+
+std::string Storage::descriptor_path() const { return fmt::format("/proc/self/fd/{}", fd_); }
+
+void Storage::publish(const std::string& descriptor_path, const std::string& path) {
+    // linkat through /proc names the descriptor without needing CAP_DAC_READ_SEARCH (AT_EMPTY_PATH would).
+    if (::linkat(AT_FDCWD, descriptor_path.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0)
+        fail(errno, fmt::format("creating map file {}", path));
 }
 
 Storage Storage::open_file(const std::string& path) {

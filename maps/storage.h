@@ -17,8 +17,15 @@ class Storage {
    public:
     // Zero-filled anonymous block of `size` bytes (rounded up to pages). Throws MapError(-ENOMEM).
     static Storage anonymous(size_t size, size_t mirror_offset = 0);
-    // New file at `path` (must not exist: MapError(-EEXIST)), zero-filled, mapped shared.
-    static Storage create_file(const std::string& path, size_t size, size_t mirror_offset = 0);
+    // A file with no name yet in the directory of `path` (O_TMPFILE), zero-filled, mapped shared; it
+    // appears at `path` only when publish() links it there, so nobody can open it half-initialised and
+    // a creator that dies first leaves nothing behind.
+    static Storage create_unnamed(const std::string& path, size_t size, size_t mirror_offset = 0);
+    // Gives the unnamed file behind `descriptor_path` (see descriptor_path()) its name: MapError(-EEXIST)
+    // if `path` exists by then. The Storage (wherever it was moved) must still be open.
+    static void publish(const std::string& descriptor_path, const std::string& path);
+    // /proc/self/fd/N of this storage's descriptor.
+    std::string descriptor_path() const;
     // Existing file at `path`, mapped whole and without a mirror; call remap() to add one.
     static Storage open_file(const std::string& path);
 

@@ -88,9 +88,8 @@ std::unique_ptr<LoadedObject> LoadedObject::load(loader::Object object, const Lo
 void LoadedObject::create_maps() {
     static const uint32_t key0 = 0;
     for (const loader::MapDef& def : object_.maps) {
-        maps::MapSpec spec{def.type, def.key_size, def.value_size, def.max_entries, def.map_flags, def.name};
         try {
-            maps_.push_back(maps::create_map(spec, options_.ncpus));
+            maps_.push_back(create_object_map(object_, def, options_));
         } catch (const Error& e) {
             throw Error(fmt::format("{}: map {}: {}", object_.path, def.name, e.what()));
         }

@@ -193,12 +193,21 @@ uint32_t default_ncpus();
 std::unique_ptr<Map> create_map(const MapSpec& spec, uint32_t ncpus = default_ncpus());
 
 // Creates a map whose block is the file at `path` (which must not exist: -EEXIST), so that another
-// process can `open_pinned_map` it and both share one map. Prog and perf event arrays keep their slots
-// per process (as kernel fds are), so only their ids/occupancy are shared.
+// process can `open_pinned_map` it and both share one map. The file appears at `path` only once the
+// block is complete (it is built unnamed and linked into place), so nobody opens a half-made map. Prog
+// and perf event arrays keep their slots per process (as kernel fds are), so only their ids/occupancy
+// are shared.
 std::unique_ptr<Map> create_pinned_map(const MapSpec& spec, uint32_t ncpus, const std::string& path);
 // Opens a map block created by create_pinned_map (in this or another process). Throws MapError naming
 // the path when the file is missing or is not a tcbpf map.
 std::unique_ptr<Map> open_pinned_map(const std::string& path);
+
+// A loader's pinning (maps/pin.cpp): opens the map pinned at `path` if it matches `spec` (type, key and
+// value sizes, max_entries, flags, and the CPU count of a per-CPU map), else throws MapError(-EINVAL)
+// naming the path and each field that differs; creates and pins it if the path is free.
+std::unique_ptr<Map> pin_map(const MapSpec& spec, uint32_t ncpus, const std::string& path);
+// "key_size 4 here, 8 pinned, ..." for each field in which `pinned` differs from `wanted`; "" if none.
+std::string spec_difference(const Map& pinned, const MapSpec& wanted, uint32_t ncpus);
 
 }  // namespace tcbpf::maps
 

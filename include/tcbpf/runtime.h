@@ -42,7 +42,20 @@ struct LoadOptions {
     // Checked mode: every access validated (no verifier has proven the program safe yet).
     bool checked = true;
     uint32_t ncpus = maps::default_ncpus();
+    // The bpffs-like directory pinned maps live in (runtime/pinning.cpp); unset: every map is private
+    // to the object, pinning attributes ignored (BPF_PROG_TEST_RUN-style runs).
+    std::optional<std::string> bpffs;
 };
+
+// $TCBPF_BPFFS if set, else /run/tcbpf: where the CLI pins maps unless told `--bpffs DIR`.
+std::string default_bpffs();
+// Where `def` is pinned under `bpffs` as iproute2 lays it out ("" for an unpinned map): tc/globals/NAME,
+// tc/<hex SHA-1 of the object file>/NAME, or <subpath from /etc/iproute2/bpf_pinning>/NAME.
+std::string pin_path(const loader::Object& object, const loader::MapDef& def, const std::string& bpffs);
+// The map as BPF_MAP_CREATE makes it, or — when options.bpffs is set and `def` is pinned — the map
+// pinned at pin_path (reused only if it matches, else created and pinned; maps::pin_map).
+std::unique_ptr<maps::Map> create_object_map(const loader::Object& object, const loader::MapDef& def,
+                                             const LoadOptions& options);
 
 struct PreparedProgram {
     const loader::ProgramDef* def = nullptr;

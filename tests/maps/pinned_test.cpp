@@ -133,5 +133,61 @@ TEST_F(PinnedMap, RingBufferSharedWithAnotherProcess) {
     EXPECT_EQ(expected, 100u);
 }
 
+TEST_F(PinnedMap, PinMapReusesAMatchingMapAndNamesEveryDifference) {
+    const MapSpec spec{kMapHash, 4, 8, 16, 0, "flows"};
+    auto first = pin_map(spec, 2, path("flows"));
+    uint32_t key = 1;
+    uint64_t value = 11;
+    ASSERT_EQ(first->update_user(&key, &value, kBpfAny), 0);
+    auto second = pin_map(spec, 2, path("flows"));
+    uint64_t out = 0;
+    ASSERT_EQ(second->lookup_user(&key, &out), 0);
+    EXPECT_EQ(out, 11u);
+    try {
+        pin_map(MapSpec{kMapLruHash, 8, 8, 32, kFNoCommonLru, "flows"}, 2, path("flows"));
+        FAIL() << "expected MapError";
+    } catch (const MapError& e) {
+        EXPECT_EQ(e.error(), -EINVAL);
+        EXPECT_EQ(std::string(e.what()),
+                  "the map pinned at " + path("flows") +
+                      " differs (type lru_hash here, hash pinned, key_size 8 here, 4 pinned, max_entries 32 here, "
+                      "16 pinned, flags 0x2 here, 0x0 pinned): Map specification differs from pinned file!");
+    }
+}
+
+TEST_F(PinnedMap, PerCpuMapsAlsoNeedTheSameCpuCount) {
+    pin_map(MapSpec{kMapPercpuArray, 4, 8, 4, 0, "c"}, 2, path("c"));
+    EXPECT_NO_THROW(pin_map(MapSpec{kMapArray, 4, 8, 4, 0, "a"}, 2, path("a")));
+    EXPECT_NO_THROW(pin_map(MapSpec{kMapArray, 4, 8, 4, 0, "a"}, 4, path("a")));  // ncpus shapes no value
+    EXPECT_EQ(spec_difference(*open_pinned_map(path("c")), MapSpec{kMapPercpuArray, 4, 8, 4, 0, "c"}, 4),
+              "CPU count 4 here, 2 pinned");
+}
+
+TEST_F(PinnedMap, ProcessesRacingToPinOneMapAllGetTheSameMap) {
+    constexpr int kProcesses = 6;
+    pid_t children[kProcesses];
+    for (int i = 0; i < kProcesses; ++i) {
+        children[i] = fork();
+        ASSERT_GE(children[i], 0);
+        if (children[i] == 0) {
+            // Each adds its own key; all six keys must end up in one map.
+            auto map = pin_map(MapSpec{kMapHash, 4, 8, 16, 0, "race"}, 1, path("race"));
+            uint32_t key = static_cast<uint32_t>(i);
+            uint64_t value = 100 + key;
+            _exit(map->update_user(&key, &value, kBpfNoExist) == 0 ? 0 : 1);
+        }
+    }
+    for (pid_t child : children) {
+        int status = 0;
+        ASSERT_EQ(waitpid(child, &status, 0), child);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    EXPECT_EQ(open_pinned_map(path("race"))->keys().size(), size_t(kProcesses));
+    // Only the map's own file is left: blocks are built unnamed, so no temporary names linger.
+    size_t files = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir_)) ++files;
+    EXPECT_EQ(files, 1u);
+}
+
 }  // namespace
 }  // namespace tcbpf::maps
