@@ -48,13 +48,14 @@ std::optional<Rejection> variable_packet_offset(Context& ctx, const isa::Insn& i
     std::string_view type = type_name(ptr.type);
     if (offset.smin == INT64_MIN)
         return Rejection{fmt::format("math between {} pointer and register with unbounded min value is not allowed", type), pc};
-    if (offset.smin <= -kMaxVarOff || offset.smin >= kMaxVarOff || offset.smax >= kMaxVarOff)
+    // Like the kernel's check_reg_sane_offset, only the minimum is bounded here; accesses check the maximum.
+    if (offset.smin <= -kMaxVarOff || offset.smin >= kMaxVarOff)
         return Rejection{fmt::format("value {} makes {} pointer be out of bounds", offset.smin, type), pc};
     Reg moved = ptr;
     moved.value = alu(Op::ADD64_X, ptr.value, offset);
-    if (moved.value.smin <= -kMaxVarOff || moved.value.smin >= kMaxVarOff || moved.value.smax >= kMaxVarOff)
+    if (moved.value.smin <= -kMaxVarOff || moved.value.smin >= kMaxVarOff)
         return Rejection{fmt::format("value {} makes {} pointer be out of bounds", moved.value.smin, type), pc};
-    if (ptr.type != RegType::MapValue) {
+    if (ptr.type == RegType::Packet || ptr.type == RegType::PacketMeta) {
         moved.id = ++ctx.last_id;
         moved.range = 0;
     }
@@ -68,7 +69,7 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     bool is64 = !isa::is_32bit(insn.op);
     bool add = is_op("+=", insn.op), sub = is_op("-=", insn.op);
     if (!is64) {
-        if (sub) {
+        if (sub && !ctx.options.strict) {
             state.regs[dst] = Reg::scalar(zero_extend_32(Scalar::unknown()));
             return std::nullopt;
         }
@@ -95,8 +96,10 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     if (sub && scalar_is_dst) return Rejection{fmt::format("R{} tried to subtract pointer from scalar", dst), pc};
     if (!offset.is_const()) {
         bool packet = ptr.type == RegType::Packet || ptr.type == RegType::PacketMeta;
-        if ((packet || ptr.type == RegType::MapValue) && add)
-            return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
+        if (ptr.type == RegType::Stack && ctx.options.strict)
+            return Rejection{fmt::format("R{} variable stack access prohibited for !root, off={}", dst, ptr.off), pc};
+        bool movable = packet || ptr.type == RegType::MapValue || ptr.type == RegType::Stack || ptr.type == RegType::Mem;
+        if (movable && add) return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
         return not_supported(fmt::format("{} pointer arithmetic with a variable offset", packet ? "subtracting from a packet" : type_name(ptr.type)), pc);
     }
     int64_t value = static_cast<int64_t>(offset.const_value());
@@ -126,13 +129,16 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
         unsigned width = is64 ? 64 : 32;
         std::string_view t = row.text;
         if ((t == "/=" || t == "%=" || t == "s/=" || t == "s%=") && insn.imm == 0) return Rejection{"div by zero", pc};
-        if ((t == "<<=" || t == ">>=" || t == "s>>=") && static_cast<uint32_t>(insn.imm) >= width)
+        if ((t == "<<=" || t == ">>=" || t == "s>>=") && static_cast<uint32_t>(insn.imm) >= width && !ctx.raw())
             return Rejection{fmt::format("invalid shift {}", insn.imm), pc};
     }
     if (auto e = check_writable(insn.dst, pc)) return e;
 
     Reg& dst = state.regs[insn.dst];
     Scalar imm = Scalar::constant(static_cast<uint64_t>(int64_t{insn.imm}));
+    std::string_view text = row.text;
+    if (ctx.raw() && row.shape == Shape::AluK && (text == "<<=" || text == ">>=" || text == "s>>="))
+        imm = Scalar::constant(static_cast<uint64_t>(insn.imm) & (is64 ? 63 : 31));  // the raw type masks shifts
     const Reg src_reg = uses_src ? state.regs[insn.src] : Reg::scalar(imm);
 
     if (is_mov) {
@@ -147,6 +153,8 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
             dst = Reg::scalar(alu(insn.op, Scalar::unknown(), src_reg.value));
         } else if (row.shape == Shape::AluX && is64) {
             dst = src_reg;  // a full copy keeps the pointer
+        } else if (ctx.options.strict) {
+            return Rejection{fmt::format("R{} partial copy of pointer", insn.src), pc};
         } else {
             // Privileged: a partial or sign-extended copy of a pointer is just some number.
             dst = Reg::scalar(is64 ? Scalar::unknown() : zero_extend_32(Scalar::unknown()));
@@ -155,12 +163,14 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
     }
     if (row.shape == Shape::Neg || row.shape == Shape::End) {
         // Privileged programs may turn pointers into numbers this way; the result is unknown.
+        if (ctx.options.strict && is_pointer(dst.type))
+            return Rejection{fmt::format("R{} pointer arithmetic prohibited", insn.dst), pc};
         dst = Reg::scalar(dst.type == RegType::Scalar ? alu(insn.op, dst.value, Scalar{}) : Scalar::unknown());
         return std::nullopt;
     }
     bool dst_ptr = is_pointer(dst.type), src_ptr = is_pointer(src_reg.type);
     if (dst_ptr && src_ptr) {
-        if (is_op("-=", insn.op)) {
+        if (is_op("-=", insn.op) && !ctx.options.strict) {
             dst = Reg::scalar(is64 ? Scalar::unknown() : zero_extend_32(Scalar::unknown()));
             return std::nullopt;
         }

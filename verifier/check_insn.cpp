@@ -71,10 +71,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
         case Shape::Ja32: step.next_pc = static_cast<size_t>(isa::branch_target(insn, pc)); return step;
         case Shape::JccK:
         case Shape::JccX: return execute_conditional_jump(insn, state, pc);
-        case Shape::Exit:
-            step.error = check_readable(state, 0, pc);
-            step.ends = true;
-            return step;
+        case Shape::Exit: return execute_exit(ctx, state, pc);
         case Shape::Lddw:
             if (auto e = check_writable(insn.dst, pc)) return rejected(*e);
             if (insn.src == 0) {
@@ -87,10 +84,10 @@ Step execute(Context& ctx, State& state, size_t pc) {
             step.next_pc = pc + 2;
             return step;
         case Shape::Call:
-            if (insn.op == isa::Op::CALL_LOCAL) return rejected(not_supported("bpf-to-bpf calls", pc));
+            if (insn.op == isa::Op::CALL_LOCAL) return execute_local_call(ctx, insn, state, pc);
             step.error = execute_helper_call(ctx, insn, state, pc);
             return step;
-        case Shape::Callx: return rejected(not_supported("callx", pc));
+        case Shape::Callx: step.error = execute_callx(ctx, insn, state, pc); return step;
         case Shape::LdAbs:
         case Shape::LdInd: step.error = execute_legacy_packet_load(insn, state, pc); return step;
         case Shape::Atomic: step.error = execute_atomic(ctx, insn, state, pc); return step;

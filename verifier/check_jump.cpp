@@ -27,9 +27,7 @@ void give_range(State& state, RegType type, uint32_t id, int32_t range) {
     auto widen = [&](Reg& r) {
         if (r.type == type && r.id == id) r.range = std::max(r.range, range);
     };
-    for (Reg& r : state.regs) widen(r);
-    for (StackSlot& slot : state.stack)
-        if (slot.is_spill()) widen(slot.spilled);
+    for_each_reg(state, widen);
 }
 
 // For `pointer cmp end`: which branch proves pointer <= end (or < end, "strict"), if any.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 
 #include "tcbpf/isa.h"
 #include "tcbpf/verifier.h"
@@ -23,9 +24,17 @@ struct Step {
 struct Context {
     const isa::Program& prog;
     const Options& options;
-    int stack_depth = 0;  // deepest stack byte touched on any path
+    const Cfg& cfg;
+    std::vector<int> stack_depth;  // per subprogram: deepest stack byte touched on any path
     uint32_t last_id = 0;  // scalar and packet ids handed out (unique across states, like the kernel's id_gen)
+    std::set<int32_t> helpers_called;
+
+    bool raw() const { return options.raw_memory_size.has_value(); }
 };
+
+// Records that frame `frame` of `state` used its stack down to `lowest_off` (below its r10); `pc` is
+// the instruction running (in the current frame's function).
+void note_stack_use(Context& ctx, const State& state, uint32_t frame, size_t pc, int64_t lowest_off);
 
 Step execute(Context& ctx, State& state, size_t pc);
 
@@ -37,7 +46,22 @@ std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn
 // A helper's read (or write) of `size` bytes through the pointer in `reg` (stack, packet or map value).
 // Stack bytes a helper writes become unknown data.
 std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg, int size, size_t pc,
-                                             bool is_write = false);
+                                             bool is_write = false, bool reads = true);
+// bpf-to-bpf calls (check_frames.cpp): entering the callee, and `exit` (returning to the caller, or
+// ending the program in frame 0). Both set the successor pc in `step`.
+Step execute_local_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
+Step execute_exit(Context& ctx, State& state, size_t pc);
+std::optional<Rejection> execute_callx(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
+// Stack loads, stores and helper accesses (check_stack.cpp), for a base register pointing to a stack.
+std::optional<Rejection> stack_load(Context& ctx, State& state, const isa::Insn& insn, const Reg& base, int size,
+                                    Reg& out, size_t pc);
+std::optional<Rejection> stack_store(Context& ctx, State& state, const isa::Insn& insn, const Reg& base, int size,
+                                     const std::optional<Reg>& value, size_t pc);
+// An atomic read-modify-write of a stack word: checked as a read and a write; the word becomes unknown data.
+std::optional<Rejection> stack_atomic(Context& ctx, State& state, const isa::Insn& insn, const Reg& base, int size,
+                                      size_t pc);
+std::optional<Rejection> stack_helper_access(Context& ctx, State& state, int reg, int size, bool reads, bool writes,
+                                             size_t pc);
 std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);

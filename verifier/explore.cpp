@@ -12,6 +12,7 @@
 // pruned) releases its checkpoint, and a checkpoint reaching zero releases its own parent.
 // Checkpoints are added the way the kernel does — only after ≥ 2 jumps and ≥ 8 instructions processed
 // since the last one — which keeps them rare on straight code but present in every loop.
+#include <chrono>
 #include <deque>
 #include <memory>
 
@@ -44,16 +45,26 @@ void release(Checkpoint* cp) {
     while (cp && --cp->branches == 0) cp = cp->parent;
 }
 
+uint64_t state_bytes(const State& s) {
+    uint64_t bytes = sizeof(State) + s.stack.size() * sizeof(StackSlot);
+    for (const CallerFrame& f : s.callers) bytes += sizeof(CallerFrame) + f.stack.size() * sizeof(StackSlot);
+    return bytes;
+}
+
 class Explorer {
    public:
     Explorer(const isa::Program& prog, const Options& options, const Cfg& cfg)
-        : ctx_{prog, options}, cfg_(cfg), checkpoints_(prog.size()), seen_(prog.size(), false) {}
+        : ctx_{prog, options, cfg, std::vector<int>(cfg.subprogs.size(), 0), 0, {}},
+          cfg_(cfg),
+          checkpoints_(prog.size()),
+          seen_(prog.size(), false) {}
 
     std::vector<bool>& seen() { return seen_; }
+    const Context& context() const { return ctx_; }
 
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
-        Path path{initial_state()};
+        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state()};
         for (;;) {
             if (++stats.insns_processed > ctx_.options.insn_budget)
                 return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),
@@ -79,6 +90,7 @@ class Explorer {
                     if (path.parent) ++path.parent->branches;
                     pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent});
                     stats.peak_pending = std::max<uint64_t>(stats.peak_pending, pending.size());
+                    note_peak(stats, pending.size(), path.state);
                 }
                 if (!step.ends) {
                     path.pc = step.next_pc;
@@ -90,7 +102,8 @@ class Explorer {
             path = std::move(pending.back());
             pending.pop_back();
         }
-        stats.stack_depth = ctx_.stack_depth;
+        stats.stack_depth = ctx_.stack_depth[0];
+        stats.subprog_stack_depth = ctx_.stack_depth;
         return std::nullopt;
     }
 
@@ -121,14 +134,24 @@ class Explorer {
             path.parent = cp.get();
             jumps_since_checkpoint_ = 0;
             insns_since_checkpoint_ = 0;
+            stored_bytes_ += state_bytes(cp->state);
             stored.push_back(std::move(cp));
             ++stats.states_stored;
+            note_peak(stats, 0, path.state);
         }
         return Verdict{};
     }
 
+    void note_peak(Stats& stats, size_t pending, const State& sample) {
+        uint64_t states = stats.states_stored + pending + 1;
+        if (states <= stats.peak_states) return;
+        stats.peak_states = states;
+        stats.peak_bytes = stored_bytes_ + (pending + 1) * state_bytes(sample);
+    }
+
     Context ctx_;
     const Cfg& cfg_;
+    uint64_t stored_bytes_ = 0;
     std::vector<std::vector<std::unique_ptr<Checkpoint>>> checkpoints_;
     // Counted over all paths, like the kernel's insn_processed/jmps_processed since the last checkpoint;
     // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.
@@ -140,6 +163,7 @@ class Explorer {
 }  // namespace
 
 Result verify(const isa::Program& prog, const Options& options) {
+    auto started = std::chrono::steady_clock::now();
     Result result;
     CfgResult shape = build_cfg(prog);
     if (!shape.ok()) {
@@ -149,10 +173,11 @@ Result verify(const isa::Program& prog, const Options& options) {
     }
     Explorer explorer(prog, options, shape.cfg);
     std::optional<Rejection> rejection = explorer.run(result.stats);
-    if (!rejection) {
-        std::vector<int> depths{result.stats.stack_depth};
-        rejection = check_call_chains(shape.cfg, depths);
-    }
+    if (!rejection) rejection = check_call_chains(shape.cfg, result.stats.subprog_stack_depth);
+    const auto& called = explorer.context().helpers_called;
+    result.helpers_called.assign(called.begin(), called.end());
+    result.stats.verification_usec = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
     if (rejection) {
         result.message = rejection->message;
         result.insn_idx = rejection->insn_idx;

@@ -22,15 +22,17 @@ std::string_view type_name(RegType type) {
         case RegType::MapPtr: return "map_ptr";
         case RegType::MapValue: return "map_value";
         case RegType::MapValueOrNull: return "map_value_or_null";
+        case RegType::Mem: return "mem";
     }
     return "?";
 }
 
 bool is_pointer(RegType type) { return type != RegType::NotInit && type != RegType::Scalar; }
 
-StackSlot& State::slot(int spi) {
-    if (static_cast<size_t>(spi) >= stack.size()) stack.resize(static_cast<size_t>(spi) + 1);
-    return stack[static_cast<size_t>(spi)];
+StackSlot& State::slot_of(uint32_t f, int spi) {
+    std::vector<StackSlot>& slots = stack_of(f);
+    if (static_cast<size_t>(spi) >= slots.size()) slots.resize(static_cast<size_t>(spi) + 1);
+    return slots[static_cast<size_t>(spi)];
 }
 
 State initial_state() {
@@ -40,11 +42,20 @@ State initial_state() {
     return s;
 }
 
+State initial_raw_state(uint32_t memory_size) {
+    State s;
+    s.regs[1] = Reg::pointer(RegType::Mem);
+    s.regs[2] = Reg::scalar(Scalar::constant(memory_size));
+    s.regs[isa::kFrameReg] = Reg::pointer(RegType::Stack);
+    return s;
+}
+
 bool includes(const Reg& general, const Reg& specific) {
     if (general.type == RegType::NotInit) return true;
     if (general.type != specific.type) return false;
     if (general.type == RegType::Scalar) return general.value.includes(specific.value);
-    if (general.off != specific.off || general.map != specific.map || !general.value.includes(specific.value))
+    if (general.off != specific.off || general.map != specific.map || general.frame != specific.frame ||
+        !general.value.includes(specific.value))
         return false;
     return specific.range >= general.range;
 }
@@ -70,9 +81,13 @@ bool slot_includes(const StackSlot& general, const StackSlot& specific) {
 }  // namespace
 
 bool includes(const State& general, const State& specific) {
-    // Positions: registers 0..10, then spill slots. Every id general uses must correspond to one id of
-    // specific (so general's equalities hold there); several general ids may share one specific id.
-    // Packet pointers' ids (0 included: the packet start) are mapped the same way, per type.
+    // Same call chain first: frames at the same depth, suspended at the same call sites.
+    if (general.callers.size() != specific.callers.size()) return false;
+    for (size_t f = 0; f < general.callers.size(); ++f)
+        if (general.callers[f].callsite != specific.callers[f].callsite) return false;
+    // Positions: registers 0..10, then spill slots, frame by frame. Every id general uses must correspond
+    // to one id of specific (so general's equalities hold there); several general ids may share one
+    // specific id. Packet pointers' ids (0 included: the packet start) are mapped the same way, per type.
     std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
     auto ids_agree = [&id_map](const Reg& g, const Reg& s) {
         bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta || g.type == RegType::MapValueOrNull;
@@ -83,16 +98,23 @@ bool includes(const State& general, const State& specific) {
         id_map.emplace_back(g.type, g.id, s.id);
         return true;
     };
-    for (size_t r = 0; r < general.regs.size(); ++r)
-        if (!includes(general.regs[r], specific.regs[r]) || !ids_agree(general.regs[r], specific.regs[r]))
+    auto frame_includes = [&](const std::array<Reg, isa::kNumRegs>& g_regs, const std::vector<StackSlot>& g_stack,
+                              const std::array<Reg, isa::kNumRegs>& s_regs, const std::vector<StackSlot>& s_stack) {
+        for (size_t r = 0; r < g_regs.size(); ++r)
+            if (!includes(g_regs[r], s_regs[r]) || !ids_agree(g_regs[r], s_regs[r])) return false;
+        static const StackSlot kEmpty{};
+        for (size_t i = 0; i < g_stack.size(); ++i) {
+            const StackSlot& s = i < s_stack.size() ? s_stack[i] : kEmpty;
+            if (!slot_includes(g_stack[i], s)) return false;
+            if (g_stack[i].is_spill() && !ids_agree(g_stack[i].spilled, s.spilled)) return false;
+        }
+        return true;
+    };
+    for (size_t f = 0; f < general.callers.size(); ++f)
+        if (!frame_includes(general.callers[f].regs, general.callers[f].stack, specific.callers[f].regs,
+                            specific.callers[f].stack))
             return false;
-    static const StackSlot kEmpty{};
-    for (size_t i = 0; i < general.stack.size(); ++i) {
-        const StackSlot& s = i < specific.stack.size() ? specific.stack[i] : kEmpty;
-        if (!slot_includes(general.stack[i], s)) return false;
-        if (general.stack[i].is_spill() && !ids_agree(general.stack[i].spilled, s.spilled)) return false;
-    }
-    return true;
+    return frame_includes(general.regs, general.stack, specific.regs, specific.stack);
 }
 
 }  // namespace tcbpf::verifier

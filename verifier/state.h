@@ -1,5 +1,6 @@
 // The abstract machine state the exploration carries along each path: eleven registers and one stack
-// frame (the kernel's bpf_reg_state / bpf_func_state, restricted to what this version explores).
+// frame for the function running, plus the frames of its callers (bpf-to-bpf calls), each with the
+// registers it will resume with and its own stack (the kernel's bpf_reg_state / bpf_func_state).
 //
 // A register is either uninitialised, a scalar (its Scalar facts), or a pointer of some type with a fixed
 // offset `off` plus a variable part (Scalar facts too; only packet pointers have one so far). The
@@ -22,7 +23,8 @@
 
 namespace tcbpf::verifier {
 
-enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue, MapValueOrNull };
+// Mem: the `raw` program type's memory (Options::raw_memory_size bytes).
+enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue, MapValueOrNull, Mem };
 
 // The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr",
 // "map_value", "map_value_or_null").
@@ -41,9 +43,10 @@ struct Reg {
     // check settles together.
     uint32_t id = 0;
     uint32_t map = 0;  // map pointers and map values: which map (index into Options::maps)
+    uint32_t frame = 0;  // stack pointers: whose stack (0: the main program's; callers[i] is frame i)
 
-    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0, 0}; }
-    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0, 0}; }
+    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0, 0, 0}; }
+    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0, 0, 0}; }
     bool operator==(const Reg&) const = default;
 };
 
@@ -56,17 +59,32 @@ struct StackSlot {
     bool operator==(const StackSlot&) const = default;
 };
 
+// A caller suspended in a bpf-to-bpf call: the registers it resumes with (r1-r5 dead) and its stack.
+struct CallerFrame {
+    std::array<Reg, isa::kNumRegs> regs;
+    std::vector<StackSlot> stack;
+    size_t callsite = 0;  // the call instruction; execution resumes after it
+    bool operator==(const CallerFrame&) const = default;
+};
+
 struct State {
     std::array<Reg, isa::kNumRegs> regs;
     // stack[i] covers r10 - 8*(i+1) .. r10 - 8*i - 1; grown on demand.
     std::vector<StackSlot> stack;
+    std::vector<CallerFrame> callers;  // outermost first; empty in the main program
 
-    StackSlot& slot(int spi);
+    uint32_t frame() const { return static_cast<uint32_t>(callers.size()); }
+    // The stack of frame `f` (the current one when f == frame()).
+    std::vector<StackSlot>& stack_of(uint32_t f) { return f == frame() ? stack : callers[f].stack; }
+    StackSlot& slot(int spi) { return slot_of(frame(), spi); }
+    StackSlot& slot_of(uint32_t f, int spi);
     bool operator==(const State&) const = default;
 };
 
 // Entry state: r1 = ctx, r10 = frame pointer, the rest uninitialised, empty stack.
 State initial_state();
+// For the raw program type: r1 = the memory, r2 = its size.
+State initial_raw_state(uint32_t memory_size);
 
 // Value inclusion of one register, ids aside.
 bool includes(const Reg& general, const Reg& specific);
@@ -74,12 +92,17 @@ bool includes(const Reg& general, const Reg& specific);
 // in `specific` too.
 bool includes(const State& general, const State& specific);
 
-// Calls f(Reg&) for every register and spilled register of the state.
+// Calls f(Reg&) for every register and spilled register of the state, callers' frames included.
 template <typename F>
 void for_each_reg(State& state, F&& f) {
     for (Reg& r : state.regs) f(r);
     for (StackSlot& slot : state.stack)
         if (slot.is_spill()) f(slot.spilled);
+    for (CallerFrame& caller : state.callers) {
+        for (Reg& r : caller.regs) f(r);
+        for (StackSlot& slot : caller.stack)
+            if (slot.is_spill()) f(slot.spilled);
+    }
 }
 
 }  // namespace tcbpf::verifier

@@ -3,17 +3,20 @@
 // all paths with abstract values (verifier.md). Verdicts and messages follow the Linux verifier for a
 // privileged tc load (CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON).
 //
-// This version explores programs made of scalar ALU, conditional and unconditional jumps (loops
-// included), stack loads/stores/spills/atomics, __sk_buff context loads/stores, direct packet access
-// (constant and variable offsets), direct map-value addresses of array maps (global data), LD_ABS/LD_IND,
-// and calls of helpers whose arguments are the context or plain values, ending in `exit`. Anything
-// beyond that — map helpers, local calls, variable offsets on stack pointers — is rejected with a message saying what is "not supported yet", never
-// accepted unchecked.
+// It explores scalar ALU, conditional and unconditional jumps (loops included), stack loads/stores/spills/
+// atomics (constant and bounded variable offsets), __sk_buff context loads/stores, direct packet access,
+// map pointers and map values (direct addresses and lookup results, null-checked), LD_ABS/LD_IND, calls of
+// every helper in the prototype table (helper_name() names them; helpers.md minus what needs sockets,
+// dynptrs, callbacks, timers, locks or references), bpf-to-bpf calls with their frames, and the `raw`
+// program type of the conformance suite. Anything beyond that is rejected with a message saying what is
+// "not supported yet", never accepted unchecked.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tcbpf/isa.h"
@@ -37,6 +40,23 @@ struct Options {
     std::vector<MapInfo> maps;
     // Processed-instruction budget (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).
     uint64_t insn_budget = 1'000'000;
+    // The unprivileged rules on top (`--strict`): no pointer may leave the program (stored into a map
+    // value or the packet, passed to a helper as a plain value, returned), no read of stack bytes never
+    // written, no variable-offset stack access.
+    bool strict = false;
+    // The `raw` program type of the conformance suite, instead of prog_type: r1 points to this many
+    // bytes of readable and writable memory, r2 holds the count; shift immediates are masked to the
+    // width instead of rejected, callx is allowed, any return value is fine.
+    std::optional<uint32_t> raw_memory_size;
+    // Whether the license is GPL-compatible; GPL-only helpers are refused otherwise.
+    bool gpl_compatible = true;
+    // 0: no log; 1: on rejection, the failing path (each instruction with the registers it changed)
+    // and the reason; 2: the full state at every instruction processed. The statistics line is
+    // appended at levels ≥ 1.
+    int log_level = 0;
+    // Optional C source line of each instruction (BTF line info), by instruction index; empty strings
+    // (or a shorter vector) mean none. Shown in the log as "; <line>".
+    std::vector<std::string> source_lines;
 };
 
 struct Stats {
@@ -44,7 +64,11 @@ struct Stats {
     uint64_t states_stored = 0;   // checkpoints kept for pruning
     uint64_t paths_pruned = 0;    // paths stopped because a proven-safe state included them
     uint64_t peak_pending = 0;    // most branch states waiting at once
-    int stack_depth = 0;          // bytes of stack the program uses
+    uint64_t peak_states = 0;     // most checkpoints and pending states alive at once (the kernel's peak_states)
+    uint64_t peak_bytes = 0;      // memory those states took at the peak, approximately
+    int stack_depth = 0;          // bytes of stack the main program uses
+    std::vector<int> subprog_stack_depth;  // per subprogram, by start pc (the kernel's "stack depth a+b")
+    uint64_t verification_usec = 0;
 };
 
 struct Result {
@@ -55,8 +79,18 @@ struct Result {
     // Per instruction: whether some explored path reached it (the kernel's `seen`). Instructions never
     // reached are dead: every path to them was proven impossible. Filled for accepted programs.
     std::vector<bool> insn_seen;
+    // Helper ids the program calls (on explored paths), sorted, once each.
+    std::vector<int32_t> helpers_called;
+    // The kernel-style log (Options::log_level).
+    std::string log;
 };
 
 Result verify(const isa::Program& prog, const Options& options = {});
+
+// The kernel's name of a helper id without the "bpf_" prefix ("map_lookup_elem"), tcbpf's internal cBPF
+// helpers included ("cbpf_pay_offset"); empty for ids no helper has.
+std::string_view helper_name(int32_t id);
+// Whether the verifier knows the helper's prototype (so programs calling it can be verified).
+bool helper_supported(int32_t id);
 
 }  // namespace tcbpf::verifier
