@@ -176,6 +176,9 @@ std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State&
         }
         return Rejection{fmt::format("R{} pointer {} pointer prohibited", insn.dst, operator_text(insn.op)), pc};
     }
+    // The scalar's exact range becomes part of the pointer, which pruning compares exactly.
+    if (dst_ptr && uses_src) ctx.need_precise(insn.src);
+    if (src_ptr) ctx.need_precise(insn.dst);
     if (dst_ptr) return pointer_arithmetic(ctx, insn, state, pc, dst, src_reg.value, false);
     if (src_ptr) return pointer_arithmetic(ctx, insn, state, pc, src_reg, dst.value, true);
     dst = Reg::scalar(alu(insn.op, dst.value, src_reg.value));

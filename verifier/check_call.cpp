@@ -87,6 +87,8 @@ std::optional<Rejection> check_memory_type(const HelperProto& proto, const State
 std::optional<Rejection> check_size_arg(Context& ctx, State& state, const CallArgs& args, int reg, bool zero_ok,
                                         size_t pc) {
     const Reg& size = state.regs[static_cast<size_t>(reg)];
+    ctx.need_precise(reg);
+    if (state.regs[static_cast<size_t>(args.mem_reg)].type == RegType::Scalar) ctx.need_precise(args.mem_reg);
     if (size.type != RegType::Scalar)
         return Rejection{fmt::format("R{} type={} expected=scalar", reg, type_name(size.type)), pc};
     if (size.value.smin < 0)

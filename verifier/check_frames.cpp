@@ -70,6 +70,7 @@ std::optional<Rejection> execute_callx(Context& ctx, const isa::Insn& insn, Stat
     if (!ctx.raw()) return not_supported("callx outside the raw program type", pc);
     if (auto e = check_readable(state, insn.dst, pc)) return e;
     const Reg& target = state.regs[insn.dst];
+    ctx.need_precise(insn.dst);
     if (target.type == RegType::Scalar && target.value.is_const() && target.value.const_value() <= INT32_MAX) {
         isa::Insn call = insn;
         call.imm = static_cast<int32_t>(target.value.const_value());

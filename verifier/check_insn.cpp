@@ -70,7 +70,7 @@ Step execute(Context& ctx, State& state, size_t pc) {
         case Shape::Ja:
         case Shape::Ja32: step.next_pc = static_cast<size_t>(isa::branch_target(insn, pc)); return step;
         case Shape::JccK:
-        case Shape::JccX: return execute_conditional_jump(insn, state, pc);
+        case Shape::JccX: return execute_conditional_jump(ctx, insn, state, pc);
         case Shape::Exit: return execute_exit(ctx, state, pc);
         case Shape::Lddw:
             if (auto e = check_writable(insn.dst, pc)) return rejected(*e);

@@ -66,7 +66,7 @@ void sync_linked(State& state, const Reg& reg) {
     });
 }
 
-Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
+Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
     Step step;
     bool register_source = isa::info(insn.op).shape == Shape::JccX;
     if (register_source)
@@ -103,7 +103,14 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
     }
 
     if (dst.type == RegType::Scalar && src.type == RegType::Scalar) {
+        // Only one side runs when the values decide the branch: they must be compared exactly when
+        // pruning, or a state taking the other side could be pruned (precision.h).
+        auto need_values = [&] {
+            ctx.need_precise(insn.dst);
+            if (register_source) ctx.need_precise(insn.src);
+        };
         if (std::optional<bool> decided = branch_outcome(cond, dst.value, src.value)) {
+            need_values();
             step.next_pc = *decided ? target : pc + 1;
             return step;
         }
@@ -119,6 +126,7 @@ Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc) {
             sync_linked(*side, side->regs[insn.dst]);
             if (register_source) sync_linked(*side, side->regs[insn.src]);
         }
+        if (!taken_ok || !fall_ok) need_values();
         if (taken_ok) step.branch = std::move(taken), step.branch_pc = target;
         if (fall_ok) {
             step.next_pc = pc + 1;

@@ -69,6 +69,10 @@ std::optional<Rejection> access_range(Context& ctx, const State& state, const Re
         out = Range{lo, hi, false};
     }
     note_stack_use(ctx, state, base.frame, pc, out.lo);
+    if (out.fixed) {
+        ctx.touched_spi = slot_index(out.lo);
+        ctx.touched_frame = base.frame;
+    }
     return std::nullopt;
 }
 

@@ -28,6 +28,14 @@ struct Context {
     std::vector<int> stack_depth;  // per subprogram: deepest stack byte touched on any path
     uint32_t last_id = 0;  // scalar and packet ids handed out (unique across states, like the kernel's id_gen)
     std::set<int32_t> helpers_called;
+    // Set while executing one instruction, read by the exploration after it (precision.h): registers of
+    // the current frame whose values the instruction's safety or outcome depended on, and the stack slot
+    // a fixed-offset stack access touched.
+    uint16_t want_precise = 0;
+    int32_t touched_spi = -1;
+    uint32_t touched_frame = 0;
+
+    void need_precise(int reg) { want_precise = static_cast<uint16_t>(want_precise | (1u << reg)); }
 
     bool raw() const { return options.raw_memory_size.has_value(); }
 };
@@ -64,7 +72,7 @@ std::optional<Rejection> stack_helper_access(Context& ctx, State& state, int reg
                                              size_t pc);
 std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State& state, size_t pc);
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
-Step execute_conditional_jump(const isa::Insn& insn, State& state, size_t pc);
+Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state, size_t pc);
 // After a branch refined `reg`, every register and spill sharing its id learns the same.
 void sync_linked(State& state, const Reg& reg);
 

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "verifier/checker.h"
+#include "verifier/precision.h"
 
 namespace tcbpf::verifier {
 
@@ -27,18 +28,20 @@ using namespace detail;
 namespace {
 
 constexpr size_t kMaxPendingPaths = 8192;  // BPF_COMPLEXITY_LIMIT_JMP_SEQ
-constexpr size_t kMaxCheckpointsPerInsn = 64;
+constexpr size_t kMaxCheckpointsPerInsn = 4096;
 
 struct Checkpoint {
     State state;
     Checkpoint* parent = nullptr;
     int branches = 1;
+    std::vector<HistEntry> history;  // the instructions from the parent checkpoint to this one
 };
 
 struct Path {
     State state;
     size_t pc = 0;
     Checkpoint* parent = nullptr;
+    std::vector<HistEntry> history;  // the instructions since the parent checkpoint
 };
 
 void release(Checkpoint* cp) {
@@ -64,7 +67,7 @@ class Explorer {
 
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
-        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state()};
+        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}};
         for (;;) {
             if (++stats.insns_processed > ctx_.options.insn_budget)
                 return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),
@@ -78,8 +81,19 @@ class Explorer {
                 stop = *verdict;
             }
             if (!stop) {
+                const uint32_t frame = path.state.frame();
+                ctx_.want_precise = 0;
+                ctx_.touched_spi = -1;
                 Step step = execute(ctx_, path.state, path.pc);
                 if (step.error) return step.error;
+                if (ctx_.want_precise) {
+                    Wanted wanted;
+                    wanted.regs[frame] = ctx_.want_precise;
+                    backtrack(path, wanted);
+                }
+                path.history.push_back(HistEntry{static_cast<uint32_t>(path.pc), static_cast<uint8_t>(frame),
+                                                 static_cast<uint8_t>(ctx_.touched_frame),
+                                                 static_cast<int16_t>(ctx_.touched_spi)});
                 const isa::OpInfo& row = isa::info(ctx_.prog.insns[path.pc].op);
                 if (isa::is_jump(row.op) || row.shape == isa::Shape::Call || row.shape == isa::Shape::Exit)
                     ++jumps_since_checkpoint_;
@@ -88,7 +102,7 @@ class Explorer {
                         return Rejection{fmt::format("The sequence of {} jumps is too complex.", pending.size() + 1),
                                          path.pc};
                     if (path.parent) ++path.parent->branches;
-                    pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent});
+                    pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent, path.history});
                     stats.peak_pending = std::max<uint64_t>(stats.peak_pending, pending.size());
                     note_peak(stats, pending.size(), path.state);
                 }
@@ -121,7 +135,9 @@ class Explorer {
         auto& stored = checkpoints_[path.pc];
         for (const auto& cp : stored) {
             if (cp->branches == 0) {
-                if (includes(cp->state, path.state)) {
+                if (includes(cp->state, path.state, true)) {
+                    // The path's own checkpoints now rely on the values the checkpoint needed.
+                    backtrack(path, precise_values(cp->state));
                     ++stats.paths_pruned;
                     return Verdict{std::nullopt, true};
                 }
@@ -130,7 +146,9 @@ class Explorer {
             }
         }
         if (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8 && stored.size() < kMaxCheckpointsPerInsn) {
-            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1});
+            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1, std::move(path.history)});
+            clear_precision(cp->state);
+            path.history.clear();
             path.parent = cp.get();
             jumps_since_checkpoint_ = 0;
             insns_since_checkpoint_ = 0;
@@ -140,6 +158,20 @@ class Explorer {
             note_peak(stats, 0, path.state);
         }
         return Verdict{};
+    }
+
+    // Walks the path's history back through its checkpoints, marking what `wanted` names precise.
+    void backtrack(const Path& path, Wanted wanted) {
+        const std::vector<HistEntry>* history = &path.history;
+        Checkpoint* cp = path.parent;
+        for (;;) {
+            for (auto it = history->rbegin(); it != history->rend() && !wanted.empty(); ++it)
+                step_back(ctx_.prog, *it, wanted);
+            if (wanted.empty() || !cp) return;
+            if (!mark_precise(cp->state, wanted)) return;
+            history = &cp->history;
+            cp = cp->parent;
+        }
     }
 
     void note_peak(Stats& stats, size_t pending, const State& sample) {

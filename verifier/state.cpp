@@ -50,10 +50,11 @@ State initial_raw_state(uint32_t memory_size) {
     return s;
 }
 
-bool includes(const Reg& general, const Reg& specific) {
+bool includes(const Reg& general, const Reg& specific, bool use_precision) {
     if (general.type == RegType::NotInit) return true;
     if (general.type != specific.type) return false;
-    if (general.type == RegType::Scalar) return general.value.includes(specific.value);
+    if (general.type == RegType::Scalar)
+        return (use_precision && !general.precise) || general.value.includes(specific.value);
     if (general.off != specific.off || general.map != specific.map || general.frame != specific.frame ||
         !general.value.includes(specific.value))
         return false;
@@ -62,11 +63,11 @@ bool includes(const Reg& general, const Reg& specific) {
 
 namespace {
 
-bool slot_includes(const StackSlot& general, const StackSlot& specific) {
+bool slot_includes(const StackSlot& general, const StackSlot& specific, bool use_precision) {
     if (general.is_spill()) {
         if (!specific.is_spill()) return false;
         if (general.bytes != specific.bytes) return false;
-        return includes(general.spilled, specific.spilled);
+        return includes(general.spilled, specific.spilled, use_precision);
     }
     for (size_t i = 0; i < 8; ++i) {
         StackByte g = general.bytes[i], s = specific.bytes[i];
@@ -80,7 +81,7 @@ bool slot_includes(const StackSlot& general, const StackSlot& specific) {
 
 }  // namespace
 
-bool includes(const State& general, const State& specific) {
+bool includes(const State& general, const State& specific, bool use_precision) {
     // Same call chain first: frames at the same depth, suspended at the same call sites.
     if (general.callers.size() != specific.callers.size()) return false;
     for (size_t f = 0; f < general.callers.size(); ++f)
@@ -101,11 +102,11 @@ bool includes(const State& general, const State& specific) {
     auto frame_includes = [&](const std::array<Reg, isa::kNumRegs>& g_regs, const std::vector<StackSlot>& g_stack,
                               const std::array<Reg, isa::kNumRegs>& s_regs, const std::vector<StackSlot>& s_stack) {
         for (size_t r = 0; r < g_regs.size(); ++r)
-            if (!includes(g_regs[r], s_regs[r]) || !ids_agree(g_regs[r], s_regs[r])) return false;
+            if (!includes(g_regs[r], s_regs[r], use_precision) || !ids_agree(g_regs[r], s_regs[r])) return false;
         static const StackSlot kEmpty{};
         for (size_t i = 0; i < g_stack.size(); ++i) {
             const StackSlot& s = i < s_stack.size() ? s_stack[i] : kEmpty;
-            if (!slot_includes(g_stack[i], s)) return false;
+            if (!slot_includes(g_stack[i], s, use_precision)) return false;
             if (g_stack[i].is_spill() && !ids_agree(g_stack[i].spilled, s.spilled)) return false;
         }
         return true;

@@ -44,9 +44,12 @@ struct Reg {
     uint32_t id = 0;
     uint32_t map = 0;  // map pointers and map values: which map (index into Options::maps)
     uint32_t frame = 0;  // stack pointers: whose stack (0: the main program's; callers[i] is frame i)
+    // Scalars in checkpoints: some continuation's safety depends on the value (precision.h). An
+    // imprecise scalar includes every scalar when pruning.
+    bool precise = false;
 
-    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0, 0, 0}; }
-    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0, 0, 0}; }
+    static Reg scalar(const Scalar& s) { return Reg{RegType::Scalar, s, 0, 0, 0, 0, 0, false}; }
+    static Reg pointer(RegType type, int32_t off = 0) { return Reg{type, Scalar::constant(0), off, 0, 0, 0, 0, false}; }
     bool operator==(const Reg&) const = default;
 };
 
@@ -86,11 +89,12 @@ State initial_state();
 // For the raw program type: r1 = the memory, r2 = its size.
 State initial_raw_state(uint32_t memory_size);
 
-// Value inclusion of one register, ids aside.
-bool includes(const Reg& general, const Reg& specific);
+// Value inclusion of one register, ids aside. With `use_precision`, a scalar of `general` not marked
+// precise includes every scalar (its value matters to no continuation).
+bool includes(const Reg& general, const Reg& specific, bool use_precision = false);
 // Whole-state inclusion, including the equalities ids state: values linked in `general` must be linked
 // in `specific` too.
-bool includes(const State& general, const State& specific);
+bool includes(const State& general, const State& specific, bool use_precision = false);
 
 // Calls f(Reg&) for every register and spilled register of the state, callers' frames included.
 template <typename F>

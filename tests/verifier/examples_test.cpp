@@ -27,9 +27,9 @@ constexpr Expectation kExamples[] = {
     {"tail_dispatch", "handle_ipv6", true},
     {"tail_dispatch", "dispatch", true},
     {"l4_lb", "l4_lb", true},
-    // A bpf-to-bpf call around a 256-round loop: without precision tracking every hit count is a new
-    // state, and exploration runs out of budget.
-    {"payload_scan", "payload_scan", false},
+    // A bpf-to-bpf call around a 256-round loop: only precision tracking (hit counts are not compared)
+    // and enough checkpoints per loop instruction keep it inside the budget.
+    {"payload_scan", "payload_scan", true},
 };
 
 Options options_for(const loader::Object& object) {
@@ -50,8 +50,7 @@ TEST(Examples, SupportedProgramsAreAcceptedTheRestRefused) {
             EXPECT_TRUE(r.ok) << r.message << " at insn " << r.insn_idx;
         } else {
             EXPECT_FALSE(r.ok);
-            EXPECT_TRUE(r.message.starts_with("not supported yet") || r.message.starts_with("BPF program is too large"))
-                << r.message;
+            EXPECT_TRUE(r.message.starts_with("not supported yet")) << r.message;
         }
     }
 }
