@@ -1,12 +1,18 @@
 // cBPF → eBPF, after the kernel's bpf_convert_filter. A lives in w0, X in w7, the context in r6 and the
-// scratch words in the stack; every cBPF instruction becomes a short, fixed eBPF sequence, so a first
-// pass sizes each sequence and a second emits it with jump offsets between the mapped positions.
+// scratch words in the stack; every cBPF instruction becomes a short, fixed eBPF sequence, and jumps are
+// patched once every cBPF instruction has its eBPF position.
 //
-// The result is ordinary eBPF for the classifier/action program type: packet loads are LD_ABS/LD_IND
-// (whose "outside the packet → return 0" is exactly cBPF's), ancillary loads are __sk_buff reads or
-// helper calls, and division by a zero X exits with 0 explicitly. Where the kernel differs from a naive
-// mapping, the comments say so.
+// The result is ordinary eBPF for the classifier/action program type that tcbpf's verifier accepts.
+// Packet loads at offsets a 16-bit displacement can reach are direct packet accesses: one bounds check
+// against data_end (r9), then a load from data (r8) and a byte swap — the kernel's own fast path for
+// LD ABS, extended here to LD IND and LDX MSH. Since tcbpf packets are always linear, data_end - data is
+// the whole skb->len, so "outside [data, data_end)" is exactly cBPF's "outside the packet → return 0".
+// Other offsets (negative SKF_NET_OFF/SKF_LL_OFF bases, far offsets) use LD_ABS/LD_IND, whose failure
+// semantics are cBPF's. Ancillary loads are __sk_buff reads or helper calls, and division by a zero X
+// exits with 0 explicitly. Where the kernel differs from a naive mapping, the comments say so.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "cbpf/opcodes.h"
 #include "tcbpf/cbpf.h"
@@ -17,9 +23,11 @@ namespace {
 using isa::Insn;
 using isa::Op;
 
-constexpr uint8_t kA = 0, kX = 7, kCtx = 6, kTmp = 8, kFp = 10;
+constexpr uint8_t kA = 0, kScratch = 2, kScratch2 = 3, kScratch3 = 4, kCtx = 6, kX = 7, kData = 8, kDataEnd = 9,
+                  kFp = 10;
 
 // __sk_buff offsets of the fields ancillary loads read (skb-context.md).
+constexpr int16_t kSkbData = 76, kSkbDataEnd = 80;
 constexpr int16_t kSkbLen = 0, kSkbPktType = 4, kSkbMark = 8, kSkbQueue = 12, kSkbProtocol = 16,
                   kSkbVlanPresent = 20, kSkbVlanTci = 24, kSkbVlanProto = 28, kSkbIfindex = 40, kSkbHash = 68;
 constexpr int32_t kHelperPrandom = 7, kHelperSmpProcessorId = 8;
@@ -35,6 +43,51 @@ Insn make(Op op, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm 
 }
 
 int16_t scratch_offset(uint32_t k) { return static_cast<int16_t>(-static_cast<int32_t>((kMemWords - k) * 4)); }
+// LDX MSH's slow path keeps A below the scratch words while LD_ABS overwrites r0.
+constexpr int16_t kSavedA = -static_cast<int16_t>(kMemWords * 4 + 8);
+
+// Direct access reaches offsets whose last byte a load's signed 16-bit displacement can address; LD IND
+// offsets up to kMaxDirectIndexed, which keeps the verifier's packet range (MAX_PACKET_OFF) in reach.
+constexpr uint32_t kMaxDirectEnd = 0x7fff;
+constexpr uint32_t kMaxDirectIndexed = 0xff00;
+
+Op ldx_op(uint32_t size) { return size == 4 ? Op::LDX_W : size == 2 ? Op::LDX_H : Op::LDX_B; }
+
+// Which instructions some path reaches. cBPF may carry dead code (the kernel's checker allows it), but
+// eBPF may not (the verifier's CFG check rejects unreachable instructions), so dead code is dropped.
+std::vector<bool> reachable(const Program& prog) {
+    std::vector<bool> live(prog.size(), false);
+    if (!prog.empty()) live[0] = true;
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        if (!live[pc]) continue;
+        const OpcodeRow* row = find_opcode(prog[pc].code);
+        if (row == nullptr) continue;
+        auto mark = [&](size_t target) {
+            if (target < prog.size()) live[target] = true;
+        };
+        switch (row->kind) {
+            case Kind::RetK:
+            case Kind::RetA: break;
+            case Kind::Ja: mark(pc + 1 + prog[pc].k); break;
+            case Kind::Jcond:
+                mark(pc + 1 + prog[pc].jt);
+                mark(pc + 1 + prog[pc].jf);
+                break;
+            default: mark(pc + 1); break;
+        }
+    }
+    return live;
+}
+
+bool uses_packet(const Program& prog) {
+    for (const auto& insn : prog) {
+        const OpcodeRow* row = find_opcode(insn.code);
+        if (row == nullptr) continue;
+        if (row->kind == Kind::LdInd || row->kind == Kind::LdxMsh) return true;
+        if (row->kind == Kind::LdAbs && insn.k < static_cast<uint32_t>(kAdOff)) return true;
+    }
+    return false;
+}
 
 Op alu_op(uint16_t code) {
     const bool x = code & kSrcX;
@@ -72,11 +125,13 @@ Op ld_ind_op(uint16_t code) {
     return size == 4 ? Op::LD_IND_W : size == 2 ? Op::LD_IND_H : Op::LD_IND_B;
 }
 
-// A jump whose target is a cBPF pc; resolved once every cBPF instruction has its eBPF position.
+// A jump whose target is a cBPF pc (or kReturnZero); resolved once every cBPF instruction has its eBPF
+// position.
 struct Fixup {
     size_t ebpf_pc;
     size_t cbpf_target;
 };
+constexpr size_t kReturnZero = SIZE_MAX;
 
 class Converter {
    public:
@@ -87,13 +142,26 @@ class Converter {
         emit(make(Op::MOV32_K, kA));
         emit(make(Op::MOV32_K, kX));
         emit(make(Op::MOV64_X, kCtx, 1));
+        if (uses_packet(prog_)) {
+            load_field(kData, kSkbData);
+            load_field(kDataEnd, kSkbDataEnd);
+        }
         position_.resize(prog_.size() + 1);
+        const std::vector<bool> live = reachable(prog_);
         for (size_t pc = 0; pc < prog_.size(); ++pc) {
             position_[pc] = out_.insns.size();
-            convert(pc, prog_[pc]);
+            if (live[pc]) convert(pc, prog_[pc]);
+        }
+        // The shared exit of every failed bounds check: a load outside the packet returns 0.
+        size_t return_zero = 0;
+        if (std::any_of(fixups_.begin(), fixups_.end(), [](const Fixup& f) { return f.cbpf_target == kReturnZero; })) {
+            return_zero = out_.insns.size();
+            emit(make(Op::MOV32_K, kA));
+            emit(make(Op::EXIT));
         }
         for (const Fixup& f : fixups_) {
-            const int64_t off = static_cast<int64_t>(position_[f.cbpf_target]) - static_cast<int64_t>(f.ebpf_pc) - 1;
+            const size_t target = f.cbpf_target == kReturnZero ? return_zero : position_[f.cbpf_target];
+            const int64_t off = static_cast<int64_t>(target) - static_cast<int64_t>(f.ebpf_pc) - 1;
             if (off > INT16_MAX) throw Error("cBPF program too large to convert: a jump exceeds eBPF's range");
             out_.insns[f.ebpf_pc].off = static_cast<int16_t>(off);
         }
@@ -107,6 +175,57 @@ class Converter {
         emit(make(op, op == Op::JA ? 0 : kA, src, 0, imm));
     }
     void load_field(uint8_t dst, int16_t offset) { emit(make(Op::LDX_W, dst, kCtx, offset)); }
+    // if (reg > data_end) return 0;
+    void return_zero_if_beyond(uint8_t reg) {
+        fixups_.push_back({out_.insns.size(), kReturnZero});
+        emit(make(Op::JGT64_X, reg, kDataEnd));
+    }
+    // dst = big-endian `size` bytes at base + offset, known to lie inside the packet.
+    void load_be(uint8_t dst, uint8_t base, int16_t offset, uint32_t size) {
+        emit(make(ldx_op(size), dst, base, offset));
+        if (size == 2) emit(make(Op::BE16, dst, 0, 0, 16));
+        if (size == 4) emit(make(Op::BE32, dst, 0, 0, 32));
+    }
+    // A = P[k:size] for 0 <= k, k + size <= kMaxDirectEnd: one bounds check, one load.
+    void load_abs_direct(uint8_t dst, uint32_t k, uint32_t size) {
+        emit(make(Op::MOV64_X, kScratch, kData));
+        emit(make(Op::ADD64_K, kScratch, 0, 0, static_cast<int32_t>(k + size)));
+        return_zero_if_beyond(kScratch);
+        load_be(dst, kData, static_cast<int16_t>(k), size);
+    }
+    // A = P[X+k:size]. The 32-bit sum X + k is the offset the kernel's helper receives; a small
+    // non-negative one is read directly, anything else (negative bases, far offsets) through LD_IND.
+    void load_ind(const cbpf::Insn& in) {
+        const uint32_t size = size_of_load(in.code);
+        emit(make(Op::MOV32_X, kScratch, kX));
+        emit(make(Op::ADD32_K, kScratch, 0, 0, static_cast<int32_t>(in.k)));
+        emit(make(Op::JGT64_K, kScratch, 0, size == 1 ? 7 : 8, static_cast<int32_t>(kMaxDirectIndexed)));
+        emit(make(Op::MOV64_X, kScratch2, kData));
+        emit(make(Op::ADD64_X, kScratch2, kScratch));
+        emit(make(Op::MOV64_X, kScratch3, kScratch2));
+        emit(make(Op::ADD64_K, kScratch3, 0, 0, static_cast<int32_t>(size)));
+        return_zero_if_beyond(kScratch3);
+        load_be(kA, kScratch2, 0, size);
+        emit(make(Op::JA, 0, 0, 1));
+        emit(make(ld_ind_op(in.code), 0, kX, 0, static_cast<int32_t>(in.k)));
+    }
+    // X = 4 * (P[k] & 0xf).
+    void load_msh(uint32_t k) {
+        if (k < kMaxDirectEnd) {
+            load_abs_direct(kScratch, k, 1);
+            emit(make(Op::AND32_K, kScratch, 0, 0, 0xf));
+            emit(make(Op::LSH32_K, kScratch, 0, 0, 2));
+            emit(make(Op::MOV32_X, kX, kScratch));
+            return;
+        }
+        // LD_ABS writes r0, so A waits on the stack.
+        emit(make(Op::STX_W, kFp, kA, kSavedA));
+        emit(make(Op::LD_ABS_B, 0, 0, 0, static_cast<int32_t>(k)));
+        emit(make(Op::AND32_K, kA, 0, 0, 0xf));
+        emit(make(Op::LSH32_K, kA, 0, 0, 2));
+        emit(make(Op::MOV32_X, kX, kA));
+        emit(make(Op::LDX_W, kA, kFp, kSavedA));
+    }
     void call(int32_t helper) {
         Insn c = make(Op::CALL_HELPER);
         c.imm = helper;
@@ -120,6 +239,14 @@ class Converter {
         call(helper);
     }
 
+    // The kernel loads skb->dev and, when it is NULL, exits returning A as it stands. skb->dev is
+    // NULL exactly when the ifindex the context shows is 0; the ifindex stays in kScratch.
+    void leave_without_device() {
+        load_field(kScratch, kSkbIfindex);
+        emit(make(Op::JNE32_K, kScratch, 0, 1, 0));
+        emit(make(Op::EXIT));
+    }
+
     void convert_ancillary(uint32_t id) {
         switch (id) {
             case kAdProtocol:
@@ -131,7 +258,10 @@ class Converter {
                 emit(make(Op::BE16, kA));
                 break;
             case kAdPktType: load_field(kA, kSkbPktType); break;
-            case kAdIfindex: load_field(kA, kSkbIfindex); break;
+            case kAdIfindex:
+                leave_without_device();
+                emit(make(Op::MOV32_X, kA, kScratch));
+                break;
             case kAdMark: load_field(kA, kSkbMark); break;
             case kAdQueue: load_field(kA, kSkbQueue); break;
             case kAdRxhash: load_field(kA, kSkbHash); break;
@@ -140,7 +270,10 @@ class Converter {
             case kAdCpu: call(kHelperSmpProcessorId); break;
             case kAdRandom: call(kHelperPrandom); break;
             case kAdAluXorX: emit(make(Op::XOR32_X, kA, kX)); break;
-            case kAdHatype: call_with_ctx_a_x(kHelperCbpfHatype); break;
+            case kAdHatype:
+                leave_without_device();
+                call_with_ctx_a_x(kHelperCbpfHatype);
+                break;
             case kAdPayOffset: call_with_ctx_a_x(kHelperCbpfPayOffset); break;
             case kAdNlattr: call_with_ctx_a_x(kHelperCbpfNlattr); break;
             case kAdNlattrNest: call_with_ctx_a_x(kHelperCbpfNlattrNest); break;
@@ -168,10 +301,12 @@ class Converter {
             case Kind::LdAbs:
                 if (in.k >= static_cast<uint32_t>(kAdOff))
                     convert_ancillary(in.k - static_cast<uint32_t>(kAdOff));
+                else if (in.k + size_of_load(in.code) <= kMaxDirectEnd)
+                    load_abs_direct(kA, in.k, size_of_load(in.code));
                 else
                     emit(make(ld_abs_op(in.code), 0, 0, 0, k));
                 break;
-            case Kind::LdInd: emit(make(ld_ind_op(in.code), 0, kX, 0, k)); break;
+            case Kind::LdInd: load_ind(in); break;
             case Kind::LdLen: load_field(kA, kSkbLen); break;
             case Kind::LdxLen: load_field(kX, kSkbLen); break;
             case Kind::LdImm: emit(make(Op::MOV32_K, kA, 0, 0, k)); break;
@@ -180,15 +315,7 @@ class Converter {
             case Kind::LdxMem: emit(make(Op::LDX_W, kX, kFp, scratch_offset(in.k))); break;
             case Kind::St: emit(make(Op::STX_W, kFp, kA, scratch_offset(in.k))); break;
             case Kind::Stx: emit(make(Op::STX_W, kFp, kX, scratch_offset(in.k))); break;
-            case Kind::LdxMsh:
-                // X = 4 * (P[k] & 0xf), keeping A: LD_ABS writes r0, so A waits in a callee-saved register.
-                emit(make(Op::MOV64_X, kTmp, kA));
-                emit(make(Op::LD_ABS_B, 0, 0, 0, k));
-                emit(make(Op::AND32_K, kA, 0, 0, 0xf));
-                emit(make(Op::LSH32_K, kA, 0, 0, 2));
-                emit(make(Op::MOV64_X, kX, kA));
-                emit(make(Op::MOV64_X, kA, kTmp));
-                break;
+            case Kind::LdxMsh: load_msh(in.k); break;
             case Kind::Tax: emit(make(Op::MOV64_X, kX, kA)); break;
             case Kind::Txa: emit(make(Op::MOV64_X, kA, kX)); break;
             case Kind::RetK:

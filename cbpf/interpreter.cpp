@@ -109,7 +109,10 @@ uint32_t run(const Program& prog, const Packet& packet) {
             case Kind::Neg: a = 0u - a; break;
             case Kind::LdAbs:
                 if (insn.k >= static_cast<uint32_t>(kAdOff)) {
-                    a = ancillary(packet, insn.k - static_cast<uint32_t>(kAdOff), a, x);
+                    const uint32_t id = insn.k - static_cast<uint32_t>(kAdOff);
+                    // Without a device (ifindex 0) the kernel's conversion exits, returning A.
+                    if ((id == kAdIfindex || id == kAdHatype) && packet.ifindex == 0) return a;
+                    a = ancillary(packet, id, a, x);
                 } else if (auto v = load(packet, static_cast<int32_t>(insn.k), size_of_load(insn.code))) {
                     a = *v;
                 } else {

@@ -34,6 +34,7 @@ void register_tc_helpers(vm::HelperRegistry& registry) {
     registry.add(id, std::string(helper_name(id)), &detail::name);
     TCBPF_HELPERS(TCBPF_REGISTER)
 #undef TCBPF_REGISTER
+    register_cbpf_helpers(registry);
 }
 
 }  // namespace tcbpf::helpers

@@ -78,7 +78,7 @@ struct Packet {
     uint32_t network_offset = 14;   // network header, for SKF_NET_OFF loads
     uint16_t protocol = 0;          // skb->protocol in host order (EtherType)
     uint32_t pkt_type = 0;
-    uint32_t ifindex = 1;
+    uint32_t ifindex = 1;  // 0: no device (IFINDEX and HATYPE loads then end the program returning A)
     uint32_t mark = 0;
     uint32_t queue_mapping = 0;
     uint32_t hatype = 1;  // ARPHRD_ETHER

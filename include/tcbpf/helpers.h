@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string_view>
 
 #include "tcbpf/skb.h"
@@ -83,11 +84,29 @@ struct RunEnv {
     // bpf_clone_redirect: sends the clone now and returns 0, or a negative errno (-EINVAL for an
     // unknown ifindex, as the kernel's dev_get_by_index miss). nullptr: no device exists (-EINVAL).
     std::function<long(const CloneRequest&)>* clone_redirect = nullptr;
+
+    // skb->dev->type (ARPHRD_*), what a cBPF program's SKF_AD_HATYPE reads. 0: the device is loopback
+    // if the skb's ifindex is 1 (LOOPBACK_IFINDEX: a BPF_PROG_TEST_RUN skb), else an Ethernet port.
+    uint16_t device_type = 0;
 };
+
+inline constexpr uint16_t kArphrdEther = 1;
+inline constexpr uint16_t kArphrdLoopback = 772;
 
 // Registers every helper tcbpf implements under its kernel id and name ("map_lookup_elem", without
 // the bpf_ prefix). Tail calls (id 12) are executed by the interpreter itself and not registered.
 void register_tc_helpers(vm::HelperRegistry& registry);
+
+// The kernel's private functions that converted cBPF programs call for ancillary loads (cbpf.h
+// kHelperCbpf*: payload offset, netlink attribute search, device type), with the kernel's semantics.
+// register_tc_helpers includes them.
+void register_cbpf_helpers(vm::HelperRegistry& registry);
+
+// skb_get_poff: the offset from `data` (the MAC header) of the transport payload, as the kernel's flow
+// dissector finds it from the network header at `network_offset` (0 when dissection fails). Protocols
+// in host order; `vlan_proto` matters only when a tag was taken out of the bytes.
+uint32_t payload_offset(std::span<const uint8_t> data, uint32_t network_offset, uint16_t protocol,
+                        bool vlan_tag_present, uint16_t vlan_proto);
 
 // The name of a kernel helper id (helpers.md, "map_lookup_elem"), implemented or not, for messages
 // about unimplemented ones; empty for an id the kernel does not define (0 or above 211).
