@@ -9,7 +9,7 @@
 // exploration stores states to compare later paths against.
 //
 // check_call_chains runs after exploration, when each subprogram's stack depth is known: walking every
-// chain of local calls from main, the frames (each rounded up to 32 bytes) must fit 512 bytes and at most
+// chain of local calls from main, the frames (each rounded up to 16 bytes) must fit 512 bytes and at most
 // 8 frames deep.
 #pragma once
 

@@ -175,7 +175,7 @@ std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn
     std::string_view name = helper_name_of(insn.imm);
     if (!proto) {
         if (name.empty()) return Rejection{fmt::format("invalid func unknown#{}", insn.imm), pc};
-        if (unavailable_to_tc(insn.imm)) return Rejection{fmt::format("unknown func bpf_{}#{}", name, insn.imm), pc};
+        if (unavailable_to_tc(insn.imm)) return Rejection{fmt::format("program of this type cannot use helper bpf_{}#{}", name, insn.imm), pc};
         return not_supported(fmt::format("helper bpf_{}#{}", name, insn.imm), pc);
     }
     ctx.helpers_called.insert(insn.imm);

@@ -68,6 +68,7 @@ class Explorer {
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
         Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}};
+        note_peak(stats, 0, path.state);
         for (;;) {
             if (++stats.insns_processed > ctx_.options.insn_budget)
                 return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),

@@ -28,7 +28,7 @@ constexpr HelperProto kHelpers[] = {
     {2, {M, A::MapKey, A::MapValue, Y, N}, RetKind::Integer, false, true},
     {3, {M, A::MapKey, N, N, N}, RetKind::Integer, false, true},
     {5, {}},
-    {6, {A::Mem, A::Size, Y, Y, Y}, RetKind::Integer, false, false, true},
+    {6, {A::Mem, A::Size, N, N, N}, RetKind::Integer, false, false, true},  // variadic: r3-r5 unchecked
     {7, {}},
     {8, {}},
     {9, {C, Y, A::Mem, A::Size, Y}, RetKind::Integer, true, true},

@@ -1,0 +1,63 @@
+// The verifier on tests/verifier/feature_cases.h: helper prototypes, variable stack offsets, local calls,
+// precision, the raw program type and --strict, each case in its mode with its verdict and message.
+#include <gtest/gtest.h>
+
+#include "tcbpf/asm.h"
+#include "tcbpf/verifier.h"
+#include "tests/verifier/feature_cases.h"
+
+namespace tcbpf::verifier {
+namespace {
+
+std::vector<MapInfo> feature_maps() {
+    return {MapInfo{2, 4, 16, 1, 0},  MapInfo{3, 4, 4, 8, 0},  MapInfo{4, 4, 4, 8, 0},
+            MapInfo{27, 0, 0, 4096, 0}, MapInfo{6, 4, 8, 1, 0}, MapInfo{22, 0, 8, 16, 0}};
+}
+
+Options options_for(test::Mode mode) {
+    Options options;
+    options.maps = feature_maps();
+    if (mode == test::Mode::Strict) options.strict = true;
+    if (mode == test::Mode::Raw) options.raw_memory_size = 16;
+    if (mode == test::Mode::NonGpl) options.gpl_compatible = false;
+    return options;
+}
+
+TEST(Features, CasesGiveTheStatedVerdictAndMessage) {
+    for (const test::FeatureCase& c : test::kFeatureCases) {
+        SCOPED_TRACE(c.name);
+        Result r = verify(isa::assemble(c.text), options_for(c.mode));
+        if (c.message[0] == '\0') {
+            EXPECT_TRUE(r.ok) << r.message << " at insn " << r.insn_idx;
+        } else {
+            EXPECT_FALSE(r.ok);
+            EXPECT_EQ(r.message, c.message);
+            EXPECT_EQ(r.insn_idx, c.insn_idx);
+        }
+    }
+}
+
+TEST(Features, ResultNamesTheHelpersCalled) {
+    Result r = verify(isa::assemble("call 7\ncall 5\ncall 7\nr0 = 0\nexit\n"));
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_EQ(r.helpers_called, (std::vector<int32_t>{5, 7}));
+}
+
+TEST(Features, HelperNamesAndSupport) {
+    EXPECT_EQ(helper_name(1), "map_lookup_elem");
+    EXPECT_EQ(helper_name(84), "sk_lookup_tcp");
+    EXPECT_EQ(helper_name(0x7cbf0002), "cbpf_nlattr");
+    EXPECT_EQ(helper_name(5000), "");
+    EXPECT_TRUE(helper_supported(69));
+    EXPECT_FALSE(helper_supported(84));
+}
+
+TEST(Features, StatsReportEachFunctionsStack) {
+    Result r = verify(isa::assemble("r0 = 0\n*(u64 *)(r10 - 16) = r0\ncall f\nexit\nf:\n*(u64 *)(r10 - 40) = r1\nr0 = 0\nexit\n"));
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_EQ(r.stats.subprog_stack_depth, (std::vector<int>{16, 40}));
+    EXPECT_GT(r.stats.peak_states, 0u);
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier
