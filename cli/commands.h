@@ -14,6 +14,9 @@ void add_isa_commands(CLI::App& app);
 // prog run, prog show, prog dump: BPF objects (runtime/).
 void add_prog_commands(CLI::App& app);
 
+// map show|dump|lookup|update|delete|getnext|create|pin, -batch: pinned maps as bpftool handles them.
+void add_map_commands(CLI::App& app);
+
 // Whole-file helpers shared by commands; they throw tcbpf::Error naming the path.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 std::string read_file_text(const std::string& path);

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     tcbpf::cli::add_isa_commands(app);
     tcbpf::cli::add_prog_commands(app);
+    tcbpf::cli::add_map_commands(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
