@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "verifier/checker.h"
+#include "verifier/log.h"
 #include "verifier/precision.h"
 
 namespace tcbpf::verifier {
@@ -42,6 +43,8 @@ struct Path {
     size_t pc = 0;
     Checkpoint* parent = nullptr;
     std::vector<HistEntry> history;  // the instructions since the parent checkpoint
+    size_t log_mark = 0;             // log length when the path was set aside (level 1 rewinds to it)
+    size_t from_pc = 0;              // the jump that set it aside
 };
 
 void release(Checkpoint* cp) {
@@ -63,12 +66,15 @@ class Explorer {
           seen_(prog.size(), false) {}
 
     std::vector<bool>& seen() { return seen_; }
+    std::string& log() { return log_; }
     const Context& context() const { return ctx_; }
 
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
-        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}};
+        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}, 0, 0};
         note_peak(stats, 0, path.state);
+        const int level = ctx_.options.log_level;
+        if (level >= 1) log_ += fmt::format("0:{}\n", format_state(path.state, ctx_.options));
         for (;;) {
             if (++stats.insns_processed > ctx_.options.insn_budget)
                 return Rejection{fmt::format("BPF program is too large. Processed {} insn", stats.insns_processed),
@@ -81,12 +87,21 @@ class Explorer {
                 if (!verdict) return verdict.error();
                 stop = *verdict;
             }
+            if (stop && level >= 1) log_ += fmt::format("{}: safe\n", path.pc);
             if (!stop) {
                 const uint32_t frame = path.state.frame();
                 ctx_.want_precise = 0;
                 ctx_.touched_spi = -1;
+                size_t insn_start = log_.size();
+                if (level >= 1) log_ += format_insn(ctx_.prog, path.pc, ctx_.options, last_line_pc_);
+                std::string before = level >= 1 ? format_state(path.state, ctx_.options) : std::string();
                 Step step = execute(ctx_, path.state, path.pc);
-                if (step.error) return step.error;
+                if (step.error) {
+                    // The registers the instruction failed on, then the instruction (the kernel's order).
+                    if (level >= 1) log_.insert(insn_start, fmt::format("{}:{}\n", path.pc, before));
+                    return step.error;
+                }
+                if (level >= 2) log_ += fmt::format("{}:{}\n", path.pc, format_state(path.state, ctx_.options));
                 if (ctx_.want_precise) {
                     Wanted wanted;
                     wanted.regs[frame] = ctx_.want_precise;
@@ -103,7 +118,8 @@ class Explorer {
                         return Rejection{fmt::format("The sequence of {} jumps is too complex.", pending.size() + 1),
                                          path.pc};
                     if (path.parent) ++path.parent->branches;
-                    pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent, path.history});
+                    pending.push_back(
+                        Path{std::move(*step.branch), step.branch_pc, path.parent, path.history, log_.size(), path.pc});
                     stats.peak_pending = std::max<uint64_t>(stats.peak_pending, pending.size());
                     note_peak(stats, pending.size(), path.state);
                 }
@@ -116,6 +132,9 @@ class Explorer {
             if (pending.empty()) break;
             path = std::move(pending.back());
             pending.pop_back();
+            if (level == 1) log_.resize(path.log_mark);
+            if (level >= 1)
+                log_ += fmt::format("from {} to {}:{}\n", path.from_pc, path.pc, format_state(path.state, ctx_.options));
         }
         stats.stack_depth = ctx_.stack_depth[0];
         stats.subprog_stack_depth = ctx_.stack_depth;
@@ -185,6 +204,8 @@ class Explorer {
     Context ctx_;
     const Cfg& cfg_;
     uint64_t stored_bytes_ = 0;
+    std::string log_;
+    size_t last_line_pc_ = SIZE_MAX;
     std::vector<std::vector<std::unique_ptr<Checkpoint>>> checkpoints_;
     // Counted over all paths, like the kernel's insn_processed/jmps_processed since the last checkpoint;
     // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.
@@ -202,6 +223,7 @@ Result verify(const isa::Program& prog, const Options& options) {
     if (!shape.ok()) {
         result.message = shape.error->message;
         result.insn_idx = shape.error->insn_idx;
+        if (options.log_level >= 1) result.log = result.message + "\n";
         return result;
     }
     Explorer explorer(prog, options, shape.cfg);
@@ -211,6 +233,11 @@ Result verify(const isa::Program& prog, const Options& options) {
     result.helpers_called.assign(called.begin(), called.end());
     result.stats.verification_usec = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    if (options.log_level >= 1) {
+        result.log = std::move(explorer.log());
+        if (rejection) result.log += rejection->message + "\n";
+        result.log += format_stats(result.stats);
+    }
     if (rejection) {
         result.message = rejection->message;
         result.insn_idx = rejection->insn_idx;

@@ -61,3 +61,46 @@ TEST(Features, StatsReportEachFunctionsStack) {
 
 }  // namespace
 }  // namespace tcbpf::verifier
+
+namespace tcbpf::verifier {
+namespace {
+
+TEST(Log, RejectionShowsTheFailingPathStateInstructionAndReason) {
+    Options options;
+    options.log_level = 1;
+    options.source_lines = {"int x = skb->len;", "int x = skb->len;", "if (x > 10)", "return *p;"};
+    Result r = verify(isa::assemble("r2 = *(u32 *)(r1 + 0)\nr0 = 0\nif r2 > 10 goto +1\nexit\nr0 = *(u8 *)(r2 + 0)\nexit\n"),
+                      options);
+    ASSERT_FALSE(r.ok);
+    EXPECT_EQ(r.log.substr(0, r.log.find("processed")),
+              "0: R1=ctx() R10=fp0\n"
+              "; int x = skb->len;\n"
+              "0: (61) w2 = *(u32 *)(r1 + 0)\n"
+              "1: (b7) r0 = 0\n"
+              "; if (x > 10)\n"
+              "2: (25) if r2 > 10 goto +1\n"
+              "from 2 to 4: R0=0 R1=ctx() R2=scalar(smin=umin=umin32=11,smax=umax=4294967295,var_off=(0x0; 0xffffffff)) R10=fp0\n"
+              "4: R0=0 R1=ctx() R2=scalar(smin=umin=umin32=11,smax=umax=4294967295,var_off=(0x0; 0xffffffff)) R10=fp0\n"
+              "4: (71) w0 = *(u8 *)(r2 + 0)\n"
+              "R2 invalid mem access 'scalar'\n");
+    EXPECT_NE(r.log.find("processed 5 insns (limit 1000000)"), std::string::npos) << r.log;
+}
+
+TEST(Log, LevelTwoShowsTheStateAfterEveryInstruction) {
+    Options options;
+    options.log_level = 2;
+    Result r = verify(isa::assemble("r0 = 1\nr2 = r10\nr2 += -8\n*(u64 *)(r2 + 0) = r0\nexit\n"), options);
+    ASSERT_TRUE(r.ok) << r.message;
+    EXPECT_NE(r.log.find("2: R0=1 R1=ctx() R2=fp-8 R10=fp0\n"), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find("3: R0=1 R1=ctx() R2=fp-8 R10=fp0 fp-8=1\n"), std::string::npos) << r.log;
+    EXPECT_NE(r.log.find("stack depth 8\n"), std::string::npos) << r.log;
+}
+
+TEST(Log, LevelZeroLeavesTheLogEmpty) {
+    Result r = verify(isa::assemble("exit\n"));
+    EXPECT_FALSE(r.ok);
+    EXPECT_TRUE(r.log.empty());
+}
+
+}  // namespace
+}  // namespace tcbpf::verifier
