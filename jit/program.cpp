@@ -12,7 +12,7 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
                                           Options options) {
 #if !defined(__x86_64__)
     (void)prog, (void)helpers, (void)options;
-    throw Error("JIT: this host is not x86-64");
+    throw Unsupported("JIT: this host is not x86-64");
 #else
     // The interpreter's prepare is the one place that decides what a runnable program is; running it
     // gives the JIT the same load errors, word for word ("pc 1: call to unknown helper id 99").
@@ -35,6 +35,7 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
     detail::GeneratedCode code = detail::generate_x86_64(input);
     impl->entry = reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code.memory.base() + code.entry_offset));
     impl->tail_entry = code.memory.base() + code.tail_entry_offset;
+    impl->insn_offsets = std::move(code.insn_offsets);
     impl->code = std::move(code.memory);
     return std::unique_ptr<Program>(new Program(std::move(impl)));
 #endif
@@ -53,5 +54,6 @@ uint64_t Program::run(vm::Context& cx, uint64_t r1, uint64_t r2) const {
 size_t Program::code_size() const { return impl_->code.size(); }
 const void* Program::code_address() const { return impl_->code.base(); }
 const isa::Program& Program::source() const { return impl_->source; }
+std::span<const uint32_t> Program::insn_offsets() const { return impl_->insn_offsets; }
 
 }  // namespace tcbpf::jit

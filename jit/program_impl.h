@@ -15,6 +15,7 @@ struct Program::Impl {
     detail::CodeMemory code;
     detail::EntryFn entry = nullptr;
     const void* tail_entry = nullptr;
+    std::vector<uint32_t> insn_offsets;
 };
 
 }  // namespace tcbpf::jit

@@ -127,10 +127,13 @@ class Compiler {
             pc_ = pc;
             emit_insn(in_.prog.insns[pc]);
         }
+        cold_ = a_.newLabel();
+        a_.bind(cold_);
         emit_stubs();
     }
 
     uint64_t label_offset(size_t pc) const { return code_.labelOffset(labels_[pc]); }
+    uint64_t cold_offset() const { return code_.labelOffset(cold_); }
     int64_t jump_end(size_t pc) const { return jump_end_[pc]; }
     x86::Assembler& assembler() { return a_; }
 
@@ -515,7 +518,7 @@ class Compiler {
     std::vector<Stub> stubs_;
     std::vector<x86::Gpq> saved_;
     int32_t frame_ = 0;
-    Label fault_depth_, fault_callx_;
+    Label fault_depth_, fault_callx_, cold_;
     size_t pc_ = 0;
 };
 
@@ -708,7 +711,7 @@ GeneratedCode generate_x86_64(const CodegenInput& input) {
         code.setErrorHandler(&errors);
         Compiler measure(input, needs, code, short_forward, key);
         measure.emit();
-        if (!errors.first.empty()) throw Error(fmt::format("JIT: cannot encode the program: {}", errors.first));
+        if (!errors.first.empty()) throw Unsupported(fmt::format("JIT: cannot encode the program: {}", errors.first));
         for (size_t pc = 0; pc < n; ++pc) {
             const int64_t end = measure.jump_end(pc);
             if (end < 0) continue;
@@ -726,16 +729,21 @@ GeneratedCode generate_x86_64(const CodegenInput& input) {
     compiler.emit();
     if (errors.first.empty()) code.flatten();
     if (errors.first.empty()) code.resolveUnresolvedLinks();
-    if (!errors.first.empty()) throw Error(fmt::format("JIT: cannot encode the program: {}", errors.first));
+    if (!errors.first.empty()) throw Unsupported(fmt::format("JIT: cannot encode the program: {}", errors.first));
 
     GeneratedCode generated;
     generated.tail_entry_offset = compiler.label_offset(0);
+    for (size_t pc = 0; pc < n; ++pc) generated.insn_offsets.push_back(static_cast<uint32_t>(compiler.label_offset(pc)));
+    generated.insn_offsets.push_back(static_cast<uint32_t>(compiler.cold_offset()));
     const size_t size = code.codeSize();
+    if (input.options.code_limit != 0 && size > input.options.code_limit)
+        throw Unsupported(fmt::format("JIT: the program needs {} bytes of code, above the limit of {}", size,
+                                      input.options.code_limit));
     generated.memory = CodeMemory::create(size, [&](std::span<uint8_t> bytes) {
         code.relocateToBase(reinterpret_cast<uint64_t>(bytes.data()));
         code.copyFlattenedData(bytes.data(), bytes.size(), asmjit::CopySectionFlags::kPadSectionBuffer);
     });
-    if (!errors.first.empty()) throw Error(fmt::format("JIT: cannot place the program's code: {}", errors.first));
+    if (!errors.first.empty()) throw Unsupported(fmt::format("JIT: cannot place the program's code: {}", errors.first));
     return generated;
 }
 

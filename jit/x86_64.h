@@ -23,6 +23,7 @@ struct GeneratedCode {
     CodeMemory memory;
     size_t entry_offset = 0;       // EntryFn
     size_t tail_entry_offset = 0;  // the body, entered by tail calls with the caller's state
+    std::vector<uint32_t> insn_offsets;  // per eBPF slot: where its code starts; then the cold paths
 };
 
 GeneratedCode generate_x86_64(const CodegenInput& input);

@@ -10,6 +10,7 @@
 
 #include "tcbpf/helpers.h"
 #include "tcbpf/runtime.h"
+#include "runtime/engine.h"
 
 namespace tcbpf::runtime {
 
@@ -119,13 +120,15 @@ void LoadedObject::prepare_programs() {
             p.error = fmt::format("{}: program {} (section {}): {}", object_.path, def.name, def.section, e.what());
         }
     }
+    detail::choose_engines(programs_, options_, registry);
 }
 
 void LoadedObject::fill_prog_arrays() {
     auto install = [&](maps::Map& map, uint32_t slot, const PreparedProgram& p) {
         if (!p.program) throw Error(p.error);
-        // The slot keeps the program alive through an aliasing pointer to the shared vm::Program.
-        const int err = map.as_prog_array()->set_program(slot, std::shared_ptr<const void>(p.program, p.program.get()), p.id);
+        // The slot names the PreparedProgram (the tail-call hooks pick the engine's form from it) and
+        // keeps its interpreter form alive; the PreparedProgram itself lives as long as this object.
+        const int err = map.as_prog_array()->set_program(slot, std::shared_ptr<const void>(p.program, &p), p.id);
         if (err != 0)
             throw Error(fmt::format("{}: prog array {}: key {} out of bounds for program {}", object_.path,
                                     map.spec().name, slot, p.def->name));

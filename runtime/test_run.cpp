@@ -20,12 +20,23 @@ bool map_region(vm::Context* cx, uint64_t addr, uint64_t size, bool write) {
     return running_object(cx) != nullptr && running_object(cx)->map_memory_allows(addr, size, write);
 }
 
-const vm::Program* tail_call_target(vm::Context* cx, uint64_t prog_array, uint64_t index) {
+const PreparedProgram* tail_call_slot(vm::Context* cx, uint64_t prog_array, uint64_t index) {
     if (running_object(cx) == nullptr) return nullptr;
     maps::ProgArray* array = running_object(cx)->prog_array_at(prog_array);
     if (array == nullptr) return nullptr;
     // The helper's index argument is a u32: the kernel compares only its low half with max_entries.
-    return static_cast<const vm::Program*>(array->program_at(static_cast<uint32_t>(index)));
+    return static_cast<const PreparedProgram*>(array->program_at(static_cast<uint32_t>(index)));
+}
+
+const vm::Program* tail_call_target(vm::Context* cx, uint64_t prog_array, uint64_t index) {
+    const PreparedProgram* target = tail_call_slot(cx, prog_array, index);
+    return target == nullptr ? nullptr : target->program.get();
+}
+
+// All programs of an object share one engine (runtime/engine.cpp), so a JIT caller finds native code.
+const jit::Program* jit_tail_call_target(vm::Context* cx, uint64_t prog_array, uint64_t index) {
+    const PreparedProgram* target = tail_call_slot(cx, prog_array, index);
+    return target == nullptr ? nullptr : target->native.get();
 }
 
 // Legacy LD_ABS/LD_IND (bpf_skb_load_helper_*): big-endian reads at an offset from the packet start;
@@ -84,6 +95,7 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
     cx.host = this;
     cx.cpu = options.cpu;
     cx.tail_call = tail_call_target;
+    cx.jit_tail_call = jit_tail_call_target;
     cx.load_packet = load_packet;
     if (program.program->checked()) {
         const uint8_t* meta = result.packet.meta();
@@ -107,7 +119,8 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
     uint64_t r0 = 0;
     const auto start = std::chrono::steady_clock::now();
     for (uint32_t i = 0; i < repeat; ++i) {
-        r0 = program.program->run(cx, reinterpret_cast<uint64_t>(&ctx));
+        r0 = program.native ? program.native->run(cx, reinterpret_cast<uint64_t>(&ctx))
+                            : program.program->run(cx, reinterpret_cast<uint64_t>(&ctx));
         if (cx.fault != vm::Fault::None) break;
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;

@@ -6,8 +6,11 @@
 // helper). There are no per-access bounds checks: the JIT runs programs whose safety was proven (by the
 // verifier, or by a checked-interpreter run on the same input in the differential tests).
 //
-// `compile` throws tcbpf::Error with the reason when it cannot compile (invalid program, unknown helper,
-// code memory unavailable, a non-x86-64 host); callers fall back to the interpreter and log that reason.
+// `compile` throws jit::Unsupported when the JIT cannot compile a program the interpreter can run (a
+// non-x86-64 host, code above Options::code_limit, an instruction the encoder refuses): callers fall back
+// to the interpreter and log that reason. Everything else is a plain tcbpf::Error the caller must report:
+// an invalid program or unknown helper (the interpreter's own load errors) and code memory that cannot
+// be mapped.
 //
 // Tail calls: a prog array of a JIT run holds jit::Programs, found through Context::jit_tail_call (the
 // JIT twin of Context::tail_call). The target continues with the caller's registers and stack frame,
@@ -17,11 +20,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
+#include "tcbpf/error.h"
 #include "tcbpf/isa.h"
 #include "tcbpf/vm.h"
 
 namespace tcbpf::jit {
+
+// The JIT cannot compile this program; the interpreter can still run it.
+class Unsupported : public Error {
+   public:
+    using Error::Error;
+};
 
 struct Options {
     // Hardening against JIT spraying: immediates never appear verbatim in the code; each is emitted
@@ -30,6 +41,9 @@ struct Options {
     // Zero each 512-byte stack frame when it is entered, as the checked interpreter does. Only for
     // differential testing of programs that may read stack they never wrote (the verifier forbids it).
     bool zero_stack_frames = false;
+    // Largest machine code, in bytes, one program may occupy (0: no limit). Like the kernel's
+    // bpf_jit_limit, a program above it is not compiled and runs in the interpreter instead.
+    size_t code_limit = 0;
 };
 
 class Program {
@@ -48,6 +62,10 @@ class Program {
     size_t code_size() const;
     // Where the generated code starts (tests check its mapping is read-execute only).
     const void* code_address() const;
+    // Where each eBPF instruction's code starts, as an offset from code_address() (one entry per slot;
+    // an LDDW's second slot shares the next instruction's offset), then one more entry: where the cold
+    // fault paths start. Before insn_offsets()[0] lies the entry sequence. For `prog dump jited`.
+    std::span<const uint32_t> insn_offsets() const;
     const isa::Program& source() const;
 
     struct Impl;

@@ -10,6 +10,12 @@
 //      naming it).
 // Prog arrays are filled as libbpf (`.values`) and iproute2 (`MAPID/KEY` sections) fill them, once
 // every program is prepared; bpf_tail_call jumps through them.
+//
+// Engines: a program runs JIT-compiled (the default) or in the interpreter. Checked mode exists only in
+// the interpreter, so a program no verifier has proven safe (LoadOptions::checked) runs there whatever
+// engine was asked for; a verified program runs on the engine asked for. If the JIT cannot compile a
+// program (jit::Unsupported), the whole object runs in the interpreter — tail calls connect its programs,
+// and JIT code can only continue in JIT code — and each program says why in `fallback`.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +27,7 @@
 #include <vector>
 
 #include "tcbpf/isa.h"
+#include "tcbpf/jit.h"
 #include "tcbpf/loader.h"
 #include "tcbpf/maps.h"
 #include "tcbpf/skb.h"
@@ -36,11 +43,20 @@ isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type);
 
 skb::ProgType to_skb_type(loader::ProgType type);
 
+enum class Engine : uint8_t { Jit, Interp };
+const char* engine_name(Engine engine);  // "jit", "interp"
+
 struct LoadOptions {
     // Run every program as this type instead of its section's default (tc's `type` keyword).
     std::optional<loader::ProgType> type;
-    // Checked mode: every access validated (no verifier has proven the program safe yet).
+    // Checked mode: every access validated (no verifier has proven the program safe yet). Implies the
+    // interpreter.
     bool checked = true;
+    Engine engine = Engine::Jit;
+    // When the JIT cannot compile a program: false makes that the program's preparation error instead
+    // of a fallback to the interpreter (tests that must run JIT code).
+    bool jit_fallback = true;
+    jit::Options jit;
     uint32_t ncpus = maps::default_ncpus();
     // The bpffs-like directory pinned maps live in (runtime/pinning.cpp); unset: every map is private
     // to the object, pinning attributes ignored (BPF_PROG_TEST_RUN-style runs).
@@ -64,6 +80,9 @@ struct PreparedProgram {
     isa::Program rewritten;       // after the context rewrite and map binding
     std::shared_ptr<const vm::Program> program;  // nullptr when preparation failed
     std::string error;            // why it failed (the Error message), reported when it is selected
+    Engine engine = Engine::Interp;              // what test_run runs
+    std::shared_ptr<const jit::Program> native;  // the compiled form when engine is Jit
+    std::string fallback;  // non-empty: the JIT was asked for and could not compile (the reason)
 };
 
 struct RunOptions {

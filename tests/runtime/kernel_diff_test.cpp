@@ -83,8 +83,15 @@ Contents kernel_contents(const kernel::KernelObject& object, const kernel::Kerne
     return out;
 }
 
-// Checked mode is what the CLI runs (no verifier yet); unchecked is what a verified program will run.
-class KernelDiff : public ::testing::TestWithParam<std::tuple<Example, bool>> {
+// Checked mode is what the CLI runs on unverified programs; a verified program runs JIT-compiled (here
+// with fallback to the interpreter disabled, so JIT code is what ran) or unchecked in the interpreter.
+enum class Mode { Checked, Unchecked, Jit };
+
+const char* mode_name(Mode mode) {
+    return mode == Mode::Checked ? "checked" : mode == Mode::Unchecked ? "unchecked" : "jit";
+}
+
+class KernelDiff : public ::testing::TestWithParam<std::tuple<Example, Mode>> {
    protected:
     static void SetUpTestSuite() {
         traffic = new std::vector<io::Frame>(trafficgen::generate({.seed = 20261124, .count = kFrames}, &kinds));
@@ -112,15 +119,23 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMapsAsTheKernel) {
     const Example& ex = std::get<0>(GetParam());
     if (!kernel::probe().available) GTEST_SKIP() << "bpf() unavailable: " << kernel::probe().reason;
 
+    const Mode mode = std::get<1>(GetParam());
     LoadOptions load_options;
-    load_options.checked = std::get<1>(GetParam());
+    load_options.checked = mode == Mode::Checked;
+    load_options.engine = mode == Mode::Jit ? Engine::Jit : Engine::Interp;
+    load_options.jit_fallback = false;
     std::unique_ptr<LoadedObject> ours = LoadedObject::load(loader::load_object(example(ex.object)), load_options);
     const PreparedProgram* program = nullptr;
     try {
         program = &ours->select(ex.program);
     } catch (const Error& e) {
+        // Blocked means the interpreter cannot run it either (a helper tcbpf lacks); the JIT refusing
+        // a program is a failure of this test.
+        if (std::string_view(e.what()).find("fallback to the interpreter disabled") != std::string_view::npos)
+            FAIL() << e.what();
         GTEST_SKIP() << ex.object << " is blocked: " << e.what();
     }
+    ASSERT_EQ(program->engine, mode == Mode::Jit ? Engine::Jit : Engine::Interp);
     std::string error;
     auto theirs = kernel::KernelObject::load(example(ex.object), BPF_PROG_TYPE_SCHED_CLS, &error);
     ASSERT_TRUE(theirs) << error;
@@ -193,13 +208,13 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMapsAsTheKernel) {
     std::string mix;
     for (const auto& [ret, n] : verdicts) mix += fmt::format(" ret {}: {}", ret, n);
     std::printf("%s (%s): %zu frames, %zu refused by test_run, %zu marked, verdicts%s\n", ex.object,
-                load_options.checked ? "checked" : "unchecked", traffic->size(), refused, marked, mix.c_str());
+                mode_name(mode), traffic->size(), refused, marked, mix.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, KernelDiff, ::testing::Combine(::testing::ValuesIn(examples::examples().begin(), examples::examples().end()), ::testing::Bool()),
+INSTANTIATE_TEST_SUITE_P(Examples, KernelDiff, ::testing::Combine(::testing::ValuesIn(examples::examples().begin(), examples::examples().end()),
+                                            ::testing::Values(Mode::Checked, Mode::Unchecked, Mode::Jit)),
                          [](const auto& info) {
-                             return std::string(std::get<0>(info.param).object) +
-                                    (std::get<1>(info.param) ? "_checked" : "_unchecked");
+                             return std::string(std::get<0>(info.param).object) + "_" + mode_name(std::get<1>(info.param));
                          });
 
 }  // namespace
