@@ -2,8 +2,9 @@
 // zero, or part of a spilled register whose whole state sits with its 8-byte slot.
 //
 // A constant offset names exact bytes: an aligned 8-byte store of a register (or a non-zero immediate)
-// spills it, so a later 8-byte load restores pointers and scalar bounds exactly; a narrower load of a
-// spilled scalar reads its bytes; other stores make their bytes unknown data or known zero. A bounded
+// spills it, so a later 8-byte load restores pointers and scalar bounds exactly; a narrower store of a
+// bounded scalar at a slot's start spills its low bytes the same way; a load of spilled bytes reads
+// the spilled scalar's bytes; other stores make their bytes unknown data or known zero. A bounded
 // variable offset (privileged only) names a range of bytes any of which the access may touch: a write
 // makes every byte of the range unknown data (known zero stays zero when writing zero), a read gives
 // an unknown value (zero if every byte is a known zero). Privileged programs may read bytes never
@@ -116,7 +117,15 @@ std::optional<Rejection> stack_load(Context& ctx, State& state, const isa::Insn&
         return std::nullopt;
     }
     StackSlot& slot = state.slot_of(base.frame, slot_index(r.lo));
-    if (slot.is_spill()) {
+    const int first = byte_in_slot(r.lo);
+    bool all_spill = true, any_spill = false, all_zero = true;
+    for (int i = first; i < first + size; ++i) {
+        StackByte b = slot.bytes[static_cast<size_t>(i)];
+        all_spill = all_spill && b == StackByte::Spill;
+        any_spill = any_spill || b == StackByte::Spill;
+        all_zero = all_zero && b == StackByte::Zero;
+    }
+    if (slot.is_spill() && all_spill) {
         if (size == kSlot) {
             out = slot.spilled;
             return std::nullopt;
@@ -124,16 +133,14 @@ std::optional<Rejection> stack_load(Context& ctx, State& state, const isa::Insn&
         if (slot.spilled.type != RegType::Scalar) return Rejection{"invalid size of register fill", pc};
         // Little-endian: the bytes at slot offset o are the spilled value shifted right by 8*o (the
         // caller truncates to the access size), so e.g. a narrow fill of a spilled constant is constant.
-        int shift = 8 * byte_in_slot(r.lo);
+        int shift = 8 * first;
         out = Reg::scalar(shift == 0 ? slot.spilled.value
                                      : alu(isa::Op::RSH64_K, slot.spilled.value, Scalar::constant(static_cast<uint64_t>(shift))));
         return std::nullopt;
     }
+    if (any_spill && slot.spilled.type != RegType::Scalar) return Rejection{"invalid size of register fill", pc};
     if (ctx.options.strict)
         if (auto e = check_initialised(state, base.frame, r, insn.off + base.off, insn.src, false, pc)) return e;
-    bool all_zero = true;
-    for (int64_t off = r.lo; off < r.hi; ++off)
-        if (slot.bytes[static_cast<size_t>(byte_in_slot(off))] != StackByte::Zero) all_zero = false;
     out = Reg::scalar(all_zero ? Scalar::constant(0) : Scalar::unknown());
     return std::nullopt;
 }
@@ -159,6 +166,15 @@ std::optional<Rejection> stack_store(Context& ctx, State& state, const isa::Insn
         return std::nullopt;
     }
     break_spill(slot);
+    // A bounded scalar's low bytes stored at a slot's start are spilled too (privileged), so a fill of
+    // the same size gives its bounds back; the slot's other bytes become unknown data.
+    bool bounded = value && value->type == RegType::Scalar && !value->value.is_unknown();
+    if (!ctx.options.strict && byte_in_slot(r.lo) == 0 && bounded && !known_zero) {
+        for (int i = 0; i < kSlot; ++i)
+            slot.bytes[static_cast<size_t>(i)] = i < size ? StackByte::Spill : StackByte::Misc;
+        slot.spilled = Reg::scalar(truncate(value->value, static_cast<unsigned>(size)));
+        return std::nullopt;
+    }
     for (int64_t off = r.lo; off < r.hi; ++off)
         slot.bytes[static_cast<size_t>(byte_in_slot(off))] = known_zero ? StackByte::Zero : StackByte::Misc;
     return std::nullopt;

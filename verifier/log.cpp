@@ -51,7 +51,7 @@ void append_frame(std::string& out, const std::array<Reg, isa::kNumRegs>& regs, 
         for (StackByte b : slot.bytes) empty = empty && b == StackByte::Invalid;
         if (empty) continue;
         int off = -8 * static_cast<int>(i + 1);
-        if (slot.is_spill() && slot.bytes[0] == StackByte::Spill) {
+        if (slot.is_spill() && slot.bytes[7] == StackByte::Spill) {
             out += fmt::format(" fp{}={}", off, format_reg(slot.spilled, options));
         } else {
             std::string bytes;

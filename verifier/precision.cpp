@@ -56,7 +56,7 @@ void step_back(const isa::Program& prog, const HistEntry& entry, Wanted& wanted)
             uint64_t slot_bit = uint64_t{1} << entry.spi;
             if (!(slots & slot_bit)) return;
             slots &= ~slot_bit;
-            if (row.shape == Shape::Stx && isa::mem_size(insn.op) == 8) regs |= bit(insn.src);
+            if (row.shape == Shape::Stx) regs |= bit(insn.src);
             return;
         }
         case Shape::Atomic: {

@@ -57,8 +57,10 @@ enum class StackByte : uint8_t { Invalid, Misc, Zero, Spill };
 
 struct StackSlot {
     std::array<StackByte, 8> bytes{};  // bytes[i] is the byte at slot address + i
-    Reg spilled;                        // valid when bytes[7] is Spill (the kernel's "is a spill" test)
-    bool is_spill() const { return bytes[7] == StackByte::Spill; }
+    // Valid when the slot's first byte is Spill (the kernel's "is a spill" test): a register spilled
+    // whole, or a scalar's low 1, 2 or 4 bytes spilled at the slot's start (zero-extended here).
+    Reg spilled;
+    bool is_spill() const { return bytes[0] == StackByte::Spill; }
     bool operator==(const StackSlot&) const = default;
 };
 

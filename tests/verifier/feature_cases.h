@@ -89,6 +89,16 @@ inline constexpr FeatureCase kFeatureCases[] = {
      "invalid unbounded variable-offset read from stack R3", 4, true},
     {"variable stack pointer passed to a helper", P,
      "r2 = *(u32 *)(r1 + 0)\nr2 &= 8\nr1 = r10\nr1 += -16\nr1 += r2\nr2 = 8\ncall 6\nr0 = 0\nexit\n", "", 0, true},
+    // Narrow spills: a bounded scalar's low bytes at a slot's start fill back with their bounds.
+    {"narrow spill keeps the bounds", P,
+     "r2 = *(u32 *)(r1 + 0)\nr2 &= 7\n*(u32 *)(r10 - 8) = w2\nr3 = *(u32 *)(r10 - 8)\nr4 = r10\nr4 += -16\n"
+     "r4 += r3\nr0 = *(u8 *)(r4 + 0)\nexit\n", "", 0, true},
+    {"narrow store off a slot's start is plain data", P,
+     "r2 = *(u32 *)(r1 + 0)\nr2 &= 7\n*(u32 *)(r10 - 4) = w2\nr3 = *(u32 *)(r10 - 4)\nr4 = r10\nr4 += -16\n"
+     "r4 += r3\nr0 = *(u8 *)(r4 + 0)\nexit\n", "invalid unbounded variable-offset read from stack R4", 7, true},
+    {"narrow fill of a narrow spill's low byte", P,
+     "r2 = 0x1234\n*(u16 *)(r10 - 8) = w2\nr3 = *(u8 *)(r10 - 8)\nr0 = 0\nif r3 == 0x34 goto +1\n*(u8 *)(r10 + 4) = r0\nexit\n",
+     "", 0, true},
     // bpf-to-bpf calls.
     {"local call returns a value", P, "r1 = 5\ncall f\nexit\nf:\nr0 = r1\nr0 += 1\nexit\n", "", 0, true},
     {"callee writes the caller's stack", P,
