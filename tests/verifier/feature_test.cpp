@@ -4,6 +4,7 @@
 
 #include "tcbpf/asm.h"
 #include "tcbpf/verifier.h"
+#include "tests/verifier/expect_verdict.h"
 #include "tests/verifier/feature_cases.h"
 
 namespace tcbpf::verifier {
@@ -26,14 +27,7 @@ Options options_for(test::Mode mode) {
 TEST(Features, CasesGiveTheStatedVerdictAndMessage) {
     for (const test::FeatureCase& c : test::kFeatureCases) {
         SCOPED_TRACE(c.name);
-        Result r = verify(isa::assemble(c.text), options_for(c.mode));
-        if (c.message[0] == '\0') {
-            EXPECT_TRUE(r.ok) << r.message << " at insn " << r.insn_idx;
-        } else {
-            EXPECT_FALSE(r.ok);
-            EXPECT_EQ(r.message, c.message);
-            EXPECT_EQ(r.insn_idx, c.insn_idx);
-        }
+        test::expect_verdict(verify(isa::assemble(c.text), options_for(c.mode)), c.message, c.insn_idx);
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include "tcbpf/asm.h"
 #include "tests/support/kernel_bpf.h"
+#include "tests/verifier/expect_verdict.h"
 #include "tests/verifier/verify_cases.h"
 
 namespace tcbpf::verifier {
@@ -16,12 +17,7 @@ TEST(VerifyKernel, CasesMatchTheKernel) {
         if (!c.kernel) continue;
         SCOPED_TRACE(c.name);
         kernel::LoadResult theirs = kernel::load_program(isa::encode(isa::assemble(c.text)));
-        if (c.message[0] == '\0') {
-            EXPECT_TRUE(theirs.ok()) << theirs.log;
-        } else {
-            EXPECT_FALSE(theirs.ok());
-            EXPECT_NE(theirs.log.find(c.message), std::string::npos) << theirs.log;
-        }
+        test::expect_kernel_verdict(theirs, c.message);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "tcbpf/asm.h"
 #include "tests/support/random_program.h"
+#include "tests/verifier/expect_verdict.h"
 #include "tests/verifier/verify_cases.h"
 
 namespace tcbpf::verifier {
@@ -16,14 +17,7 @@ namespace {
 TEST(Verify, CasesGiveTheStatedVerdictAndMessage) {
     for (const test::VerifyCase& c : test::kVerifyCases) {
         SCOPED_TRACE(c.name);
-        Result r = verify(isa::assemble(c.text));
-        if (c.message[0] == '\0') {
-            EXPECT_TRUE(r.ok) << r.message << " at insn " << r.insn_idx;
-        } else {
-            EXPECT_FALSE(r.ok);
-            EXPECT_EQ(r.message, c.message);
-            EXPECT_EQ(r.insn_idx, c.insn_idx);
-        }
+        test::expect_verdict(verify(isa::assemble(c.text)), c.message, c.insn_idx);
     }
 }
 
