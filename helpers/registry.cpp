@@ -16,12 +16,12 @@ namespace detail {
     X(38, skb_change_tail) X(39, skb_pull_data) X(40, csum_update) X(41, set_hash_invalid)                        \
     X(42, get_numa_node_id) X(43, skb_change_head) X(46, get_socket_cookie) X(47, get_socket_uid)                 \
     X(48, set_hash) X(50, skb_adjust_room) X(66, skb_get_xfrm_state) X(68, skb_load_bytes_relative)               \
-    X(79, skb_cgroup_id) X(87, map_push_elem) X(88, map_pop_elem) X(89, map_peek_elem) X(93, spin_lock)           \
-    X(94, spin_unlock) X(97, skb_ecn_set_ce) X(105, strtol) X(106, strtoul) X(125, ktime_get_boot_ns)             \
-    X(130, ringbuf_output) X(131, ringbuf_reserve) X(132, ringbuf_submit) X(133, ringbuf_discard)                 \
-    X(134, ringbuf_query) X(135, csum_level) X(151, skb_cgroup_classid) X(152, redirect_neigh)                    \
-    X(155, redirect_peer) X(182, strncmp) X(192, skb_set_tstamp) X(195, map_lookup_percpu_elem)                   \
-    X(208, ktime_get_tai_ns)
+    X(69, fib_lookup) X(79, skb_cgroup_id) X(87, map_push_elem) X(88, map_pop_elem) X(89, map_peek_elem)          \
+    X(93, spin_lock) X(94, spin_unlock) X(97, skb_ecn_set_ce) X(105, strtol) X(106, strtoul)                      \
+    X(125, ktime_get_boot_ns) X(130, ringbuf_output) X(131, ringbuf_reserve) X(132, ringbuf_submit)               \
+    X(133, ringbuf_discard) X(134, ringbuf_query) X(135, csum_level) X(151, skb_cgroup_classid)                   \
+    X(152, redirect_neigh) X(155, redirect_peer) X(163, check_mtu) X(182, strncmp) X(192, skb_set_tstamp)         \
+    X(195, map_lookup_percpu_elem) X(208, ktime_get_tai_ns)
 #define TCBPF_DECLARE(id, name) TCBPF_HELPER(name)
 TCBPF_HELPERS(TCBPF_DECLARE)
 #undef TCBPF_DECLARE

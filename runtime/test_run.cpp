@@ -89,6 +89,7 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
     env.packet = &result.packet;
     env.meta = &result.meta;
     env.ctx = &ctx;
+    env.host = options.host;
 
     vm::Context cx;
     cx.user = &env;

@@ -31,6 +31,10 @@
 #include "tcbpf/skb.h"
 #include "tcbpf/vm.h"
 
+namespace tcbpf::net {
+class Host;
+}
+
 namespace tcbpf::helpers {
 
 // Name of the checked-mode region holding the packet bytes, [data_meta, data_end).
@@ -88,6 +92,10 @@ struct RunEnv {
     // skb->dev->type (ARPHRD_*), what a cBPF program's SKF_AD_HATYPE reads. 0: the device is loopback
     // if the skb's ifindex is 1 (LOOPBACK_IFINDEX: a BPF_PROG_TEST_RUN skb), else an Ethernet port.
     uint16_t device_type = 0;
+
+    // The host bpf_fib_lookup and bpf_check_mtu consult (include/tcbpf/net.h); nullptr: a fresh
+    // network namespace's, where only lo exists (what BPF_PROG_TEST_RUN in a new netns sees).
+    const net::Host* host = nullptr;
 };
 
 inline constexpr uint16_t kArphrdEther = 1;

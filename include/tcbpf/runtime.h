@@ -33,6 +33,10 @@
 #include "tcbpf/skb.h"
 #include "tcbpf/vm.h"
 
+namespace tcbpf::net {
+class Host;
+}
+
 namespace tcbpf::runtime {
 
 // Checks every access made through the context pointer and rewrites it for skb::SkbContext; inserted
@@ -89,6 +93,7 @@ struct RunOptions {
     std::span<const uint8_t> ctx_in;  // raw __sk_buff image for test_run's ctx_in (empty: none)
     uint32_t repeat = 1;               // runs on the same skb, as BPF_PROG_TEST_RUN's repeat
     uint32_t cpu = 0;                  // the CPU the run pretends to be on (per-CPU maps)
+    const net::Host* host = nullptr;   // what bpf_fib_lookup/check_mtu see (nullptr: lo only)
 };
 
 struct RunResult {
