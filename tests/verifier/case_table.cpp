@@ -139,7 +139,9 @@ void load_file(const std::filesystem::path& path, std::vector<Case>& out) {
             size_t colon = line.find(':');
             if (colon == std::string::npos) fail(file, line_no, "expected 'reject N: message'");
             c.accept = false;
-            c.insn_idx = parse_u32(trim(line.substr(7, colon - 7)), file, line_no);
+            std::string where = trim(line.substr(7, colon - 7));
+            c.any_insn = where == "any";
+            if (!c.any_insn) c.insn_idx = parse_u32(where, file, line_no);
             c.message = unescape(trim(line.substr(colon + 1)));
             if (c.message.empty()) fail(file, line_no, "a rejection needs its message fragment");
             have_verdict = true;

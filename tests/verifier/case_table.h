@@ -18,7 +18,9 @@
 //       ...
 //
 // The verdict line is `accept` or `reject N: FRAGMENT` (N the rejected instruction, FRAGMENT the exact
-// text the message must contain; `\n` stands for a line break inside it).
+// text the message must contain; `\n` stands for a line break inside it). `reject any: FRAGMENT` is for
+// whole-program verdicts such as the processed-instruction budget, where which instruction happened to
+// be the last one processed depends on the exploration order.
 //
 // cases/known_gaps.txt lists cases tcbpf does not get right yet, one per line as `NAME | reason`: the
 // runner reports them as skipped with the reason while tcbpf's verdict still differs, so each turns on
@@ -60,6 +62,7 @@ struct Case {
     std::string kernel_skip;  // non-empty: why the kernel is not asked
     bool accept = true;
     size_t insn_idx = 0;
+    bool any_insn = false;  // `reject any:`
     std::string message;  // the fragment a rejection contains
     std::string text;     // the program
 };
