@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "verifier/checker.h"
+#include "verifier/liveness.h"
 #include "verifier/log.h"
 #include "verifier/precision.h"
 
@@ -36,6 +37,7 @@ struct Checkpoint {
     Checkpoint* parent = nullptr;
     int branches = 1;
     std::vector<HistEntry> history;  // the instructions from the parent checkpoint to this one
+    uint32_t hits = 0, misses = 0;   // prune attempts it answered / failed since it was stored
 };
 
 struct Path {
@@ -63,6 +65,7 @@ class Explorer {
         : ctx_{prog, options, cfg, std::vector<int>(cfg.subprogs.size(), 0), 0, {}},
           cfg_(cfg),
           checkpoints_(prog.size()),
+          live_(compute_liveness(prog)),
           seen_(prog.size(), false) {}
 
     std::vector<bool>& seen() { return seen_; }
@@ -153,21 +156,45 @@ class Explorer {
 
     Verdict visit(Path& path, Stats& stats) {
         auto& stored = checkpoints_[path.pc];
+        bool looping = false;
+        State live_state;
         for (const auto& cp : stored) {
             if (cp->branches == 0) {
                 if (includes(cp->state, path.state, true)) {
                     // The path's own checkpoints now rely on the values the checkpoint needed.
                     backtrack(path, precise_values(cp->state));
+                    ++cp->hits;
                     ++stats.paths_pruned;
                     return Verdict{std::nullopt, true};
                 }
-            } else if (includes(cp->state, path.state) && includes(path.state, cp->state)) {
-                return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
+                ++cp->misses;
+            } else {
+                // Still being explored: it is on this path. Back in the same state means no progress.
+                if (!looping) {
+                    live_state = path.state;
+                    forget_dead_registers(live_state, path.pc, live_);
+                }
+                looping = true;
+                if (includes(cp->state, live_state) && includes(live_state, cp->state))
+                    return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
             }
         }
-        if (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8 && stored.size() < kMaxCheckpointsPerInsn) {
-            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1, std::move(path.history)});
+        // The kernel's heuristics: a checkpoint after ≥ 2 jumps and ≥ 8 instructions, but inside a loop
+        // still being explored only after ≥ 20 jumps or ≥ 100 instructions (each iteration would
+        // otherwise leave one that only ever matches itself).
+        bool due = looping ? (jumps_since_checkpoint_ >= 20 || insns_since_checkpoint_ >= 100)
+                           : (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8);
+        if (due && stored.size() < kMaxCheckpointsPerInsn) {
+            // Fully explored checkpoints that keep missing are dropped (misses > 3 * hits + 3); they
+            // stay allocated, as finished descendants still name them as parents.
+            std::erase_if(stored, [this](std::unique_ptr<Checkpoint>& cp) {
+                if (cp->branches != 0 || cp->misses <= 3 * cp->hits + 3) return false;
+                retired_.push_back(std::move(cp));
+                return true;
+            });
+            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1, std::move(path.history), 0, 0});
             clear_precision(cp->state);
+            forget_dead_registers(cp->state, path.pc, live_);
             path.history.clear();
             path.parent = cp.get();
             jumps_since_checkpoint_ = 0;
@@ -207,6 +234,8 @@ class Explorer {
     std::string log_;
     size_t last_line_pc_ = SIZE_MAX;
     std::vector<std::vector<std::unique_ptr<Checkpoint>>> checkpoints_;
+    std::vector<std::unique_ptr<Checkpoint>> retired_;
+    std::vector<uint16_t> live_;  // per pc: registers some continuation reads (liveness.h)
     // Counted over all paths, like the kernel's insn_processed/jmps_processed since the last checkpoint;
     // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.
     int insns_since_checkpoint_ = 0;

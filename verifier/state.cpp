@@ -89,8 +89,10 @@ bool includes(const State& general, const State& specific, bool use_precision) {
     // Positions: registers 0..10, then spill slots, frame by frame. Every id general uses must correspond
     // to one id of specific (so general's equalities hold there); several general ids may share one
     // specific id. Packet pointers' ids (0 included: the packet start) are mapped the same way, per type.
-    std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
-    auto ids_agree = [&id_map](const Reg& g, const Reg& s) {
+    // Reused across calls: pruning compares states often enough for the allocation to show.
+    thread_local std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
+    id_map.clear();
+    auto ids_agree = [](const Reg& g, const Reg& s) {
         bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta || g.type == RegType::MapValueOrNull;
         if (!packet && (g.type != RegType::Scalar || g.id == 0)) return true;
         if (!packet && s.id == 0) return false;
