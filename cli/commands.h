@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,10 @@ void add_prog_commands(CLI::App& app);
 
 // map show|dump|lookup|update|delete|getnext|create|pin, -batch: pinned maps as bpftool handles them.
 void add_map_commands(CLI::App& app);
+
+// tc's own command line (qdisc, class, filter, actions, port, run, -batch), recognised before CLI11
+// parses: the exit status when argv is a tc command, nullopt when it is not (cmd_tc.cpp).
+std::optional<int> run_tc_command_line(int argc, char** argv);
 
 // Whole-file helpers shared by commands; they throw tcbpf::Error naming the path.
 std::vector<uint8_t> read_file_bytes(const std::string& path);

@@ -1,0 +1,160 @@
+// tc's command line: `tcbpf [-s] [-j] qdisc|class|filter|actions ...`, `tcbpf port ...`,
+// `tcbpf [-s] [-j] -batch FILE` and `tcbpf run -batch SETUP [-s] [-j] [--trace]`.
+//
+// These take tc's words as tc does (its own parser in tc/, not CLI11), so they are recognised before
+// CLI11 sees the arguments. Exit statuses follow tc: 255 for a command tc itself rejects (its -1),
+// 2 for one the kernel would refuse, 1 for a failed batch ("Command failed FILE:LINE").
+//
+// A pipeline lives only inside one process: `run -batch` builds one, pushes the traffic of its pcap
+// ports through and prints the statistics. A lone configuration command has no pipeline to change
+// (the daemon comes later) and says so after checking its syntax.
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "tcbpf/error.h"
+#include "tcbpf/tc.h"
+
+namespace tcbpf::cli {
+
+namespace {
+
+constexpr int kTcUsage = 255;   // tc's exit(-1)
+constexpr int kTcKernel = 2;    // tc's "return 2" after the kernel refused
+constexpr int kBatchFailed = 1;
+
+bool is_tc_object(const std::string& word) {
+    if (word.empty() || word[0] == '-') return false;
+    const auto prefix_of = [&](const char* keyword) { return std::string(keyword).rfind(word, 0) == 0; };
+    return prefix_of("qdisc") || prefix_of("class") || prefix_of("filter") || prefix_of("actions") || word == "action" ||
+           word == "port";
+}
+
+struct TcArgs {
+    tc::GlobalOptions globals;
+    std::string batch;
+    bool trace = false;
+    bool run = false;
+    std::vector<std::string> words;
+};
+
+// Reads tc's global options wherever they appear before the command words.
+std::optional<TcArgs> split_args(int argc, char** argv) {
+    TcArgs args;
+    int i = 1;
+    if (i < argc && std::string(argv[i]) == "run") {
+        args.run = true;
+        ++i;
+    }
+    for (; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.empty() || a[0] != '-' || !args.words.empty()) {
+            args.words.push_back(a);
+            continue;
+        }
+        if (a == "-s" || a == "-stats" || a == "-statistics") args.globals.stats = true;
+        else if (a == "-j" || a == "-json") args.globals.json = true;
+        else if (a == "-d" || a == "-details") args.globals.details = true;
+        else if (a == "-p" || a == "-pretty") args.globals.pretty = true;
+        else if (a == "--trace" && args.run) args.trace = true;
+        else if (a == "-b" || a == "-batch") {
+            if (i + 1 >= argc) throw Error("Option \"-batch\" needs a file name");
+            args.batch = argv[++i];
+        } else {
+            if (!args.run && !is_tc_object(a)) return std::nullopt;
+            throw Error(fmt::format("Option \"{}\" is unknown, try \"tc -help\".", a));
+        }
+    }
+    if (args.run) return args;
+    if (!args.batch.empty() && args.words.empty()) return args;
+    if (args.words.empty() || !is_tc_object(args.words[0])) return std::nullopt;
+    return args;
+}
+
+bool is_show(const tc::Command& command) {
+    return std::visit(
+        [](const auto& spec) {
+            using T = std::decay_t<decltype(spec)>;
+            if constexpr (std::is_same_v<T, tc::PortSpec> || std::is_same_v<T, tc::PeerSpec>) return false;
+            else return spec.verb == tc::Verb::Show || spec.verb == tc::Verb::Get;
+        },
+        command);
+}
+
+void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
+void print_error(const std::string& text) { std::fprintf(stderr, "%s\n", text.c_str()); }
+
+// Applies (or shows) every command of a batch file; false after the first failure, reported as tc does.
+bool apply_batch(tc::Pipeline& pipeline, const std::string& path, const tc::GlobalOptions& globals) {
+    const std::string text = read_file_text(path);
+    size_t line_no = 0, start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_no;
+        try {
+            const std::vector<std::string> words = tc::split_batch_line(line);
+            if (words.empty()) continue;
+            const tc::Command command = tc::parse_command(words, globals);
+            if (is_show(command))
+                print(pipeline.show(command));
+            else
+                pipeline.apply(command);
+        } catch (const Error& e) {
+            print_error(e.what());
+            print_error(fmt::format("Command failed {}:{}", path, line_no));
+            return false;
+        }
+        if (end == text.size()) break;
+    }
+    return true;
+}
+
+int run_pipeline(const TcArgs& args) {
+    if (args.batch.empty()) throw Error("run: a setup is required: tcbpf run -batch SETUP [-s] [-j] [--trace]");
+    if (!args.words.empty()) throw Error(fmt::format("run: What is \"{}\"?", args.words[0]));
+    tc::Pipeline pipeline;
+    if (!apply_batch(pipeline, args.batch, args.globals)) return kBatchFailed;
+    if (args.trace) pipeline.set_trace([](std::string_view line) { std::printf("%.*s\n", static_cast<int>(line.size()), line.data()); });
+    pipeline.run_captures();
+    print(args.globals.json ? pipeline.show_all_json(args.globals.stats) : pipeline.show_all(args.globals.stats));
+    return 0;
+}
+
+}  // namespace
+
+std::optional<int> run_tc_command_line(int argc, char** argv) {
+    std::optional<TcArgs> args;
+    try {
+        args = split_args(argc, argv);
+    } catch (const Error& e) {
+        print_error(e.what());
+        return kTcUsage;
+    }
+    if (!args) return std::nullopt;
+    try {
+        if (args->run) return run_pipeline(*args);
+        if (args->words.empty()) {  // tc -batch FILE: check and apply into a pipeline that ends with the batch
+            tc::Pipeline pipeline;
+            return apply_batch(pipeline, args->batch, args->globals) ? 0 : kBatchFailed;
+        }
+        const tc::Command command = tc::parse_command(args->words, args->globals);
+        (void)command;
+        print_error(fmt::format(
+            "tcbpf: no running pipeline to {} (pipelines live inside `tcbpf run -batch SETUP`; put this command in the "
+            "setup file)",
+            is_show(command) ? "show" : "change"));
+        return 1;
+    } catch (const Error& e) {
+        print_error(e.what());
+        return args->run ? kTcKernel : kTcUsage;
+    }
+}
+
+}  // namespace tcbpf::cli

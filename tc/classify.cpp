@@ -1,0 +1,126 @@
+// tcf_classify and cls_bpf_classify as the kernel runs them.
+#include <fmt/format.h>
+
+#include "tc/filters.h"
+
+namespace tcbpf::tc {
+
+namespace {
+
+constexpr int kMaxReclassify = 16;  // TCF_CLASSIFY loop limit of modern kernels
+
+// cls_bpf_exec_opcode: what direct-action keeps of a program's return.
+int32_t direct_action_verdict(int32_t r) {
+    switch (r) {
+        case kActOk:
+        case kActShot:
+        case kActStolen:
+        case kActTrap:
+        case kActRedirect:
+        case kActUnspec: return r;
+        default: return kActUnspec;
+    }
+}
+
+// One cls_bpf tcf_proto: its programs in list order (§4).
+int32_t classify_bpf(const TcfProto& proto, Skb& skb, ActionEnv& env, ClassifyResult& result,
+                     const TraceFn* trace) {
+    for (const FilterInstance& f : proto.filters) {
+        const uint32_t configured = f.spec.classid.value_or(0);
+        skb.meta.tc_classid = static_cast<uint16_t>(configured);
+        if (f.spec.skip_sw) {
+            if (f.spec.direct_action) continue;
+            result.classid = configured;
+            return kActOk;
+        }
+        const int32_t r = f.program->run(skb, *env.scratch, env.at_ingress);
+        if (f.spec.direct_action) {
+            const int32_t verdict = direct_action_verdict(r);
+            if (trace)
+                (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf da returned {} -> {}", proto.pref, f.handle, r,
+                                     format_control(verdict)));
+            if (verdict == kActUnspec) continue;
+            result.classid = handle_major(configured) | skb.meta.tc_classid;
+            return verdict;
+        }
+        if (r == 0) {
+            if (trace) (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf returned 0: no match", proto.pref, f.handle));
+            continue;
+        }
+        result.classid = r == -1 ? configured : static_cast<uint32_t>(r);
+        if (f.actions.empty()) {
+            if (trace)
+                (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf matched, classid {}", proto.pref, f.handle,
+                                     format_classid(result.classid)));
+            return kActOk;
+        }
+        const int32_t verdict = run_actions(f.actions, skb, env);
+        if (trace)
+            (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf matched, classid {}, actions -> {}", proto.pref,
+                                 f.handle, format_classid(result.classid), format_control(verdict)));
+        if (verdict < 0) continue;
+        return verdict;
+    }
+    return kActUnspec;
+}
+
+}  // namespace
+
+bool FilterBlock::empty() const {
+    for (const FilterChain& c : chains)
+        if (!c.protos.empty()) return false;
+    return true;
+}
+
+const FilterChain* FilterBlock::chain(uint32_t index) const {
+    for (const FilterChain& c : chains)
+        if (c.index == index) return &c;
+    return nullptr;
+}
+
+FilterChain& FilterBlock::chain_for_insert(uint32_t index) {
+    auto it = chains.begin();
+    while (it != chains.end() && it->index < index) ++it;
+    if (it != chains.end() && it->index == index) return *it;
+    return *chains.insert(it, FilterChain{index, {}});
+}
+
+ClassifyResult classify(const FilterBlock& block, Skb& skb, ActionEnv& env, const TraceFn* trace) {
+    ClassifyResult result;
+    const FilterChain* chain = block.chain(0);
+    int restarts = 0;
+    const FilterChain* first = chain;
+restart:
+    if (chain == nullptr) return result;
+    for (const TcfProto& proto : chain->protos) {
+        if (proto.protocol != kEthPAll && proto.protocol != skb.meta.protocol) continue;
+        const int32_t r = classify_bpf(proto, skb, env, result, trace);
+        if (r == kActReclassify) {
+            if (++restarts > kMaxReclassify) {
+                if (trace) (*trace)("reclassify limit reached -> drop");
+                result.verdict = kActShot;
+                return result;
+            }
+            chain = first;
+            goto restart;
+        }
+        if (act_opcode(r) == kActGotoChain) {
+            const uint32_t target = static_cast<uint32_t>(r & kActExtValMask);
+            chain = block.chain(target);
+            if (chain == nullptr) {
+                if (trace) (*trace)(fmt::format("goto chain {}: no such chain -> drop", target));
+                result.verdict = kActShot;
+                return result;
+            }
+            goto restart;
+        }
+        if (r >= 0) {
+            result.verdict = r;
+            return result;
+        }
+    }
+    result.verdict = kActUnspec;
+    return result;
+}
+
+}  // namespace tcbpf::tc

@@ -1,0 +1,82 @@
+// The pipeline's insides: ports with their hooks and qdiscs, the shared action tables, and the
+// datapath that moves packets between them. Configuration (pipeline.cpp, apply_*.cpp) and the
+// datapath (datapath.cpp) share these types; nothing outside tc/ sees them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tc/qdisc.h"
+#include "tcbpf/tc.h"
+
+namespace tcbpf::tc {
+
+// clsact or ingress: the "mini qdisc" at the hooks, with its filter lists.
+struct MiniQdisc {
+    bool clsact = true;
+    Stats stats;
+    FilterBlock ingress;
+    FilterBlock egress;  // clsact only
+};
+
+struct Port {
+    PortSpec spec;
+    uint32_t ifindex = 0;
+    uint32_t peer = 0;  // ifindex of the peer port, 0 without one
+    std::optional<MiniQdisc> mini;
+    std::unique_ptr<Qdisc> root;  // nullptr: noqueue, as on a veth
+    uint32_t next_auto_major = 0x8000;
+};
+
+class Datapath {
+   public:
+    explicit Datapath(Pipeline::State& state) : state_(state) {}
+
+    void receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns);
+    void advance(uint64_t now_ns);
+    uint64_t next_wakeup() const;
+    // mirred: a copy of `skb` sent out of (egress) or into (ingress) the port with this ifindex.
+    // False when the port does not exist (mirred counts an overlimit).
+    bool mirred(uint32_t ifindex, bool to_ingress, const Skb& skb);
+    uint64_t now() const { return now_ns_; }
+
+    SkbPool pool;
+    RunScratch scratch;
+    std::function<void(const Delivery&)> sink;
+    TraceFn trace;
+
+   private:
+    void ingress(Port& port, Skb* skb);
+    bool hook(Port& port, Skb& skb, bool at_ingress);
+    void transmit(Port& port, Skb* skb);
+    void run_queue(Port& port);
+    void deliver(Port& port, Exit exit, Skb* skb);
+    void redirect(Skb* skb, const char* from);
+    void emit(const std::string& line) const;
+    void process_backlog();
+
+    Pipeline::State& state_;
+    uint64_t now_ns_ = 0;
+    uint32_t frames_ = 0;
+    int xmit_depth_ = 0;
+    int mirred_depth_ = 0;
+    std::vector<std::pair<uint32_t, Skb*>> backlog_;  // netif_rx: packets waiting to be received
+    std::vector<uint8_t> frame_buffer_;               // a frame with its VLAN tag put back
+};
+
+struct Pipeline::State {
+    State() : datapath(*this) {}
+    std::vector<std::unique_ptr<Port>> ports;
+    std::map<uint32_t, std::shared_ptr<Action>> actions[3];  // by ActionKind, then index
+    Datapath datapath;
+
+    Port* port_by_name(std::string_view name) const;
+    Port* port_by_ifindex(uint32_t ifindex) const;
+    Port& port_or_throw(std::string_view name) const;  // tc's "Cannot find device"
+};
+
+}  // namespace tcbpf::tc

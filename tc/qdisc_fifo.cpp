@@ -1,0 +1,67 @@
+// pfifo and bfifo: tail-drop queues limited in packets or bytes (sch_fifo.c).
+#include <fmt/format.h>
+
+#include "tc/parse_util.h"
+#include "tc/qdisc.h"
+
+namespace tcbpf::tc {
+
+void Qdisc::add_class(const ClassSpec&) { throw Error("Error: Qdisc does not support class operations.\nRTNETLINK answers: Operation not supported"); }
+void Qdisc::delete_class(uint32_t) { throw Error("Error: Qdisc does not support class operations.\nRTNETLINK answers: Operation not supported"); }
+
+namespace {
+
+class Fifo final : public Qdisc {
+   public:
+    Fifo(bool bytes, uint32_t limit) : bytes_(bytes), limit_(limit) {}
+
+    EnqueueResult enqueue(Skb* skb, QdiscEnv& env) override {
+        const uint32_t len = skb->packet.size();
+        const bool fits = bytes_ ? stats.backlog_bytes + len <= limit_ : queue_.size() < limit_;
+        if (!fits) {
+            if (env.trace) (*env.trace)(fmt::format("{} {} queue full -> drop", kind, format_classid(handle)));
+            drop_packet(skb, stats, env);
+            return EnqueueResult::Dropped;
+        }
+        skb->enqueued_ns = env.now_ns;
+        queue_.push(skb);
+        count_enqueued(stats, len);
+        return EnqueueResult::Queued;
+    }
+
+    Skb* dequeue(QdiscEnv&) override {
+        if (queue_.empty()) return nullptr;
+        Skb* skb = queue_.pop();
+        const uint32_t len = skb->packet.size();
+        count_dequeued(stats, len);
+        return skb;
+    }
+
+    std::string options_text() const override {
+        return bytes_ ? fmt::format("limit {}", detail::format_size(limit_)) : fmt::format("limit {}p", limit_);
+    }
+
+   private:
+    bool bytes_;
+    uint32_t limit_;
+    SkbQueue queue_;
+};
+
+}  // namespace
+
+std::unique_ptr<Qdisc> make_fifo(const QdiscSpec& spec) {
+    const bool bytes = spec.kind == "bfifo";
+    const uint32_t limit = spec.fifo.limit.value_or(bytes ? kTxQueueLen * 1514 : kTxQueueLen);
+    auto q = std::make_unique<Fifo>(bytes, limit);
+    q->kind = spec.kind;
+    return q;
+}
+
+std::unique_ptr<Qdisc> make_default_fifo() {
+    auto q = std::make_unique<Fifo>(false, kTxQueueLen);
+    q->kind = "pfifo";
+    q->invisible = true;
+    return q;
+}
+
+}  // namespace tcbpf::tc

@@ -1,0 +1,206 @@
+// `tc [-s] qdisc|class|filter show` and `tc actions ls` output (classful-qdiscs.md §7, tc-cli.md §7),
+// and the per-port summary `tcbpf run` prints.
+#include <fmt/format.h>
+
+#include "tc/apply.h"
+#include "tc/parse_util.h"
+
+namespace tcbpf::tc {
+
+namespace {
+
+std::string stats_lines(const Stats& s) {
+    return fmt::format(" Sent {} bytes {} pkt (dropped {}, overlimits {} requeues {}) \n backlog {} {}p requeues {}\n",
+                       s.bytes, s.packets, s.drops, s.overlimits, s.requeues, detail::format_size(s.backlog_bytes),
+                       s.backlog_packets, s.requeues);
+}
+
+std::string dev_part(const Port& port, bool dev_given) { return dev_given ? "" : fmt::format("dev {} ", port.spec.name); }
+
+std::string show_qdiscs(const Port& port, bool dev_given, bool stats) {
+    std::string out;
+    if (!port.root) {
+        out += fmt::format("qdisc noqueue 0: {}root refcnt 2 \n", dev_part(port, dev_given));
+        if (stats) out += stats_lines({});
+    }
+    for (const Qdisc* q : port_qdiscs(port)) {
+        if (q->invisible) continue;
+        const bool root = q == port.root.get();
+        out += fmt::format("qdisc {} {}: {}{}{} \n", q->kind, q->handle >> 16, dev_part(port, dev_given),
+                           root ? "root refcnt 2 " : fmt::format("parent {} ", format_classid(q->parent)), q->options_text());
+        if (stats) out += stats_lines(q->stats);
+    }
+    if (port.mini) {
+        out += fmt::format("qdisc {} ffff: {}parent ffff:fff1 {}\n", port.mini->clsact ? "clsact" : "ingress",
+                           dev_part(port, dev_given), port.mini->clsact ? "" : "---------------- ");
+        if (stats) out += stats_lines(port.mini->stats);
+    }
+    return out;
+}
+
+std::string show_classes(const Port& port, bool dev_given, bool stats) {
+    std::string out;
+    for (const Qdisc* q : port_qdiscs(port)) {
+        std::vector<ClassView> views;
+        q->classes(views);
+        for (const ClassView& c : views) {
+            out += fmt::format("class {} {} {}{} ", q->kind, format_classid(c.classid), dev_part(port, dev_given),
+                               c.parent == kHandleRoot ? "root" : fmt::format("parent {}", format_classid(c.parent)));
+            if (c.leaf_handle != 0) out += fmt::format("leaf {:x}: ", c.leaf_handle >> 16);
+            out += c.options + "\n";
+            if (stats) {
+                out += stats_lines(c.stats);
+                if (c.htb)
+                    out += fmt::format(" lended: {} borrowed: {} giants: {}\n tokens: {} ctokens: {}\n\n", c.xstats.lends,
+                                       c.xstats.borrows, c.xstats.giants, c.xstats.tokens, c.xstats.ctokens);
+            }
+        }
+    }
+    return out;
+}
+
+std::string parent_word(uint32_t parent) {
+    if (parent == make_handle(kClsactHandle, kMinIngress)) return "ingress";
+    if (parent == make_handle(kClsactHandle, kMinEgress)) return "egress";
+    return fmt::format("parent {}", format_classid(parent));
+}
+
+std::string show_block(const Pipeline::State& state, const FilterBlock& block, const std::string& prefix, bool stats) {
+    std::string out;
+    for (const FilterChain& chain : block.chains)
+        for (const TcfProto& proto : chain.protos) {
+            const std::string head = fmt::format("filter {}protocol {} pref {} bpf chain {} ", prefix,
+                                                 detail::format_protocol(proto.protocol), proto.pref, chain.index);
+            out += head + "\n";
+            for (const FilterInstance& f : proto.filters) {
+                out += head + fmt::format("handle 0x{:x} ", f.handle);
+                if (f.spec.classid && *f.spec.classid != 0) out += fmt::format("flowid {} ", format_classid(*f.spec.classid));
+                if (f.program->classic())
+                    out += fmt::format("bytecode '{}' ", cbpf::format_bytecode(f.program->bytecode()));
+                else
+                    out += f.spec.program.annotation() + " ";
+                if (f.spec.direct_action) out += "direct-action ";
+                if (f.spec.skip_hw) out += "skip_hw ";
+                if (f.spec.skip_sw) out += "skip_sw ";
+                out += "not_in_hw ";
+                if (!f.program->classic()) out += fmt::format("id {} name {} ", f.program->id(), f.program->function_name());
+                out += "\n";
+                for (size_t i = 0; i < f.actions.size(); ++i) {
+                    out += fmt::format("\taction order {}: {}", i + 1, f.actions[i]->describe(stats, state.datapath.now()));
+                    if (stats) out += action_stats_text(f.actions[i]->stats);
+                    out += "\n";
+                }
+            }
+        }
+    return out;
+}
+
+std::string show_filters(const Pipeline::State& state, const Port& port, std::optional<uint32_t> parent, bool dev_given,
+                         bool stats) {
+    std::string out;
+    const auto one = [&](uint32_t id, const FilterBlock& block) {
+        if (parent && *parent != id && !(handle_major(*parent) == kClsactHandle && !port.mini->clsact)) return;
+        const std::string prefix = dev_part(port, dev_given) + (parent ? "" : parent_word(id) + " ");
+        out += show_block(state, block, prefix, stats);
+    };
+    for (const Qdisc* q : port_qdiscs(port)) {
+        if (FilterBlock* b = const_cast<Qdisc*>(q)->filters_at(q->handle)) one(q->handle, *b);
+        std::vector<ClassView> views;
+        q->classes(views);
+        for (const ClassView& c : views)
+            if (FilterBlock* b = const_cast<Qdisc*>(q)->filters_at(c.classid)) one(c.classid, *b);
+    }
+    if (port.mini) {
+        one(make_handle(kClsactHandle, port.mini->clsact ? kMinIngress : 0), port.mini->ingress);
+        if (port.mini->clsact) one(make_handle(kClsactHandle, kMinEgress), port.mini->egress);
+    }
+    return out;
+}
+
+std::vector<const Port*> ports_for(const Pipeline::State& state, const std::string& dev) {
+    if (!dev.empty()) return {&state.port_or_throw(dev)};
+    std::vector<const Port*> all;
+    for (const auto& p : state.ports) all.push_back(p.get());
+    return all;
+}
+
+std::string show_actions(const Pipeline::State& state, ActionKind kind, bool stats) {
+    const auto& table = state.actions[static_cast<int>(kind)];
+    std::string out = fmt::format("total acts {}\n", table.size());
+    for (const auto& [index, action] : table) {
+        out += fmt::format("\n\taction order 0: {}", action->describe(stats, state.datapath.now()));
+        if (stats) out += action_stats_text(action->stats);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string show_command(const Pipeline::State& state, const Command& command) {
+    std::string out;
+    if (const auto* q = std::get_if<QdiscSpec>(&command))
+        for (const Port* p : ports_for(state, q->dev)) out += show_qdiscs(*p, !q->dev.empty(), q->stats);
+    if (const auto* c = std::get_if<ClassSpec>(&command))
+        for (const Port* p : ports_for(state, c->dev)) out += show_classes(*p, !c->dev.empty(), c->stats);
+    if (const auto* f = std::get_if<FilterSpec>(&command)) {
+        const std::optional<uint32_t> parent = f->parent != 0 ? std::optional<uint32_t>(f->parent) : std::nullopt;
+        for (const Port* p : ports_for(state, f->dev)) out += show_filters(state, *p, parent, !f->dev.empty(), f->stats);
+    }
+    if (const auto* a = std::get_if<ActionCommandSpec>(&command))
+        out += show_actions(state, a->list_kind.value_or(ActionKind::Gact), a->stats);
+    return out;
+}
+
+std::string show_everything(const Pipeline::State& state, bool stats) {
+    std::string out;
+    for (const auto& p : state.ports) {
+        out += fmt::format("port {} ifindex {}{}\n", p->spec.name, p->ifindex,
+                           p->peer ? fmt::format(" peer {}", state.port_by_ifindex(p->peer)->spec.name) : "");
+        out += show_qdiscs(*p, true, stats);
+        out += show_classes(*p, true, stats);
+        out += show_filters(state, *p, std::nullopt, true, stats);
+    }
+    return out;
+}
+
+std::string show_everything_json(const Pipeline::State& state, bool stats) {
+    const auto stats_json = [](const Stats& s) {
+        return fmt::format(",\"bytes\":{},\"packets\":{},\"drops\":{},\"overlimits\":{},\"requeues\":{},\"backlog\":{},\"qlen\":{}",
+                           s.bytes, s.packets, s.drops, s.overlimits, s.requeues, s.backlog_bytes, s.backlog_packets);
+    };
+    std::string out = "[";
+    bool first_port = true;
+    for (const auto& p : state.ports) {
+        out += fmt::format("{}{{\"port\":\"{}\",\"ifindex\":{},\"qdiscs\":[", first_port ? "" : ",", p->spec.name, p->ifindex);
+        first_port = false;
+        bool first = true;
+        const auto add = [&](const std::string& kind, uint32_t handle, uint32_t parent, const Stats& s) {
+            out += fmt::format("{}{{\"kind\":\"{}\",\"handle\":\"{}\",\"parent\":\"{}\"{}}}", first ? "" : ",", kind,
+                               format_classid(handle), format_classid(parent), stats ? stats_json(s) : "");
+            first = false;
+        };
+        for (const Qdisc* q : port_qdiscs(*p))
+            if (!q->invisible) add(q->kind, q->handle, q->parent, q->stats);
+        if (p->mini) add(p->mini->clsact ? "clsact" : "ingress", kClsactHandle, kHandleIngress, p->mini->stats);
+        out += "],\"classes\":[";
+        first = true;
+        for (const Qdisc* q : port_qdiscs(*p)) {
+            std::vector<ClassView> views;
+            q->classes(views);
+            for (const ClassView& c : views) add(q->kind, c.classid, c.parent, c.stats);
+        }
+        out += "],\"actions\":[";
+        first = true;
+        for (int kind = 0; kind < 3; ++kind)
+            for (const auto& [index, a] : state.actions[kind]) {
+                static constexpr const char* kNames[] = {"gact", "bpf", "mirred"};
+                out += fmt::format("{}{{\"kind\":\"{}\",\"index\":{}{}}}", first ? "" : ",", kNames[kind], index,
+                                   stats ? stats_json(a->stats) : "");
+                first = false;
+            }
+        out += "]}";
+    }
+    return out + "]\n";
+}
+
+}  // namespace tcbpf::tc

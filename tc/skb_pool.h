@@ -1,0 +1,90 @@
+// Packets in flight and the pool they come from. A pipeline reuses its Skbs: a packet buffer grows to
+// the largest frame seen and then stays, so the per-packet path allocates nothing in steady state.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "tcbpf/skb.h"
+
+namespace tcbpf::tc {
+
+struct Skb {
+    skb::Packet packet;
+    skb::SkbMeta meta;
+    uint64_t enqueued_ns = 0;
+    uint32_t trace_id = 0;  // the frame's number in --trace lines
+
+    // Replaces the bytes with `frame` (MAC header first), keeping the buffer when it is big enough.
+    void assign(std::span<const uint8_t> frame) {
+        if (packet.headroom() < skb::kDefaultHeadroom || packet.size() + packet.tailroom() < frame.size()) {
+            packet = skb::Packet(frame);
+        } else {
+            packet.set_meta_len(0);
+            packet.trim(0);
+            std::memcpy(packet.put(static_cast<uint32_t>(frame.size())), frame.data(), frame.size());
+        }
+        packet.set_mac_header(0);
+    }
+};
+
+class SkbPool {
+   public:
+    Skb* get() {
+        if (free_.empty()) {
+            owned_.push_back(std::make_unique<Skb>());
+            return owned_.back().get();
+        }
+        Skb* s = free_.back();
+        free_.pop_back();
+        return s;
+    }
+    void put(Skb* s) { free_.push_back(s); }
+    Skb* clone(const Skb& from) {
+        Skb* s = get();
+        s->assign(from.packet.bytes());
+        s->packet.set_network_header(from.packet.network_header().value_or(14));
+        s->meta = from.meta;
+        s->trace_id = from.trace_id;
+        return s;
+    }
+
+   private:
+    std::vector<std::unique_ptr<Skb>> owned_;
+    std::vector<Skb*> free_;
+};
+
+// A FIFO of packets that keeps its storage (a ring over a vector that only grows).
+class SkbQueue {
+   public:
+    bool empty() const { return count_ == 0; }
+    uint32_t size() const { return count_; }
+    void push(Skb* s) {
+        if (count_ == ring_.size()) grow();
+        ring_[(head_ + count_) % ring_.size()] = s;
+        ++count_;
+    }
+    Skb* front() const { return ring_[head_]; }
+    Skb* pop() {
+        Skb* s = ring_[head_];
+        head_ = (head_ + 1) % ring_.size();
+        --count_;
+        return s;
+    }
+
+   private:
+    void grow() {
+        std::vector<Skb*> bigger(ring_.empty() ? 64 : ring_.size() * 2);
+        for (uint32_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+        ring_.swap(bigger);
+        head_ = 0;
+    }
+    std::vector<Skb*> ring_;
+    uint32_t head_ = 0;
+    uint32_t count_ = 0;
+};
+
+}  // namespace tcbpf::tc
