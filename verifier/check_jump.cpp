@@ -140,6 +140,12 @@ Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state,
         return step;
     }
 
+    // --strict: comparing pointers leaks their bits; only packet bounds checks stay allowed.
+    auto packet_family = [](RegType t) { return t == RegType::Packet || t == RegType::PacketEnd || t == RegType::PacketMeta; };
+    if (ctx.options.strict && !(packet_family(dst.type) && packet_family(src.type))) {
+        int pointer = register_source && is_pointer(src.type) ? insn.src : insn.dst;
+        return rejected(Rejection{fmt::format("R{} pointer comparison prohibited", pointer), pc});
+    }
     step.branch = state;
     step.branch_pc = target;
     step.next_pc = pc + 1;

@@ -82,6 +82,14 @@ std::optional<Rejection> check_map_value(const Context& ctx, const Reg& base, co
     return std::nullopt;
 }
 
+std::optional<Rejection> check_same_base_kind(Context& ctx, const Reg& base, size_t pc) {
+    uint8_t kind = base.type == RegType::Ctx ? 1 : 2;
+    uint8_t& seen = ctx.base_kind[pc];
+    if (seen != 0 && seen != kind) return Rejection{"same insn cannot be used with different pointers", pc};
+    seen = kind;
+    return std::nullopt;
+}
+
 Rejection invalid_mem_access(const Reg& base, int reg, size_t pc) {
     return Rejection{fmt::format("R{} invalid mem access '{}'", reg, type_name(base.type)), pc};
 }
@@ -134,11 +142,14 @@ std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State
             break;
         default: return invalid_mem_access(base, insn.src, pc);
     }
+    if (auto e = check_same_base_kind(ctx, base, pc)) return e;
     state.regs[insn.dst] = value;
     return std::nullopt;
 }
 
-std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+namespace {
+
+std::optional<Rejection> store(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
     bool from_register = isa::info(insn.op).shape == Shape::Stx;
     if (from_register)
         if (auto e = check_readable(state, insn.src, pc)) return e;
@@ -170,6 +181,13 @@ std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, Stat
         case RegType::Mem: return check_map_value(ctx, base, a, pc);
         default: return invalid_mem_access(base, insn.dst, pc);
     }
+}
+
+}  // namespace
+
+std::optional<Rejection> execute_store(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+    if (auto e = store(ctx, insn, state, pc)) return e;
+    return check_same_base_kind(ctx, state.regs[insn.dst], pc);
 }
 
 std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {

@@ -32,6 +32,9 @@ struct Context {
     // the current frame whose values the instruction's safety or outcome depended on, and the stack slot
     // a fixed-offset stack access touched.
     uint16_t want_precise = 0;
+    // Per load/store instruction: whether it has been reached with a ctx base (1) or another pointer
+    // (2). The kernel rewrites ctx accesses per instruction, so one instruction may not serve both.
+    std::vector<uint8_t> base_kind;
     int32_t touched_spi = -1;
     uint32_t touched_frame = 0;
 

@@ -62,7 +62,7 @@ uint64_t state_bytes(const State& s) {
 class Explorer {
    public:
     Explorer(const isa::Program& prog, const Options& options, const Cfg& cfg)
-        : ctx_{prog, options, cfg, std::vector<int>(cfg.subprogs.size(), 0), 0, {}},
+        : ctx_{prog, options, cfg, std::vector<int>(cfg.subprogs.size(), 0), 0, {}, 0, std::vector<uint8_t>(prog.size(), 0), -1, 0},
           cfg_(cfg),
           checkpoints_(prog.size()),
           live_(compute_liveness(prog)),

@@ -125,6 +125,13 @@ inline constexpr FeatureCase kFeatureCases[] = {
     {"a loop counter that bounds nothing does not split states", P,
      "r6 = 0\nr7 = 0\nloop:\nr0 = *(u32 *)(r1 + 0)\nif r0 > 7 goto +1\nr6 += 1\nr7 += 1\nif r7 < 200 goto loop\nr0 = r6\nexit\n",
      "", 0, true},
+    // One load/store instruction serves ctx or other pointers, never both (ctx accesses are rewritten).
+    {"one load reached with ctx and stack bases", P,
+     "r2 = *(u32 *)(r1 + 0)\nr3 = r1\nif r2 > 5 goto +2\nr3 = r10\nr3 += -8\nr0 = *(u32 *)(r3 + 0)\nexit\n",
+     "same insn cannot be used with different pointers", 5, true},
+    // Linux 6.18 follows both sides of a stack pointer compared with 0, though it is never null.
+    {"a stack pointer compared with 0 is not decided", P,
+     "r2 = r10\nif r2 != 0 goto +1\nexit\nr0 = 0\nexit\n", "R0 !read_ok", 2, true},
     // The raw program type (conformance): r1 = memory, r2 = its size.
     {"raw memory read", R, "r0 = *(u32 *)(r1 + 4)\nexit\n", "", 0, false},
     {"raw memory read past the end", R, "r0 = *(u64 *)(r1 + 12)\nexit\n",
@@ -144,6 +151,11 @@ inline constexpr FeatureCase kFeatureCases[] = {
      "R3 variable stack access prohibited for !root, off=0", 3, false},
     {"strict: pointer stored into a map value", S,
      "r1 = map[idx:0][0]+0\n*(u64 *)(r1 + 0) = r10\nr0 = 0\nexit\n", "R10 leaks addr into map", 2, false},
+    {"strict: comparing a pointer with a number", S, "r0 = 0\nif r1 > 5 goto +1\nexit\nexit\n",
+     "R1 pointer comparison prohibited", 1, false},
+    {"strict: packet bounds checks stay allowed", S,
+     "r2 = *(u32 *)(r1 + 76)\nr3 = *(u32 *)(r1 + 80)\nr4 = r2\nr4 += 1\nr0 = 0\nif r4 > r3 goto +1\nr0 = *(u8 *)(r2 + 0)\nexit\n",
+     "", 0, false},
     {"strict: partial copy of a pointer", S, "w0 = w1\nexit\n", "R1 partial copy of pointer", 0, false},
 };
 
