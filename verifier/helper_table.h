@@ -44,6 +44,7 @@ struct HelperProto {
 };
 
 const HelperProto* find_helper(int32_t id);
+std::span<const HelperProto> all_helpers();
 // "map_lookup_elem"; "" for ids without a name.
 std::string_view helper_name_of(int32_t id);
 // The kernel refuses these for tc programs ("unknown func"), as opposed to ones tcbpf cannot check yet.
