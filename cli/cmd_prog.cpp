@@ -23,10 +23,10 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/prog_source.h"
 #include "tcbpf/asm.h"
 #include "tcbpf/error.h"
 #include "tcbpf/loader.h"
-#include "tcbpf/net.h"
 #include "tcbpf/pcap.h"
 #include "tcbpf/runtime.h"
 
@@ -36,40 +36,9 @@ namespace {
 struct ProgArgs {
     std::vector<std::string> words;  // OBJ [sec NAME] [type T]
     std::string pcap_in, pcap_out, map_init;
-    std::string net;  // --net: the host model bpf_fib_lookup/check_mtu consult
     uint32_t repeat = 0;
     bool dump_maps = false, json = false;
 };
-
-struct Selection {
-    std::string object, section;
-    std::optional<loader::ProgType> type;
-};
-
-// tc's positional keywords after the object: `sec NAME` and `type classifier|action`, any order.
-Selection parse_selection(const std::vector<std::string>& words, bool allow_type) {
-    if (words.empty()) throw CLI::ValidationError("OBJ", "an object file is required");
-    Selection s{words[0], "", std::nullopt};
-    for (size_t i = 1; i < words.size(); i += 2) {
-        const std::string& keyword = words[i];
-        if (i + 1 >= words.size()) throw CLI::ValidationError(keyword, "'" + keyword + "' needs a value");
-        const std::string& value = words[i + 1];
-        if (keyword == "sec" || keyword == "section") {
-            s.section = value;
-        } else if (keyword == "type" && allow_type) {
-            if (value == "classifier" || value == "cls")
-                s.type = loader::ProgType::Classifier;
-            else if (value == "action" || value == "act")
-                s.type = loader::ProgType::Action;
-            else
-                throw CLI::ValidationError("type", "type must be classifier or action, not '" + value + "'");
-        } else {
-            throw CLI::ValidationError(keyword, "unknown keyword '" + keyword + "' (expected sec NAME" +
-                                                    std::string(allow_type ? " or type T" : "") + ")");
-        }
-    }
-    return s;
-}
 
 std::string json_string(std::string_view text) {
     std::string out = "\"";
@@ -157,11 +126,13 @@ std::vector<std::string> perf_losses(const runtime::LoadedObject& object) {
 }
 
 void run_command(const ProgArgs& a) {
-    const Selection sel = parse_selection(a.words, true);
+    ProgramSource source = resolve_program_source(a.words, true);
     runtime::LoadOptions options;
-    options.type = sel.type;
-    const auto object = runtime::LoadedObject::load(loader::load_object(sel.object), options);
-    const runtime::PreparedProgram& program = object->select(sel.section);
+    options.type = source.type;
+    // Converted classic BPF the verifier proved safe runs unchecked, like any verified program.
+    if (source.classic) options.checked = !source.verified;
+    const auto object = runtime::LoadedObject::load(std::move(source.object), options);
+    const runtime::PreparedProgram& program = object->select(source.section);
     if (!a.map_init.empty()) runtime::apply_map_lines(*object, read_file_text(a.map_init), a.map_init);
     open_perf_buffers(*object);
     std::vector<EventRecord> events;
@@ -172,8 +143,6 @@ void run_command(const ProgArgs& a) {
 
     runtime::RunOptions run_options;
     run_options.repeat = a.repeat == 0 ? 1 : a.repeat;
-    std::optional<net::Host> host;
-    if (!a.net.empty()) run_options.host = &host.emplace(net::load_host(a.net));
     uint64_t errors = 0, total_ns = 0, ran = 0;
     std::string json_frames;
     for (size_t i = 0; i < frames.size(); ++i) {
@@ -272,11 +241,12 @@ void show_command(const ProgArgs& a) {
 }
 
 void dump_command(const ProgArgs& a) {
-    const Selection sel = parse_selection(a.words, false);
-    const loader::Object object = loader::load_object(sel.object);
-    const loader::ProgramDef& p = loader::find_program(object, sel.section);
+    const ProgramSource source = resolve_program_source(a.words, false);
+    const loader::ProgramDef& p = loader::find_program(source.object, source.section);
     const size_t width = fmt::formatted_size("{}", p.prog.size() == 0 ? 0 : p.prog.size() - 1);
-    std::string out = fmt::format("{} (section {}):\n", p.name, p.section);
+    // Classic BPF shows itself as tcpdump -d prints it, then what it was converted to.
+    std::string out = source.classic ? "cBPF:\n" + cbpf::disassemble(*source.classic) + "eBPF:\n" : "";
+    out += fmt::format("{} (section {}):\n", p.name, p.section);
     const loader::LineInfo* last = nullptr;
     for (size_t pc = 0; pc < p.prog.size(); ++pc) {
         if (p.prog.insns[pc].op == isa::Op::LDDW_TAIL) continue;
@@ -302,7 +272,8 @@ void add_prog_commands(CLI::App& app) {
     prog->require_subcommand(1);
 
     auto* run = prog->add_subcommand(
-        "run", "BPF_PROG_TEST_RUN over a capture: OBJ [sec NAME] [type classifier|action] --pcap IN");
+        "run", "BPF_PROG_TEST_RUN over a capture: OBJ [sec NAME] [type classifier|action] --pcap IN; "
+        "bytecode STRING, bytecode-file FILE or filter EXPRESSION in place of OBJ");
     run->add_option("OBJ", a->words, "object file, then tc keywords: sec NAME, type classifier|action")
         ->required()
         ->expected(1, -1);
@@ -310,7 +281,6 @@ void add_prog_commands(CLI::App& app) {
     run->add_option("--out", a->pcap_out, "write every frame that ran, as the program left it, to this pcap");
     run->add_option("--repeat", a->repeat, "runs per frame on the same skb (as test_run's repeat); prints the mean time")
         ->check(CLI::Range(1u, 100000000u));
-    run->add_option("--net", a->net, "host network model (ip-syntax lines) for bpf_fib_lookup and bpf_check_mtu; default: only lo");
     run->add_option("--map-init", a->map_init, "map contents to load first: lines MAPNAME KEYHEX VALUEHEX [cpu=N]");
     run->add_flag("--dump-maps", a->dump_maps, "print every map afterwards, in --map-init's format");
     run->add_flag("--json", a->json, "everything as one JSON document");
