@@ -57,7 +57,7 @@ class HashMap final : public MapBase {
     int user_lookup(const void* key, void* value_out) const override {
         uint32_t hash = hash_key(key);
         HashBucket& b = bucket(hash);
-        SpinGuard guard(b.lock);
+        BucketGuard guard(*this, b);
         uint32_t idx = find(b, key, hash, nullptr);
         if (idx == kNil) return -ENOENT;
         copy_out(elem(idx), value_out);
@@ -76,7 +76,7 @@ class HashMap final : public MapBase {
         if (key) {
             uint32_t hash = hash_key(key);
             HashBucket& b = bucket(hash);
-            SpinGuard guard(b.lock);
+            BucketGuard guard(*this, b);
             uint32_t idx = find(b, key, hash, nullptr);
             if (idx != kNil) {
                 uint32_t next = elem(idx)->next.load(std::memory_order_relaxed);
@@ -90,7 +90,7 @@ class HashMap final : public MapBase {
         }
         for (uint32_t i = first_bucket; i < c_->n_buckets; ++i) {
             HashBucket& b = buckets_[i];
-            SpinGuard guard(b.lock);
+            BucketGuard guard(*this, b);
             uint32_t head = b.head.load(std::memory_order_relaxed);
             if (!is_chain_end(head)) {
                 std::memcpy(next_out, key_of(elem(head)), key_size());
@@ -161,8 +161,44 @@ class HashMap final : public MapBase {
             std::atomic_thread_fence(std::memory_order_acquire);
             if (idx == (kChainEnd | home) && !(seq & 1) && b.seq.load(std::memory_order_relaxed) == seq) return kNil;
         }
-        SpinGuard guard(b.lock);
+        BucketGuard guard(*this, b);
         return find(b, key, hash, nullptr);
+    }
+
+    // A bucket's lock. An open relink bracket (odd seq) on entry means the previous holder died inside
+    // it and its lock was taken over (maps/sync.h): the chain is put right before anyone uses it.
+    class BucketGuard {
+       public:
+        BucketGuard(const HashMap& map, HashBucket& b) : b_(b) {
+            spin_lock(b.lock);
+            if (b.seq.load(std::memory_order_relaxed) & 1) const_cast<HashMap&>(map).repair(b);
+        }
+        ~BucketGuard() { spin_unlock(b_.lock); }
+        BucketGuard(const BucketGuard&) = delete;
+        BucketGuard& operator=(const BucketGuard&) = delete;
+
+       private:
+        HashBucket& b_;
+    };
+
+    // The writer died between linking a replacement and unlinking the element it replaced, or anywhere
+    // else inside the bracket: the chain may hold a key twice, the newer copy first (every other state
+    // inside the bracket is a whole chain). Older copies are unlinked and given back to the free list,
+    // then the bracket is closed. LRU elements also sit on the LRU list, which only its own lock may
+    // change: there the older copy stays linked behind the newer one, which every lookup finds first.
+    void repair(HashBucket& b) {
+        std::atomic<uint32_t>* link = &b.head;
+        for (uint32_t idx = link->load(std::memory_order_relaxed); !is_chain_end(idx);
+             idx = link->load(std::memory_order_relaxed)) {
+            HashElem* e = elem(idx);
+            if (!lru_ && find(b, key_of(e), e->hash.load(std::memory_order_relaxed), nullptr) != idx) {
+                link->store(e->next.load(std::memory_order_relaxed), std::memory_order_release);
+                free_push(idx);
+                continue;
+            }
+            link = &e->next;
+        }
+        end_relink(b);
     }
 
     // Under the bucket lock: bracket changes of the chain's links for lock-free readers.
@@ -221,7 +257,7 @@ class HashMap final : public MapBase {
         bool fresh_used = false;
         long err = 0;
         {
-            SpinGuard guard(b.lock);
+            BucketGuard guard(*this, b);
             std::atomic<uint32_t>* link = nullptr;
             old = find(b, key, hash, &link);
             if (old != kNil && flags == kBpfNoExist) {
@@ -281,7 +317,7 @@ class HashMap final : public MapBase {
         HashBucket& b = bucket(hash);
         uint32_t idx;
         {
-            SpinGuard guard(b.lock);
+            BucketGuard guard(*this, b);
             std::atomic<uint32_t>* link = nullptr;
             idx = find(b, key, hash, &link);
             if (idx == kNil) return -ENOENT;
@@ -346,7 +382,7 @@ class HashMap final : public MapBase {
     bool unlink_from_hash(uint32_t idx) {
         // A stale hash (the element is being refilled) only makes us look in a bucket it is not in.
         HashBucket& b = bucket(elem(idx)->hash.load(std::memory_order_relaxed));
-        SpinGuard guard(b.lock);
+        BucketGuard guard(*this, b);
         for (std::atomic<uint32_t>* slot = &b.head; !is_chain_end(slot->load(std::memory_order_relaxed));
              slot = &elem(slot->load(std::memory_order_relaxed))->next) {
             if (slot->load(std::memory_order_relaxed) == idx) {

@@ -2,7 +2,10 @@
 // address-free: two processes mapping the block at different addresses share them), never std::mutex.
 // Waiting spins briefly then yields: the data path must not sleep, and on a machine with few cores a
 // preempted lock holder needs the CPU back.
-//  - spin lock: one word, 0 free / 1 held.
+//  - spin lock: one word, 0 free / else the holder's process id. A waiter that has waited long checks
+//    whether that process still exists; if it died holding the lock (kill -9 mid-update), the waiter
+//    takes the lock over and the structure's own code repairs what the dead holder left half-done
+//    (hash buckets: maps/hash.cpp). Processes sharing a map must therefore share a pid namespace.
 //  - sequence lock: an even/odd counter per value; writers make it odd while copying (taking it with a
 //    CAS also excludes other writers), readers retry until they copied between two equal even reads.
 //  - reader/writer lock: bit 31 = writer holds or waits (new readers back off), bits 16-30 = readers
@@ -12,6 +15,10 @@
 #pragma once
 
 #include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstdint>
@@ -23,7 +30,8 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free && std::atomic<uint64_t
 static_assert(sizeof(std::atomic<uint32_t>) == 4 && sizeof(std::atomic<uint64_t>) == 8);
 
 inline void cpu_relax(unsigned& spins) {
-    if (++spins < 100) {
+    if (++spins == 0) spins = 100;  // never wrap back into the busy-spin phase
+    if (spins < 100) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -32,10 +40,26 @@ inline void cpu_relax(unsigned& spins) {
     }
 }
 
+// This process's id as lock words record it, kept right in fork()ed children (maps/sync.cpp).
+uint32_t lock_owner_id();
+
+inline bool lock_owner_died(uint32_t owner) { return ::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH; }
+
 inline void spin_lock(std::atomic<uint32_t>& word) {
+    const uint32_t me = lock_owner_id();
     unsigned spins = 0;
-    while (word.load(std::memory_order_relaxed) != 0 || word.exchange(1, std::memory_order_acquire) != 0)
+    for (;;) {
+        uint32_t held = word.load(std::memory_order_relaxed);
+        if (held == 0) {
+            if (word.compare_exchange_weak(held, me, std::memory_order_acquire)) return;
+            continue;
+        }
+        // After ~1000 yields, look at the holder now and then (kill(0) is a syscall: not on every spin).
+        if (spins >= 1000 && spins % 256 == 0 && lock_owner_died(held) &&
+            word.compare_exchange_strong(held, me, std::memory_order_acquire))
+            return;
         cpu_relax(spins);
+    }
 }
 inline void spin_unlock(std::atomic<uint32_t>& word) { word.store(0, std::memory_order_release); }
 

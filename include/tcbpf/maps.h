@@ -32,8 +32,13 @@
 //    between per-CPU lists, so it may evict earlier); eviction is second-chance, approximate as the
 //    kernel's is. BPF_F_LOCK is rejected with -EINVAL (no bpf_spin_lock in values: no BTF).
 //  - Map names are cut to 15 characters but their characters are not checked.
-//  - A process that dies while holding one of a pinned map's lock words leaves it held (the locks do
-//    not record their owner yet); making pinned maps robust to that is later work.
+//  - A process that dies mid-operation (kill -9): spin locks record their holder's pid, and a waiter
+//    that finds the holder dead takes the lock over; a hash bucket left mid-relink is repaired by the
+//    next holder (a duplicated key drops its older copy), so hashes stay consistent and usable. Still
+//    not covered: an array or per-CPU value, an LPM trie or an LRU list being written in place when its
+//    writer dies can be left half-written (their sequence/reader-writer locks record no owner, so
+//    readers of that one slot wait on it), an element the dead writer had taken but not linked is lost
+//    to the map's spare capacity, and a plain hash's entry count can end one off.
 #pragma once
 
 #include <cstddef>
