@@ -69,6 +69,7 @@ namespace {
 // One call's argument walk: what earlier arguments said that later ones need.
 struct CallArgs {
     std::optional<uint32_t> map;  // the map argument's index in Options::maps
+    std::optional<uint64_t> constant_key;  // a key known exactly (on the stack)
     int mem_reg = 0;              // the memory argument the next size argument sizes
     ArgKind mem_kind = ArgKind::None;
 };
@@ -105,6 +106,29 @@ std::optional<Rejection> check_size_arg(Context& ctx, State& state, const CallAr
     bool writes = args.mem_kind == ArgKind::UninitMem || args.mem_kind == ArgKind::MemInOut;
     bool reads = args.mem_kind != ArgKind::UninitMem;
     return check_helper_memory(ctx, state, args.mem_reg, static_cast<int>(size.value.umax), pc, writes, reads);
+}
+
+// A 4-byte key at a constant stack offset whose bytes are known: a spilled constant of that size at the
+// slot's start, or known zeros (Linux 6.18's get_constant_map_key). The spill's value must then stay
+// exact in checkpoints.
+std::optional<uint64_t> constant_stack_key(Context& ctx, State& state, const Reg& key, uint32_t size) {
+    if (key.type != RegType::Stack || !key.value.is_const() || size != 4) return std::nullopt;
+    int64_t off = key.off + static_cast<int64_t>(key.value.const_value());
+    if (off >= 0 || off < -isa::kStackSize) return std::nullopt;
+    int spi = static_cast<int>((-off - 1) / 8);
+    int first = static_cast<int>(off + 8 * (spi + 1));
+    std::vector<StackSlot>& stack = state.stack_of(key.frame);
+    if (static_cast<size_t>(spi) >= stack.size() || first + 4 > 8) return std::nullopt;
+    const StackSlot& slot = stack[static_cast<size_t>(spi)];
+    bool zeros = true;
+    for (int i = first; i < first + 4; ++i) zeros = zeros && slot.bytes[static_cast<size_t>(i)] == StackByte::Zero;
+    if (zeros) return 0;
+    if (first != 0) return std::nullopt;
+    bool spilled4 = slot.is_spill() && slot.bytes[3] == StackByte::Spill && slot.bytes[4] != StackByte::Spill;
+    if (!spilled4 || slot.spilled.type != RegType::Scalar || !slot.spilled.value.is_const()) return std::nullopt;
+    ctx.want_slot = spi;
+    ctx.want_slot_frame = key.frame;
+    return slot.spilled.value.const_value() & 0xffffffff;
 }
 
 std::optional<Rejection> check_map_arg(Context& ctx, const HelperProto& proto, const State& state, CallArgs& args,
@@ -146,6 +170,7 @@ std::optional<Rejection> check_arg(Context& ctx, const HelperProto& proto, State
             if (auto e = check_memory_type(proto, state, reg, kKeyTypes, false, pc)) return e;
             const MapInfo& map = ctx.options.maps[*args.map];
             uint32_t size = kind == ArgKind::MapKey ? map.key_size : map.value_size;
+            if (kind == ArgKind::MapKey) args.constant_key = constant_stack_key(ctx, state, r, size);
             bool out = kind == ArgKind::MapValueOut;
             return check_helper_memory(ctx, state, reg, static_cast<int>(size), pc, out, !out);
         }
@@ -191,9 +216,14 @@ std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn
         case RetKind::Integer: state.regs[0] = Reg::scalar(Scalar::unknown()); break;
         case RetKind::Void: break;
         case RetKind::MapValueOrNull: {
-            Reg value = Reg::pointer(RegType::MapValueOrNull);
+            // An array's element at a key known to be in range always exists.
+            const MapInfo& map = ctx.options.maps[*args.map];
+            constexpr uint32_t kArray = 2, kPercpuArray = 6;
+            bool array = map.type == kArray || map.type == kPercpuArray;
+            bool present = insn.imm == 1 && array && args.constant_key && *args.constant_key < map.max_entries;
+            Reg value = Reg::pointer(present ? RegType::MapValue : RegType::MapValueOrNull);
             value.map = *args.map;
-            value.id = ++ctx.last_id;
+            if (!present) value.id = ++ctx.last_id;
             state.regs[0] = value;
             break;
         }

@@ -38,6 +38,10 @@ struct Context {
     int32_t touched_spi = -1;
     uint32_t touched_frame = 0;
 
+    // A spilled scalar (frame, slot) the instruction's outcome depended on; -1: none.
+    int32_t want_slot = -1;
+    uint32_t want_slot_frame = 0;
+
     void need_precise(int reg) { want_precise = static_cast<uint16_t>(want_precise | (1u << reg)); }
 
     bool raw() const { return options.raw_memory_size.has_value(); }

@@ -94,6 +94,7 @@ class Explorer {
             if (!stop) {
                 const uint32_t frame = path.state.frame();
                 ctx_.want_precise = 0;
+                ctx_.want_slot = -1;
                 ctx_.touched_spi = -1;
                 size_t insn_start = log_.size();
                 if (level >= 1) log_ += format_insn(ctx_.prog, path.pc, ctx_.options, last_line_pc_);
@@ -105,9 +106,11 @@ class Explorer {
                     return step.error;
                 }
                 if (level >= 2) log_ += fmt::format("{}:{}\n", path.pc, format_state(path.state, ctx_.options));
-                if (ctx_.want_precise) {
+                if (ctx_.want_precise || ctx_.want_slot >= 0) {
                     Wanted wanted;
                     wanted.regs[frame] = ctx_.want_precise;
+                    if (ctx_.want_slot >= 0 && ctx_.want_slot < 64)
+                        wanted.slots[ctx_.want_slot_frame] |= uint64_t{1} << ctx_.want_slot;
                     backtrack(path, wanted);
                 }
                 path.history.push_back(HistEntry{static_cast<uint32_t>(path.pc), static_cast<uint8_t>(frame),
@@ -257,6 +260,8 @@ Result verify(const isa::Program& prog, const Options& options) {
     }
     Explorer explorer(prog, options, shape.cfg);
     std::optional<Rejection> rejection = explorer.run(result.stats);
+    result.stats.subprog_stack_depth = explorer.context().stack_depth;
+    result.stats.stack_depth = result.stats.subprog_stack_depth[0];
     if (!rejection) rejection = check_call_chains(shape.cfg, result.stats.subprog_stack_depth);
     const auto& called = explorer.context().helpers_called;
     result.helpers_called.assign(called.begin(), called.end());

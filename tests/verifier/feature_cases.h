@@ -23,7 +23,7 @@ struct FeatureCase {
 constexpr Mode P = Mode::Privileged, S = Mode::Strict, R = Mode::Raw, N = Mode::NonGpl;
 
 // maps: 0 array (key 4, value 16, 1 entry), 1 prog array, 2 perf event array, 3 ring buffer,
-// 4 per-CPU array (key 4, value 8), 5 queue (value 8).
+// 4 per-CPU array (key 4, value 8), 5 queue (value 8), 6 array (key 4, value 8, 8 entries).
 inline constexpr FeatureCase kFeatureCases[] = {
     // Helper prototypes: sized memory.
     {"trace_printk of a stack string", P,
@@ -116,12 +116,18 @@ inline constexpr FeatureCase kFeatureCases[] = {
     {"frames over 512 bytes together", P,
      "r0 = 0\n*(u64 *)(r10 - 512) = r0\ncall f\nexit\nf:\nr0 = 0\n*(u64 *)(r10 - 8) = r0\nexit\n",
      "combined stack size of 2 calls is 528. Too large", 2, true},
-    // Precision: the branch at 11 is decided by r3, so the checkpoint at 10 must compare r3 exactly and
-    // the second path (r3 = 100) may not be pruned there.
+    // Precision: the branch at 13 is decided by r3, so the checkpoint the r3 = 0 path leaves at 12 must
+    // compare r3 exactly and the second path (r3 = 100) may not be pruned there.
     {"a decided branch keeps its value precise", P,
-     "r2 = *(u32 *)(r1 + 0)\ngoto +0\ngoto +0\nr5 = 0\nr5 = 0\nr5 = 0\nr5 = 0\nr3 = 100\nif r2 > 5 goto +1\nr3 = 0\n"
-     "r4 = 1\nif r3 > 50 goto +2\nr0 = 0\nexit\nr0 = *(u64 *)(r3 + 0)\nexit\n",
-     "R3 invalid mem access 'scalar'", 14, true},
+     "r2 = *(u32 *)(r1 + 0)\nr3 = 100\nif r2 > 5 goto +9\nr3 = 0\ngoto +0\ngoto +0\nr5 = 0\nr5 = 0\nr5 = 0\nr5 = 0\n"
+     "r5 = 0\nr5 = 0\nr4 = 1\nif r3 > 50 goto +2\nr0 = 0\nexit\nr0 = *(u64 *)(r3 + 0)\nexit\n",
+     "R3 invalid mem access 'scalar'", 16, true},
+    // The key decides whether the lookup can return null, so the spill it came from stays exact: the
+    // path with key 9 (out of range) is not pruned at the checkpoint the key-1 path left at 12.
+    {"a constant map key keeps its value precise", P,
+     "r3 = *(u32 *)(r1 + 0)\nr2 = 9\nif r3 > 5 goto +9\nr2 = 1\ngoto +0\ngoto +0\nr5 = 0\nr5 = 0\nr5 = 0\nr5 = 0\n"
+     "r5 = 0\nr5 = 0\n*(u32 *)(r10 - 8) = w2\nr2 = r10\nr2 += -8\nr1 = map[idx:6]\ncall 1\nr0 = *(u64 *)(r0 + 0)\nexit\n",
+     "R0 invalid mem access 'map_value_or_null'", 18, false},
     {"a loop counter that bounds nothing does not split states", P,
      "r6 = 0\nr7 = 0\nloop:\nr0 = *(u32 *)(r1 + 0)\nif r0 > 7 goto +1\nr6 += 1\nr7 += 1\nif r7 < 200 goto loop\nr0 = r6\nexit\n",
      "", 0, true},

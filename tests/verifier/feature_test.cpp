@@ -12,7 +12,8 @@ namespace {
 
 std::vector<MapInfo> feature_maps() {
     return {MapInfo{2, 4, 16, 1, 0},  MapInfo{3, 4, 4, 8, 0},  MapInfo{4, 4, 4, 8, 0},
-            MapInfo{27, 0, 0, 4096, 0}, MapInfo{6, 4, 8, 1, 0}, MapInfo{22, 0, 8, 16, 0}};
+            MapInfo{27, 0, 0, 4096, 0}, MapInfo{6, 4, 8, 1, 0}, MapInfo{22, 0, 8, 16, 0},
+            MapInfo{2, 4, 8, 8, 0}};
 }
 
 Options options_for(test::Mode mode) {

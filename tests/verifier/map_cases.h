@@ -53,6 +53,12 @@ inline constexpr MapCase kMapCases[] = {
      "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nr6 = r0\nif r0 != 0 goto +2\n"
      "r0 = 0\nexit\nr0 = *(u64 *)(r6 + 8)\nexit\n",
      "", 0},
+    // Linux 6.18: an array's element at a constant key in range always exists.
+    {"array lookup at a constant in-range key needs no null check",
+     "r2 = 0\n*(u32 *)(r10 - 4) = r2\nr2 = r10\nr2 += -4\nr1 = {} ll\ncall 1\nr0 = *(u64 *)(r0 + 8)\nexit\n", "", 0},
+    {"array lookup at a constant key out of range",
+     "r2 = 1\n*(u32 *)(r10 - 8) = w2\nr2 = r10\nr2 += -8\nr1 = {} ll\ncall 1\nr0 = *(u64 *)(r0 + 8)\nexit\n",
+     "R0 invalid mem access 'map_value_or_null'", 7},
     {"key outside the stack", "r2 = r10\nr1 = {} ll\ncall 1\nr0 = 0\nexit\n",
      "invalid read from stack R2 off=0 size=4", 3},
     // Privileged helpers may read never-written stack bytes too (allow_uninit_stack).
