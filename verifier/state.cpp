@@ -44,7 +44,8 @@ State initial_state() {
 
 State initial_raw_state(uint32_t memory_size) {
     State s;
-    s.regs[1] = Reg::pointer(RegType::Mem);
+    // Without memory the runner passes a null r1, so it is the number 0 here too.
+    s.regs[1] = memory_size == 0 ? Reg::scalar(Scalar::constant(0)) : Reg::pointer(RegType::Mem);
     s.regs[2] = Reg::scalar(Scalar::constant(memory_size));
     s.regs[isa::kFrameReg] = Reg::pointer(RegType::Stack);
     return s;
