@@ -26,7 +26,7 @@ std::string show_qdiscs(const Port& port, bool dev_given, bool stats) {
     for (const Qdisc* q : port_qdiscs(port)) {
         if (q->invisible) continue;
         const bool root = q == port.root.get();
-        out += fmt::format("qdisc {} {}: {}{}{} \n", q->kind, q->handle >> 16, dev_part(port, dev_given),
+        out += fmt::format("qdisc {} {:x}: {}{}{} \n", q->kind, q->handle >> 16, dev_part(port, dev_given),
                            root ? "root refcnt 2 " : fmt::format("parent {} ", format_classid(q->parent)), q->options_text());
         if (stats) out += stats_lines(q->stats);
     }
