@@ -46,10 +46,13 @@ std::string custom_subpath(uint32_t pinning, const std::string& map_name) {
 
 }  // namespace
 
-std::string default_bpffs() {
+std::optional<std::string> environment_bpffs() {
     const char* env = std::getenv("TCBPF_BPFFS");
-    return env && *env ? env : "/run/tcbpf";
+    if (env == nullptr || *env == 0) return std::nullopt;
+    return env;
 }
+
+std::string default_bpffs() { return environment_bpffs().value_or("/run/tcbpf"); }
 
 std::string pin_path(const loader::Object& object, const loader::MapDef& def, const std::string& bpffs) {
     switch (def.pinning) {
@@ -63,7 +66,8 @@ std::string pin_path(const loader::Object& object, const loader::MapDef& def, co
 std::unique_ptr<maps::Map> create_object_map(const loader::Object& object, const loader::MapDef& def,
                                              const LoadOptions& options) {
     const maps::MapSpec spec{def.type, def.key_size, def.value_size, def.max_entries, def.map_flags, def.name};
-    const std::string path = options.bpffs ? pin_path(object, def, *options.bpffs) : "";
+    const std::optional<std::string> bpffs = options.bpffs ? options.bpffs : environment_bpffs();
+    const std::string path = bpffs ? pin_path(object, def, *bpffs) : "";
     if (path.empty()) return maps::create_map(spec, options.ncpus);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);

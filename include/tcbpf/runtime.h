@@ -62,13 +62,16 @@ struct LoadOptions {
     bool jit_fallback = true;
     jit::Options jit;
     uint32_t ncpus = maps::default_ncpus();
-    // The bpffs-like directory pinned maps live in (runtime/pinning.cpp); unset: every map is private
-    // to the object, pinning attributes ignored (BPF_PROG_TEST_RUN-style runs).
+    // The bpffs-like directory pinned maps live in (runtime/pinning.cpp). Unset: $TCBPF_BPFFS if the
+    // environment names one, else none — every map private to the object, pinning attributes ignored
+    // (BPF_PROG_TEST_RUN-style runs).
     std::optional<std::string> bpffs;
 };
 
 // $TCBPF_BPFFS if set, else /run/tcbpf: where the CLI pins maps unless told `--bpffs DIR`.
 std::string default_bpffs();
+// $TCBPF_BPFFS if set and not empty.
+std::optional<std::string> environment_bpffs();
 // Where `def` is pinned under `bpffs` as iproute2 lays it out ("" for an unpinned map): tc/globals/NAME,
 // tc/<hex SHA-1 of the object file>/NAME, or <subpath from /etc/iproute2/bpf_pinning>/NAME.
 std::string pin_path(const loader::Object& object, const loader::MapDef& def, const std::string& bpffs);

@@ -102,11 +102,21 @@ TEST_F(Pinning, AConflictingPinnedMapFailsTheLoadNamingMapPathAndDifference) {
 }
 
 TEST_F(Pinning, WithoutABpffsDirectoryNothingIsPinned) {
+    ::unsetenv("TCBPF_BPFFS");
     LoadOptions options = pinned();
     options.bpffs.reset();
     auto object = LoadedObject::load(loader::load_object(example("policy")), options);
     EXPECT_NE(object->map("policy_map"), nullptr);
     EXPECT_TRUE(fs::is_empty(bpffs_));
+}
+
+TEST_F(Pinning, TheEnvironmentPinsForLoadsThatNameNoDirectory) {
+    LoadOptions options = pinned();
+    options.bpffs.reset();
+    ::setenv("TCBPF_BPFFS", bpffs_.c_str(), 1);
+    auto object = LoadedObject::load(loader::load_object(example("policy")), options);
+    ::unsetenv("TCBPF_BPFFS");
+    EXPECT_TRUE(fs::exists(bpffs_ / "tc/globals/policy_map"));
 }
 
 TEST(DefaultBpffs, EnvironmentOverridesRunTcbpf) {
