@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tcbpf/asm.h"
+#include "tcbpf/cbpf_object.h"
 #include "tcbpf/helpers.h"
 #include "tcbpf/runtime.h"
 #include "tcbpf/skb.h"
@@ -52,8 +54,12 @@ bool load_packet(vm::Context* cx, uint64_t, int64_t offset, int size, uint64_t* 
 
 }  // namespace
 
-ConvertedRunner::ConvertedRunner(const cbpf::Program& prog)
-    : converted_(cbpf::convert(prog)) {
+ConvertedRunner::ConvertedRunner(const cbpf::Program& prog) {
+    // The kernel trusts its conversion; tcbpf's verifier must accept every converted program.
+    const cbpf::ConvertedObject object = cbpf::to_object(prog, "test");
+    converted_ = object.object.programs[0].prog;
+    EXPECT_TRUE(object.verified()) << cbpf::format_bytecode(prog) << ": insn " << object.verdict.insn_idx << ": "
+                                   << object.verdict.message << "\n" << isa::disassemble(converted_);
     const isa::Program rewritten = runtime::rewrite_ctx_accesses(converted_, skb::ProgType::Classifier);
     checked_ = vm::Program::prepare(rewritten, registry(), {.checked = true});
     interp_ = vm::Program::prepare(rewritten, registry(), {.checked = false});

@@ -21,7 +21,8 @@ inline constexpr Engine kEngines[] = {Engine::Checked, Engine::Interp, Engine::J
 
 class ConvertedRunner {
    public:
-    // Converts (throws what convert throws), rewrites the context accesses and prepares every engine.
+    // Converts (throws what convert throws), expects tcbpf's verifier to accept the result (a gtest
+    // failure otherwise), rewrites the context accesses and prepares every engine.
     explicit ConvertedRunner(const cbpf::Program& prog);
     ~ConvertedRunner();
 
