@@ -1,11 +1,14 @@
 // cBPF input paths: the tc bytecode text parser, and raw instructions through the checker and, when it
-// accepts them, the reference interpreter on a packet taken from the same input. Only tcbpf::Error may
-// come out; an accepted program must finish (jumps are forward) without touching memory it may not.
+// accepts them, the reference interpreter on a packet taken from the same input, and the conversion to
+// eBPF. Only tcbpf::Error may come out; an accepted program must finish (jumps are forward) without
+// touching memory it may not, and its conversion must pass tcbpf's verifier (the kernel trusts its
+// conversion; tcbpf proves it).
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
 #include "tcbpf/cbpf.h"
+#include "tcbpf/cbpf_object.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace tcbpf;
@@ -36,5 +39,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     packet.network_offset = packet.data.size() > 14 ? 14 : 0;
     (void)cbpf::run(prog, packet);
     (void)cbpf::disassemble(prog);
+    if (!cbpf::to_object(prog, "fuzz").verified()) __builtin_trap();
     return 0;
 }
