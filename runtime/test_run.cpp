@@ -67,6 +67,48 @@ bool load_packet(vm::Context* cx, uint64_t, int64_t offset, int size, uint64_t* 
 
 }  // namespace
 
+void LoadedObject::bind_context(vm::Context& cx, const PreparedProgram& program, skb::Packet& packet,
+                                skb::SkbContext& ctx) const {
+    cx.host = this;
+    cx.tail_call = tail_call_target;
+    cx.jit_tail_call = jit_tail_call_target;
+    cx.load_packet = load_packet;
+    if (!program.program->checked()) return;
+    cx.regions.clear();
+    const uint8_t* meta = packet.meta();
+    cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(meta), static_cast<uint64_t>(packet.end() - meta), true,
+                                    helpers::kPacketRegion});
+    // Every store the rewritten program makes into the context was checked against the writable
+    // fields; what remains writable here is only what helpers and the rewrite agree on.
+    cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(&ctx), sizeof ctx, true, "ctx"});
+    // Writable map memory is accepted out of line (map_region); maps programs may only read are
+    // listed here so that a store into them faults as ReadOnly rather than as a stray address.
+    for (const auto& map : maps_) {
+        if (!(map->spec().map_flags & maps::kFRdonlyProg)) continue;
+        const std::span<uint8_t> mem = map->memory();
+        cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(mem.data()), mem.size(), false, "read-only map"});
+    }
+    cx.extra_region = map_region;
+}
+
+int32_t LoadedObject::run_on_skb(const PreparedProgram& program, skb::Packet& packet, skb::SkbMeta& meta,
+                                 vm::Context& cx, skb::SkbContext& ctx, helpers::RunEnv& env) const {
+    ctx = skb::SkbContext{};
+    skb::sync_in(meta, packet, ctx);
+    env.packet = &packet;
+    env.meta = &meta;
+    env.ctx = &ctx;
+    cx.user = &env;
+    cx.fault = vm::Fault::None;
+    cx.tail_calls_done = 0;
+    bind_context(cx, program, packet, ctx);
+    const uint64_t r0 = program.native ? program.native->run(cx, reinterpret_cast<uint64_t>(&ctx))
+                                       : program.program->run(cx, reinterpret_cast<uint64_t>(&ctx));
+    skb::sync_out(ctx, meta);
+    if (cx.fault != vm::Fault::None) return 0;
+    return static_cast<int32_t>(static_cast<uint32_t>(r0));
+}
+
 RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const uint8_t> frame,
                                  const RunOptions& options) const {
     RunResult result;
@@ -93,28 +135,8 @@ RunResult LoadedObject::test_run(const PreparedProgram& program, std::span<const
 
     vm::Context cx;
     cx.user = &env;
-    cx.host = this;
     cx.cpu = options.cpu;
-    cx.tail_call = tail_call_target;
-    cx.jit_tail_call = jit_tail_call_target;
-    cx.load_packet = load_packet;
-    if (program.program->checked()) {
-        const uint8_t* meta = result.packet.meta();
-        cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(meta),
-                                        static_cast<uint64_t>(result.packet.end() - meta), true,
-                                        helpers::kPacketRegion});
-        // Every store the rewritten program makes into the context was checked against the writable
-        // fields; what remains writable here is only what helpers and the rewrite agree on.
-        cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(&ctx), sizeof ctx, true, "ctx"});
-        // Writable map memory is accepted out of line (map_region); maps programs may only read are
-        // listed here so that a store into them faults as ReadOnly rather than as a stray address.
-        for (const auto& map : maps_) {
-            if (!(map->spec().map_flags & maps::kFRdonlyProg)) continue;
-            const std::span<uint8_t> mem = map->memory();
-            cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(mem.data()), mem.size(), false, "read-only map"});
-        }
-        cx.extra_region = map_region;
-    }
+    bind_context(cx, program, result.packet, ctx);
 
     const uint32_t repeat = options.repeat == 0 ? 1 : options.repeat;
     uint64_t r0 = 0;

@@ -47,8 +47,8 @@ class BpfAction final : public Action {
 
 }  // namespace
 
-std::shared_ptr<Action> make_bpf_action(const ActionSpec& spec) {
-    return std::make_shared<BpfAction>(spec, TcProgram::load(spec.program, skb::ProgType::Action));
+std::shared_ptr<Action> make_bpf_action(const ActionSpec& spec, const runtime::LoadOptions& options) {
+    return std::make_shared<BpfAction>(spec, TcProgram::load(spec.program, skb::ProgType::Action, options));
 }
 
 }  // namespace tcbpf::tc

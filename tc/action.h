@@ -48,7 +48,7 @@ class Action {
 // One constructor per kind (act_*.cpp); they throw tcbpf::Error for what cannot be built (a program
 // that does not load). mirred gets its target's ifindex from the caller, which knows the ports.
 std::shared_ptr<Action> make_gact(const ActionSpec& spec);
-std::shared_ptr<Action> make_bpf_action(const ActionSpec& spec);
+std::shared_ptr<Action> make_bpf_action(const ActionSpec& spec, const runtime::LoadOptions& options);
 std::shared_ptr<Action> make_mirred(const ActionSpec& spec, uint32_t ifindex);
 
 // tcf_action_exec over `actions`.

@@ -22,7 +22,7 @@ uint32_t lowest_free_index(const std::map<uint32_t, std::shared_ptr<Action>>& ta
 std::shared_ptr<Action> build_action(const Pipeline::State& state, const ActionSpec& spec) {
     switch (spec.kind) {
         case ActionKind::Gact: return make_gact(spec);
-        case ActionKind::Bpf: return make_bpf_action(spec);
+        case ActionKind::Bpf: return make_bpf_action(spec, state.load_options);
         case ActionKind::Mirred: {
             const Port* port = state.port_by_name(spec.mirred_dev);
             if (port == nullptr) throw Error(fmt::format("Cannot find device \"{}\"", spec.mirred_dev));

@@ -107,7 +107,7 @@ void apply_filter(Pipeline::State& state, const FilterSpec& spec) {
     made.spec = spec;
     made.spec.pref = pref;
     made.handle = spec.handle != 0 ? spec.handle : lowest_free_handle(proto);
-    made.program = TcProgram::load(spec.program, skb::ProgType::Classifier);
+    made.program = TcProgram::load(spec.program, skb::ProgType::Classifier, state.load_options);
     std::vector<PendingAction> pending = prepare_actions(state, spec.actions);
     for (const PendingAction& p : pending) made.actions.push_back(p.action);
 

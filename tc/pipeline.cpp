@@ -14,7 +14,9 @@ std::string show_command(const Pipeline::State& state, const Command& command);
 std::string show_everything(const Pipeline::State& state, bool stats);
 std::string show_everything_json(const Pipeline::State& state, bool stats);
 
-Pipeline::Pipeline() : state_(std::make_unique<State>()) {}
+Pipeline::Pipeline(const PipelineOptions& options) : state_(std::make_unique<State>()) {
+    state_->load_options.checked = options.checked;
+}
 Pipeline::~Pipeline() = default;
 
 void Pipeline::apply(const Command& command) {

@@ -73,6 +73,7 @@ struct Pipeline::State {
     std::vector<std::unique_ptr<Port>> ports;
     std::map<uint32_t, std::shared_ptr<Action>> actions[3];  // by ActionKind, then index
     Datapath datapath;
+    runtime::LoadOptions load_options;  // how filters' and actions' objects are loaded
 
     Port* port_by_name(std::string_view name) const;
     Port* port_by_ifindex(uint32_t ifindex) const;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tc/skb_pool.h"
+#include "tcbpf/helpers.h"
 #include "tcbpf/runtime.h"
 #include "tcbpf/tc_spec.h"
 #include "tcbpf/vm.h"
@@ -18,14 +19,17 @@ namespace tcbpf::tc {
 struct RunScratch {
     vm::Context cx;
     skb::SkbContext ctx;
+    helpers::RunEnv env;
     uint32_t cpu = 0;
 };
 
 class TcProgram {
    public:
-    // Loads and prepares the program `source` names, as tc would for a classifier or an action.
-    // Throws tcbpf::Error (missing file or section, a program the runtime refuses).
-    static std::shared_ptr<TcProgram> load(const ProgramSource& source, skb::ProgType type);
+    // Loads and prepares the program `source` names, as tc would for a classifier or an action, with
+    // the pipeline's load options (checked mode, engine). Throws tcbpf::Error (missing file or
+    // section, a program the runtime refuses).
+    static std::shared_ptr<TcProgram> load(const ProgramSource& source, skb::ProgType type,
+                                           const runtime::LoadOptions& options);
 
     // At the ingress hook the kernel pushes the MAC header before the run; tcbpf holds packets from the
     // MAC header on at both hooks, so `at_ingress` matters only for what helpers do with checksums.

@@ -37,6 +37,10 @@ namespace tcbpf::net {
 class Host;
 }
 
+namespace tcbpf::helpers {
+struct RunEnv;
+}
+
 namespace tcbpf::runtime {
 
 // Checks every access made through the context pointer and rewrites it for skb::SkbContext; inserted
@@ -134,6 +138,15 @@ class LoadedObject {
     RunResult test_run(const PreparedProgram& program, std::span<const uint8_t> frame,
                        const RunOptions& options = {}) const;
 
+    // One run on an skb the caller owns (the tc pipeline): the context is filled from `meta` and
+    // `packet`, the program runs once on its engine, the writable fields go back into `meta`. `cx`,
+    // `ctx` and `env` are the caller's and reused across runs, so nothing is allocated after the first
+    // (env's packet/meta/ctx are set here; its other settings — tc_ingress, trace, ... — are the
+    // caller's). Returns r0 as the kernel's int; a checked-mode fault stops the program with cx.fault
+    // set and returns 0, as the kernel's exception path does. Never throws.
+    int32_t run_on_skb(const PreparedProgram& program, skb::Packet& packet, skb::SkbMeta& meta, vm::Context& cx,
+                       skb::SkbContext& ctx, helpers::RunEnv& env) const;
+
     // True if [addr, addr+size) lies inside one map's memory (and, for a write, the map is writable
     // by programs): the checked interpreter's view of map values and global data.
     bool map_memory_allows(uint64_t addr, uint64_t size, bool write) const;
@@ -142,6 +155,8 @@ class LoadedObject {
 
    private:
     LoadedObject(loader::Object object, const LoadOptions& options);
+    // Points cx's hooks at this object and, in checked mode, its regions at the packet, ctx and maps.
+    void bind_context(vm::Context& cx, const PreparedProgram& program, skb::Packet& packet, skb::SkbContext& ctx) const;
     void create_maps();
     void prepare_programs();
     void fill_prog_arrays();

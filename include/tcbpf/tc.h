@@ -60,9 +60,15 @@ struct Delivery {
     uint64_t time_ns = 0;
 };
 
+struct PipelineOptions {
+    // eBPF programs run in the checked interpreter (the default: no verifier has proven them safe), or
+    // unchecked on the JIT when false — for programs the user trusts or has verified elsewhere.
+    bool checked = true;
+};
+
 class Pipeline {
    public:
-    Pipeline();
+    explicit Pipeline(const PipelineOptions& options = {});
     ~Pipeline();
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
