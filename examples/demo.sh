@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The end-to-end demo behind `make demo`. Today it shows the instruction-set tools: assemble a small
-# program, disassemble it, and run it in the interpreter on a real IPv4 header. Later stages grow this
-# into the full tc scenario (classifier, pinned policy map, htb shaping).
+# The end-to-end demo behind `make demo`: first the instruction-set tools (assemble a small program,
+# disassemble it, run it in the interpreter on a real IPv4 header), then the tc scenario of
+# examples/demo/run.sh (ingress policy classifier, pinned policy map changed by `tcbpf map`, htb shaping).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,3 +22,7 @@ echo "== run on a header with a valid checksum (expect 0x0)"
 "$tcbpf" exec "$out/ipv4_csum.bin" --mem "$good"
 echo "== run on the same header with the checksum off by one (expect 0xfffe: the sum folds to 1, not 0)"
 "$tcbpf" exec "$out/ipv4_csum.bin" --mem "$bad"
+
+echo
+echo "== the tc scenario (examples/demo/run.sh)"
+"$root/examples/demo/run.sh" "$build"

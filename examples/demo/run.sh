@@ -9,7 +9,7 @@ build=$(cd "${1:-build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 tcbpf="$build/tcbpf"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 export TCBPF_BPFFS="$work/bpffs"   # where the pinned maps live (tc/globals/demo_policy, demo_flows)
 globals="$TCBPF_BPFFS/tc/globals"
 
@@ -17,6 +17,10 @@ cp "$here/setup.batch" "$build/examples/demo_policy.o" "$work/"
 cd "$work"
 "$build/examples/trafficgen/tcbpf-trafficgen" --seed 7 --count 4000 -o traffic.pcap
 echo "== 4000 generated frames (seed 7): Ethernet/VLAN, IPv4/IPv6, TCP/UDP/ICMP, fragments, junk"
+
+ingress_drops() {  # wan's clsact qdisc: every frame the classifier saw, and its TC_ACT_SHOT verdicts
+    grep -A1 '^qdisc clsact' "$1" | tail -n 1 | sed -E 's/^ *Sent ([0-9]+) bytes ([0-9]+) pkt \(dropped ([0-9]+).*/   wan ingress: \2 packets classified, \3 dropped by policy/'
+}
 
 classes() {  # the htb classes' counters from `tcbpf run -s`
     grep -A1 -E '^class htb 1:(10|20|30) ' "$1" | grep -E '^class|Sent' | paste - - |
@@ -27,9 +31,10 @@ echo
 echo "== run 1: no policy yet, so every flow lands in the default class 1:30"
 "$tcbpf" run -s -batch setup.batch >run1.txt
 classes run1.txt
+ingress_drops run1.txt
 
 echo
-echo "== the busiest flows, from the pinned per-CPU counter map (tcbpf map dump -j, CPUs summed)"
+echo "== the busiest flows, from the pinned per-CPU counter map (tcbpf map -j dump, CPUs summed)"
 "$tcbpf" map -j dump pinned "$globals/demo_flows" >flows.json
 python3 - flows.json >policy.batch <<'PY'
 import json, sys
@@ -42,10 +47,14 @@ def describe(key):
     fam, proto = k[37], k[36]
     addr = (lambda a: ".".join(map(str, a[12:16]))) if fam == 4 else (lambda a: ":".join("%02x%02x" % (a[i], a[i + 1]) for i in range(0, 16, 2)))
     return "%s:%d -> %s:%d proto %d" % (addr(k[0:16]), k[32] << 8 | k[33], addr(k[16:32]), k[34] << 8 | k[35], proto)
-flows.sort(key=lambda e: -total(e, 0))
-plan = [(1, 0, "interactive 1:10"), (1, 0, "interactive 1:10"), (2, 0, "bulk 1:20"), (2, 0, "bulk 1:20"), (0, 2, "dropped")]
-for (prio, verdict, what), e in zip(plan, flows):
-    print("# %-45s %5d packets -> %s" % (describe(e["key"]), total(e, 0), what), file=sys.stderr)
+flows.sort(key=lambda e: (-total(e, 0), e["key"]))  # ties broken by key: the hash seed orders the dump
+# The 40 busiest flows become interactive (1:10), the next 40 bulk (1:20), and the next one is dropped.
+plan = [(1, 0, "interactive 1:10")] * 40 + [(2, 0, "bulk 1:20")] * 40 + [(0, 2, "dropped")]
+for i, ((prio, verdict, what), e) in enumerate(zip(plan, flows)):
+    if i < 3 or i in (40, 41, 80):
+        print("   %-52s %3d packets -> %s" % (describe(e["key"]), total(e, 0), what), file=sys.stderr)
+    elif i in (3, 42):
+        print("   ...", file=sys.stderr)
     value = list(verdict.to_bytes(4, "little")) + list(prio.to_bytes(4, "little"))
     print("update pinned %s key hex %s value %s" % ("$POLICY", " ".join(b[2:] for b in e["key"]), " ".join(map(str, value))))
 PY
@@ -53,17 +62,17 @@ sed -i "s|\$POLICY|$globals/demo_policy|" policy.batch
 
 echo
 echo "== policy change, pushed into the pinned map by separate processes (classifier and setup unchanged):"
-echo "   tcbpf map -batch policy.batch   (the first four flows above)"
-head -n 4 policy.batch >policy4.batch
-"$tcbpf" map -batch policy4.batch
-echo "   tcbpf map update pinned .../demo_policy key hex ... value 2 0 0 0 0 0 0 0   (drop the fifth)"
+echo "   tcbpf map -batch policy.batch      (80 updates, one process, all or nothing)"
+head -n 80 policy.batch >classes.batch
+"$tcbpf" map -batch classes.batch | sed 's/^/   /'
+echo "   tcbpf map update pinned $globals/demo_policy key hex ... value 2 0 0 0 0 0 0 0"
+echo "                                         (verdict TC_ACT_SHOT for the 81st flow)"
 "$tcbpf" map $(tail -n 1 policy.batch)
-"$tcbpf" map dump pinned "$globals/demo_policy" | tail -n 1
+"$tcbpf" map dump pinned "$globals/demo_policy" | tail -n 1 | sed 's/^/   policy map: /'
+
 
 echo
 echo "== run 2: the same traffic, the same setup; the classes' counters move"
 "$tcbpf" run -s -batch setup.batch >run2.txt
 classes run2.txt
-echo
-echo "   wan ingress filter (drops are the dropped flow's packets):"
-grep -A2 -E '^filter .*ingress' run2.txt | head -n 3 | sed 's/^/   /'
+ingress_drops run2.txt
