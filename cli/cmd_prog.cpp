@@ -293,6 +293,8 @@ void add_prog_commands(CLI::App& app) {
     auto* dump = prog->add_subcommand("dump", "Disassemble one program with its source lines: OBJ [sec NAME]");
     dump->add_option("OBJ", a->words, "object file, then sec NAME")->required()->expected(1, -1);
     dump->callback([a] { dump_command(*a); });
+
+    add_prog_verify_command(*prog);
 }
 
 }  // namespace tcbpf::cli

@@ -14,6 +14,8 @@ void add_isa_commands(CLI::App& app);
 
 // prog run, prog show, prog dump: BPF objects (runtime/).
 void add_prog_commands(CLI::App& app);
+// prog verify, registered by add_prog_commands on its `prog` subcommand (cmd_verify.cpp).
+void add_prog_verify_command(CLI::App& prog);
 
 // map show|dump|lookup|update|delete|getnext|create|pin, -batch: pinned maps as bpftool handles them.
 void add_map_commands(CLI::App& app);
