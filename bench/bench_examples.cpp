@@ -1,6 +1,6 @@
-// The example classifiers per packet: tcbpf's interpreter (runtime::LoadedObject::test_run) next to the
-// running kernel's BPF_PROG_TEST_RUN (its JIT, as the kernel runs tc programs) on the same object and the
-// same generated frames, in the same run.
+// The example classifiers per packet: tcbpf's JIT and interpreter (runtime::LoadedObject::test_run) next
+// to the running kernel's BPF_PROG_TEST_RUN (its JIT, as the kernel runs tc programs) on the same object
+// and the same generated frames, in the same run.
 //
 // Both sides are timed the same way: each frame is test-run `kRepeat` times on one skb and the side
 // reports its own mean per repetition (tcbpf's avg_ns, the kernel's duration_ns), so skb setup, the
@@ -48,9 +48,12 @@ const std::vector<Bytes>& flow_keys() {
 using examples::Example;
 using examples::Prefill;
 
-void bench_tcbpf(benchmark::State& state, const Example& ex, bool checked) {
+// `checked`: the checked interpreter; otherwise `engine` as a verified program runs (no JIT fallback).
+void bench_tcbpf(benchmark::State& state, const Example& ex, bool checked, runtime::Engine engine) {
     runtime::LoadOptions options;
     options.checked = checked;
+    options.engine = engine;
+    options.jit_fallback = false;
     std::unique_ptr<runtime::LoadedObject> object;
     const runtime::PreparedProgram* program = nullptr;
     try {
@@ -117,9 +120,11 @@ void bench_kernel(benchmark::State& state, const Example& ex) {
 void register_all() {
     for (const Example& ex : examples::examples()) {
         const std::string name = ex.object;
-        benchmark::RegisterBenchmark(("tcbpf_unchecked/" + name).c_str(), bench_tcbpf, ex, false)
+        benchmark::RegisterBenchmark(("tcbpf_jit/" + name).c_str(), bench_tcbpf, ex, false, runtime::Engine::Jit)
             ->Iterations(kIterations)->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(("tcbpf_checked/" + name).c_str(), bench_tcbpf, ex, true)
+        benchmark::RegisterBenchmark(("tcbpf_unchecked/" + name).c_str(), bench_tcbpf, ex, false, runtime::Engine::Interp)
+            ->Iterations(kIterations)->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("tcbpf_checked/" + name).c_str(), bench_tcbpf, ex, true, runtime::Engine::Interp)
             ->Iterations(kIterations)->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark(("kernel/" + name).c_str(), bench_kernel, ex)
             ->Iterations(kIterations)->Unit(benchmark::kMillisecond);

@@ -18,7 +18,7 @@
 // Layout of the generated code:
 //   entry:  push the callee-saved registers the program uses; reserve the 4 KiB eBPF stack (eight
 //           512-byte frames, contiguous like the interpreter's) and the state block; zero r0, r3..r9;
-//           `call body`; undo; ret.
+//           `call body`; undo; ret. A program with nothing to push or reserve falls into its body.
 //   body:   the instructions in program order. EXIT is `ret`, in the main program as in subprograms, so
 //           a tail call can simply jump to another program's body with the caller's stack and state.
 //   stubs:  cold fault paths after the body.
@@ -216,6 +216,8 @@ class Compiler {
         if (needs_.stack && in_.options.zero_stack_frames) zero_frame();
         for (int r : {0, 3, 4, 5, 6, 7, 8, 9})
             if (needs_.reg_used[r]) a_.xor_(kReg[r].r32(), kReg[r].r32());
+        // Nothing to undo: the body follows, and its EXIT returns straight to the caller.
+        if (saved_.empty() && frame_ == 0) return;
         a_.call(labels_[0]);
         if (frame_ != 0) a_.add(x86::rsp, frame_);
         for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
