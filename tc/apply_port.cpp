@@ -1,4 +1,6 @@
 // Ports for offline runs: `port add NAME type pcap in FILE ...` and `port peer A B`.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tc/apply.h"
@@ -36,6 +38,8 @@ void apply_port(Pipeline::State& state, const PortSpec& spec) {
     auto port = std::make_unique<Port>();
     port->spec = spec;
     port->ifindex = ifindex;
+    port->device.ifindex = ifindex;
+    std::fill(std::begin(port->device.broadcast), std::end(port->device.broadcast), 0xff);
     state.ports.push_back(std::move(port));
 }
 

@@ -63,11 +63,8 @@ void Datapath::process_backlog() {
 void Datapath::ingress(Port& port, Skb* skb) {
     skb::SkbMeta& m = skb->meta;
     const std::span<const uint8_t> bytes = skb->packet.bytes();
-    skb::TestRunDevice device;
-    device.ifindex = port.ifindex;
-    std::fill(std::begin(device.broadcast), std::end(device.broadcast), 0xff);
     m.protocol = skb::eth_protocol(bytes);
-    m.pkt_type = skb::eth_pkt_type(bytes, device);
+    m.pkt_type = skb::eth_pkt_type(bytes, port.device);
     m.ifindex = port.ifindex;
     m.ingress_ifindex = port.ifindex;
     m.wire_len = skb->packet.size();
@@ -147,7 +144,7 @@ void Datapath::transmit(Port& port, Skb* skb) {
 }
 
 void Datapath::run_queue(Port& port) {
-    if (!port.root) return;
+    if (!port.root || port.root->stats.backlog_packets == 0) return;
     ActionEnv env{this, &scratch, false, now_ns_};
     QdiscEnv qenv{&pool, &env, nullptr, now_ns_};
     while (Skb* skb = port.root->dequeue(qenv)) deliver(port, Exit::Wire, skb);
@@ -227,7 +224,7 @@ void Datapath::advance(uint64_t now_ns) {
 uint64_t Datapath::next_wakeup() const {
     uint64_t t = UINT64_MAX;
     for (const auto& port : state_.ports)
-        if (port->root) t = std::min(t, port->root->next_wakeup(now_ns_));
+        if (port->root && port->root->stats.backlog_packets != 0) t = std::min(t, port->root->next_wakeup(now_ns_));
     return t;
 }
 

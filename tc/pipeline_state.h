@@ -30,6 +30,7 @@ struct Port {
     std::optional<MiniQdisc> mini;
     std::unique_ptr<Qdisc> root;  // nullptr: noqueue, as on a veth
     uint32_t next_auto_major = 0x8000;
+    skb::TestRunDevice device;  // its address for eth_type_trans: all zero, broadcast ff:ff:ff:ff:ff:ff
 };
 
 class Datapath {

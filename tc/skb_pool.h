@@ -57,20 +57,21 @@ class SkbPool {
     std::vector<Skb*> free_;
 };
 
-// A FIFO of packets that keeps its storage (a ring over a vector that only grows).
+// A FIFO of packets that keeps its storage (a ring over a vector that only grows, always a power of
+// two long so positions wrap with a mask).
 class SkbQueue {
    public:
     bool empty() const { return count_ == 0; }
     uint32_t size() const { return count_; }
     void push(Skb* s) {
         if (count_ == ring_.size()) grow();
-        ring_[(head_ + count_) % ring_.size()] = s;
+        ring_[(head_ + count_) & (ring_.size() - 1)] = s;
         ++count_;
     }
     Skb* front() const { return ring_[head_]; }
     Skb* pop() {
         Skb* s = ring_[head_];
-        head_ = (head_ + 1) % ring_.size();
+        head_ = (head_ + 1) & (ring_.size() - 1);
         --count_;
         return s;
     }
@@ -78,7 +79,7 @@ class SkbQueue {
    private:
     void grow() {
         std::vector<Skb*> bigger(ring_.empty() ? 64 : ring_.size() * 2);
-        for (uint32_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+        for (uint32_t i = 0; i < count_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
         ring_.swap(bigger);
         head_ = 0;
     }
