@@ -130,6 +130,7 @@ Op ld_ind_op(uint16_t code) {
 struct Fixup {
     size_t ebpf_pc;
     size_t cbpf_target;
+    size_t copy;  // which copy of the program the target lies in
 };
 constexpr size_t kReturnZero = SIZE_MAX;
 
@@ -137,7 +138,11 @@ class Converter {
    public:
     explicit Converter(const Program& prog) : prog_(prog) {}
 
-    isa::Program run() {
+    // `guarded`: when the packet is read at several constant offsets, the program is emitted twice —
+    // a copy without bounds checks for those offsets, entered when one check at the start shows the
+    // packet is long enough for all of them, and the fully checked copy for shorter packets. cBPF has
+    // no side effects, so which copy runs cannot be observed.
+    isa::Program run(bool guarded) {
         // Prologue: A and X start at 0; the context moves to r6, where LD_ABS/LD_IND expect it.
         emit(make(Op::MOV32_K, kA));
         emit(make(Op::MOV32_K, kX));
@@ -146,11 +151,17 @@ class Converter {
             load_field(kData, kSkbData);
             load_field(kDataEnd, kSkbDataEnd);
         }
-        position_.resize(prog_.size() + 1);
         const std::vector<bool> live = reachable(prog_);
-        for (size_t pc = 0; pc < prog_.size(); ++pc) {
-            position_[pc] = out_.insns.size();
-            if (live[pc]) convert(pc, prog_[pc]);
+        const uint32_t span = guarded ? constant_span(live) : 0;
+        if (span != 0) {
+            emit(make(Op::MOV64_X, kScratch, kData));
+            emit(make(Op::ADD64_K, kScratch, 0, 0, static_cast<int32_t>(span)));
+            fixups_.push_back({out_.insns.size(), 0, 1});  // too short: the checked copy
+            emit(make(Op::JGT64_X, kScratch, kDataEnd));
+            emit_copy(live, 0, span);
+            emit_copy(live, 1, 0);
+        } else {
+            emit_copy(live, 0, 0);
         }
         // The shared exit of every failed bounds check: a load outside the packet returns 0.
         size_t return_zero = 0;
@@ -160,7 +171,7 @@ class Converter {
             emit(make(Op::EXIT));
         }
         for (const Fixup& f : fixups_) {
-            const size_t target = f.cbpf_target == kReturnZero ? return_zero : position_[f.cbpf_target];
+            const size_t target = f.cbpf_target == kReturnZero ? return_zero : position_[f.copy][f.cbpf_target];
             const int64_t off = static_cast<int64_t>(target) - static_cast<int64_t>(f.ebpf_pc) - 1;
             if (off > INT16_MAX) throw Error("cBPF program too large to convert: a jump exceeds eBPF's range");
             out_.insns[f.ebpf_pc].off = static_cast<int16_t>(off);
@@ -169,15 +180,39 @@ class Converter {
     }
 
    private:
+    void emit_copy(const std::vector<bool>& live, size_t copy, uint32_t known_length) {
+        copy_ = copy;
+        known_length_ = known_length;
+        position_[copy].resize(prog_.size() + 1);
+        for (size_t pc = 0; pc < prog_.size(); ++pc) {
+            position_[copy][pc] = out_.insns.size();
+            if (live[pc]) convert(pc, prog_[pc]);
+        }
+    }
+    // The end of the furthest constant-offset direct load, if at least two are made; else 0.
+    uint32_t constant_span(const std::vector<bool>& live) const {
+        uint32_t span = 0, loads = 0;
+        for (size_t pc = 0; pc < prog_.size(); ++pc) {
+            const cbpf::Insn& in = prog_[pc];
+            const OpcodeRow* row = find_opcode(in.code);
+            if (!live[pc] || row == nullptr) continue;
+            const uint32_t size = row->kind == Kind::LdAbs ? size_of_load(in.code) : row->kind == Kind::LdxMsh ? 1 : 0;
+            if (size == 0 || in.k >= static_cast<uint32_t>(kAdOff) || in.k + size > kMaxDirectEnd) continue;
+            span = std::max(span, in.k + size);
+            ++loads;
+        }
+        return loads >= 2 ? span : 0;
+    }
+
     void emit(const Insn& insn) { out_.insns.push_back(insn); }
     void emit_jump(Op op, size_t cbpf_target, int32_t imm = 0, uint8_t src = 0) {
-        fixups_.push_back({out_.insns.size(), cbpf_target});
+        fixups_.push_back({out_.insns.size(), cbpf_target, copy_});
         emit(make(op, op == Op::JA ? 0 : kA, src, 0, imm));
     }
     void load_field(uint8_t dst, int16_t offset) { emit(make(Op::LDX_W, dst, kCtx, offset)); }
     // if (reg > data_end) return 0;
     void return_zero_if_beyond(uint8_t reg) {
-        fixups_.push_back({out_.insns.size(), kReturnZero});
+        fixups_.push_back({out_.insns.size(), kReturnZero, copy_});
         emit(make(Op::JGT64_X, reg, kDataEnd));
     }
     // dst = big-endian `size` bytes at base + offset, known to lie inside the packet.
@@ -188,6 +223,10 @@ class Converter {
     }
     // A = P[k:size] for 0 <= k, k + size <= kMaxDirectEnd: one bounds check, one load.
     void load_abs_direct(uint8_t dst, uint32_t k, uint32_t size) {
+        if (k + size <= known_length_) {  // the guard at the start covered it
+            load_be(dst, kData, static_cast<int16_t>(k), size);
+            return;
+        }
         emit(make(Op::MOV64_X, kScratch, kData));
         emit(make(Op::ADD64_K, kScratch, 0, 0, static_cast<int32_t>(k + size)));
         return_zero_if_beyond(kScratch);
@@ -348,15 +387,21 @@ class Converter {
 
     const Program& prog_;
     isa::Program out_;
-    std::vector<size_t> position_;
+    std::vector<size_t> position_[2];  // per copy: where each cBPF instruction starts
     std::vector<Fixup> fixups_;
+    size_t copy_ = 0;
+    uint32_t known_length_ = 0;  // packet bytes the copy being emitted may read unchecked
 };
 
 }  // namespace
 
 isa::Program convert(const Program& prog) {
     check(prog);
-    return Converter(prog).run();
+    try {
+        return Converter(prog).run(true);
+    } catch (const Error&) {
+        return Converter(prog).run(false);  // two copies did not fit eBPF's jump range; one may
+    }
 }
 
 }  // namespace tcbpf::cbpf
