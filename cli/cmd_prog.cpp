@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/prog_jited.h"
 #include "cli/prog_source.h"
 #include "tcbpf/asm.h"
 #include "tcbpf/error.h"
@@ -38,6 +39,7 @@ struct ProgArgs {
     std::string pcap_in, pcap_out, map_init;
     uint32_t repeat = 0;
     bool dump_maps = false, json = false;
+    std::string engine = "jit";
 };
 
 std::string json_string(std::string_view text) {
@@ -129,10 +131,12 @@ void run_command(const ProgArgs& a) {
     ProgramSource source = resolve_program_source(a.words, true);
     runtime::LoadOptions options;
     options.type = source.type;
+    options.engine = a.engine == "interp" ? runtime::Engine::Interp : runtime::Engine::Jit;
     // Converted classic BPF the verifier proved safe runs unchecked, like any verified program.
     if (source.classic) options.checked = !source.verified;
     const auto object = runtime::LoadedObject::load(std::move(source.object), options);
     const runtime::PreparedProgram& program = object->select(source.section);
+    if (!program.fallback.empty()) std::fprintf(stderr, "tcbpf: running in the interpreter: %s\n", program.fallback.c_str());
     if (!a.map_init.empty()) runtime::apply_map_lines(*object, read_file_text(a.map_init), a.map_init);
     open_perf_buffers(*object);
     std::vector<EventRecord> events;
@@ -241,6 +245,12 @@ void show_command(const ProgArgs& a) {
 }
 
 void dump_command(const ProgArgs& a) {
+    const bool jited = a.words.size() > 1 && a.words.back() == "jited";  // bpftool's `prog dump jited`
+    if (jited) {
+        ProgramSource source = resolve_program_source({a.words.begin(), a.words.end() - 1}, false);
+        std::fputs(dump_jited(std::move(source.object), source.section).c_str(), stdout);
+        return;
+    }
     const ProgramSource source = resolve_program_source(a.words, false);
     const loader::ProgramDef& p = loader::find_program(source.object, source.section);
     const size_t width = fmt::formatted_size("{}", p.prog.size() == 0 ? 0 : p.prog.size() - 1);
@@ -284,14 +294,16 @@ void add_prog_commands(CLI::App& app) {
     run->add_option("--map-init", a->map_init, "map contents to load first: lines MAPNAME KEYHEX VALUEHEX [cpu=N]");
     run->add_flag("--dump-maps", a->dump_maps, "print every map afterwards, in --map-init's format");
     run->add_flag("--json", a->json, "everything as one JSON document");
+    run->add_option("--engine", a->engine, "jit (default) or interp; programs not yet verified run in the checked interpreter")
+        ->check(CLI::IsMember({"jit", "interp"}));
     run->callback([a] { run_command(*a); });
 
     auto* show = prog->add_subcommand("show", "List an object's programs (sections, sizes, maps used) and maps");
     show->add_option("OBJ", a->words, "object file")->required()->expected(1, -1);
     show->callback([a] { show_command(*a); });
 
-    auto* dump = prog->add_subcommand("dump", "Disassemble one program with its source lines: OBJ [sec NAME]");
-    dump->add_option("OBJ", a->words, "object file, then sec NAME")->required()->expected(1, -1);
+    auto* dump = prog->add_subcommand("dump", "Disassemble one program with its source lines: OBJ [sec NAME] [jited]");
+    dump->add_option("OBJ", a->words, "object file, then sec NAME; `jited` last: the x86-64 code instead")->required()->expected(1, -1);
     dump->callback([a] { dump_command(*a); });
 
     add_prog_verify_command(*prog);
