@@ -60,7 +60,7 @@ TEST(CbpfConvert, SmallProgramReadsAsExpected) {
 
 TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
     // ldh [12]; jeq #0x800 jt 2 jf 4; ldb [23]; ret a; ret #0: one check for 24 bytes enters a copy
-    // without checks; shorter packets take the fully checked copy (from 17 on).
+    // without checks; shorter packets take the fully checked copy (from 15 on).
     const isa::Program e = cbpf::convert(
         {{0x28, 0, 0, 12}, {0x15, 0, 2, 0x800}, {0x30, 0, 0, 23}, {0x16, 0, 0, 0}, {0x06, 0, 0, 0}});
     EXPECT_EQ(isa::disassemble(e),
@@ -71,31 +71,29 @@ TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
               " 4: w9 = *(u32 *)(r6 + 80)\n"
               " 5: r2 = r8\n"
               " 6: r2 += 24\n"
-              " 7: if r2 > r9 goto +8\n"
+              " 7: if r2 > r9 goto +7\n"
               " 8: w0 = *(u16 *)(r8 + 12)\n"
               " 9: r0 = be16 r0\n"
-              "10: if w0 != 2048 goto +3\n"
+              "10: if w0 != 2048 goto +2\n"
               "11: w0 = *(u8 *)(r8 + 23)\n"
               "12: exit\n"
               "13: w0 = 0\n"
               "14: exit\n"
-              "15: w0 = 0\n"
-              "16: exit\n"
-              "17: r2 = r8\n"
-              "18: r2 += 14\n"
-              "19: if r2 > r9 goto +11\n"
-              "20: w0 = *(u16 *)(r8 + 12)\n"
-              "21: r0 = be16 r0\n"
-              "22: if w0 != 2048 goto +6\n"
-              "23: r2 = r8\n"
-              "24: r2 += 24\n"
-              "25: if r2 > r9 goto +5\n"
-              "26: w0 = *(u8 *)(r8 + 23)\n"
+              "15: r2 = r8\n"
+              "16: r2 += 14\n"
+              "17: if r2 > r9 goto +10\n"
+              "18: w0 = *(u16 *)(r8 + 12)\n"
+              "19: r0 = be16 r0\n"
+              "20: if w0 != 2048 goto +5\n"
+              "21: r2 = r8\n"
+              "22: r2 += 24\n"
+              "23: if r2 > r9 goto +4\n"
+              "24: w0 = *(u8 *)(r8 + 23)\n"
+              "25: exit\n"
+              "26: w0 = 0\n"
               "27: exit\n"
               "28: w0 = 0\n"
-              "29: exit\n"
-              "30: w0 = 0\n"
-              "31: exit\n");
+              "29: exit\n");
 }
 
 TEST(CbpfConvert, RefusesWhatTheCheckerRefuses) {
