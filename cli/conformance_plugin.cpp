@@ -9,11 +9,12 @@
 // Success prints r0 in hex and a newline; any rejection or fault prints one line on stderr and exits 1,
 // which the runner reports as ERROR with that line.
 //
-// There is no verifier yet, so the program runs in checked mode with the memory copy as its only
-// region besides the stack: a bad access becomes a fault message instead of undefined behaviour.
-// With --jit the JIT-compiled program runs after that checked run proved it safe on this input, on a
-// fresh copy of MEM, and its r0 is printed; the JIT refusing the program is an error, never a silent
-// fallback to the interpreter.
+// The verifier is not consulted yet, so the program first runs in checked mode with the memory copy as
+// its only region besides the stack: a bad access becomes a fault message instead of undefined behaviour.
+// The engine (`--engine jit|interp`; `--jit` and `--interpret` are the runner's spellings of the same)
+// decides what runs next and prints r0: `interp` prints that checked run's r0; `jit`, the default, runs
+// the JIT-compiled program after the checked run proved it safe on this input, on a fresh copy of MEM.
+// The JIT refusing the program is an error, never a silent fallback to the interpreter.
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -32,7 +33,8 @@
 
 namespace {
 
-constexpr std::string_view kUsage = "usage: tcbpf-conformance [MEM] [--interpret] [--jit] [--elf] < PROGRAM";
+constexpr std::string_view kUsage =
+    "usage: tcbpf-conformance [MEM] [--engine jit|interp] [--jit] [--interpret] [--elf] < PROGRAM";
 
 // A runaway loop must end the test, not hang the runner; the suite's longest program needs a few
 // thousand instructions.
@@ -75,20 +77,28 @@ uint64_t return_first_argument(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64
 
 struct Invocation {
     std::optional<std::vector<uint8_t>> mem;
-    bool jit = false;
+    bool jit = true;  // the default engine
 };
 
 Invocation parse_arguments(int argc, char** argv) {
     Invocation invocation;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg.empty() || arg == "--interpret") continue;  // "a  b" in --plugin_options gives empty args
+        if (arg.empty()) continue;  // "a  b" in --plugin_options gives empty args
         if (i == 1 && !arg.starts_with("--")) {
             invocation.mem = parse_hex_bytes(arg, "memory argument");
             continue;
         }
-        if (arg == "--jit") {
-            invocation.jit = true;
+        if (arg == "--jit" || arg == "--interpret") {
+            invocation.jit = arg == "--jit";
+            continue;
+        }
+        if (arg == "--engine" || arg.starts_with("--engine=")) {
+            const std::string_view engine = arg == "--engine" ? (i + 1 < argc ? std::string_view(argv[++i]) : "")
+                                                              : arg.substr(std::string_view("--engine=").size());
+            if (engine != "jit" && engine != "interp")
+                throw tcbpf::Error(fmt::format("--engine: '{}' is not jit or interp", engine));
+            invocation.jit = engine == "jit";
             continue;
         }
         if (arg == "--elf")
@@ -130,7 +140,7 @@ int run(int argc, char** argv) {
     try {
         compiled = tcbpf::jit::Program::compile(program, helpers);
     } catch (const tcbpf::Error& e) {
-        throw tcbpf::Error(fmt::format("--jit: the JIT cannot compile this program (no fallback): {}", e.what()));
+        throw tcbpf::Error(fmt::format("jit: the JIT cannot compile this program (no fallback): {}", e.what()));
     }
     std::vector<uint8_t> jit_mem = invocation.mem.value_or(std::vector<uint8_t>{});
     tcbpf::vm::Context jit_cx;

@@ -157,8 +157,32 @@ TEST(PluginProtocol, UnknownOptionIsAnError) {
     const ProcessResult run = run_process(kPlugin, {"--fast"}, program_stdin(assemble_bytes("mov %r0, 1\nexit\n")));
     EXPECT_NE(run.exit_status, 0);
     EXPECT_EQ(run.err,
-              "tcbpf-conformance: unexpected argument '--fast' (usage: tcbpf-conformance [MEM] [--interpret] [--jit] "
-              "[--elf] < PROGRAM)\n");
+              "tcbpf-conformance: unexpected argument '--fast' (usage: tcbpf-conformance [MEM] [--engine jit|interp] "
+              "[--jit] [--interpret] [--elf] < PROGRAM)\n");
+}
+
+// Every spelling of the engine — the default (jit), --engine jit|interp, --engine=..., the runner's --jit
+// and --interpret, the last one winning — is accepted and prints the program's r0 for the original MEM.
+TEST(PluginProtocol, EngineSpellings) {
+    const std::string program = program_stdin(assemble_bytes("ldxh %r0, [%r1]\nadd %r0, 1\nstxh [%r1], %r0\nexit\n"));
+    for (const std::vector<std::string>& options :
+         {std::vector<std::string>{}, {"--engine", "jit"}, {"--engine=interp"}, {"--engine", "interp"}, {"--jit"},
+          {"--interpret"}, {"--jit", "--engine", "interp"}}) {
+        std::vector<std::string> args{"01  00  "};
+        args.insert(args.end(), options.begin(), options.end());
+        const ProcessResult run = run_process(kPlugin, args, program);
+        EXPECT_EQ(run.exit_status, 0) << run.err;
+        EXPECT_EQ(run.out, "2\n");
+    }
+}
+
+TEST(PluginProtocol, UnknownEngineIsAnError) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"--engine", "native"}, {"--engine"}}) {
+        const ProcessResult run = run_process(kPlugin, args, program_stdin(assemble_bytes("mov %r0, 1\nexit\n")));
+        EXPECT_NE(run.exit_status, 0);
+        EXPECT_EQ(run.err, "tcbpf-conformance: --engine: '" + (args.size() > 1 ? args[1] : std::string()) +
+                               "' is not jit or interp\n");
+    }
 }
 
 TEST(PluginProtocol, GarbageOnStdinIsAnErrorNamingIt) {
