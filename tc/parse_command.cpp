@@ -305,20 +305,24 @@ Command parse_command(const std::vector<std::string>& words, const GlobalOptions
     if (is_qdisc) {
         QdiscSpec q = parse_qdisc(w, verb);
         q.stats = globals.stats;
+        q.json = globals.json;
         return q;
     }
     if (is_class) {
         ClassSpec c = parse_class(w, verb);
         c.stats = globals.stats;
+        c.json = globals.json;
         return c;
     }
     if (is_filter) {
         FilterSpec f = parse_filter(w, verb);
         f.stats = globals.stats;
+        f.json = globals.json;
         return f;
     }
     ActionCommandSpec a = parse_actions_command(w, verb);
     a.stats = globals.stats;
+    a.json = globals.json;
     return a;
 }
 

@@ -29,6 +29,7 @@ struct ClassView {
     uint32_t parent = 0;  // kHandleRoot for a top-level class
     uint32_t leaf_handle = 0;  // a user-added child qdisc's handle, 0 for the default one
     std::string options;       // text after parent/leaf
+    std::string options_json;  // the same as tc -j's members ("\"rate\":125000,...")
     Stats stats;
     bool htb = false;
     HtbXstats xstats;
@@ -45,6 +46,8 @@ class Qdisc {
     virtual uint64_t next_wakeup(uint64_t /*now_ns*/) const { return UINT64_MAX; }
     // The options part of `tc qdisc show` ("bands 3 priomap ...", "limit 1000p").
     virtual std::string options_text() const = 0;
+    // The same options as tc -j prints them: a JSON object's members ("\"bands\":3,...").
+    virtual std::string options_json() const = 0;
     // The filter list attached at `parent id` (the qdisc itself X: or one of its classes), or nullptr.
     virtual FilterBlock* filters_at(uint32_t /*id*/) { return nullptr; }
     virtual void classes(std::vector<ClassView>& out) const { (void)out; }

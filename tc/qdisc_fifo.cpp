@@ -37,6 +37,8 @@ class Fifo final : public Qdisc {
         return skb;
     }
 
+    std::string options_json() const override { return fmt::format("\"limit\":{}", limit_); }
+
     std::string options_text() const override {
         return bytes_ ? fmt::format("limit {}", detail::format_size(limit_)) : fmt::format("limit {}p", limit_);
     }

@@ -150,6 +150,11 @@ class Htb final : public Qdisc {
         return t;
     }
 
+    std::string options_json() const override {
+        return fmt::format("\"r2q\":{},\"default\":\"{:#x}\",\"direct_packets_stat\":{},\"direct_qlen\":{}", options_.r2q,
+                           options_.default_minor, direct_packets_, direct_limit_);
+    }
+
     std::string options_text() const override {
         return fmt::format("r2q {} default {} direct_packets_stat {} direct_qlen {}", options_.r2q,
                            options_.default_minor == 0 ? std::string("0") : fmt::format("{:#x}", options_.default_minor),
@@ -181,6 +186,9 @@ class Htb final : public Qdisc {
                                     detail::format_rate(cl->rate), detail::format_rate(cl->ceil),
                                     detail::format_size(ns_to_burst(cl->rate, cl->buffer)),
                                     detail::format_size(ns_to_burst(cl->ceil, cl->cbuffer)));
+            v.options_json = fmt::format("{}\"rate\":{},\"ceil\":{},\"burst\":{},\"cburst\":{}",
+                                         cl->level == 0 ? fmt::format("\"prio\":{},", cl->prio) : "", cl->rate, cl->ceil,
+                                         ns_to_burst(cl->rate, cl->buffer), ns_to_burst(cl->ceil, cl->cbuffer));
             out.push_back(v);
         }
     }

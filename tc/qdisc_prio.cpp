@@ -46,6 +46,12 @@ class Prio final : public Qdisc {
         return t;
     }
 
+    std::string options_json() const override {
+        std::string map;
+        for (uint8_t p : options_.priomap) map += fmt::format("{}{}", map.empty() ? "" : ",", p);
+        return fmt::format("\"bands\":{},\"priomap\":[{}],\"multiqueue\":false", options_.bands, map);
+    }
+
     std::string options_text() const override {
         std::string text = fmt::format("bands {} priomap", options_.bands);
         for (uint8_t p : options_.priomap) text += fmt::format(" {}", p);

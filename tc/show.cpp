@@ -134,14 +134,62 @@ std::string show_actions(const Pipeline::State& state, ActionKind kind, bool sta
     return out;
 }
 
+// tc -j: one object per qdisc/class, tc's member names; statistics members with -s.
+std::string stats_json(const Stats& s) {
+    return fmt::format(",\"bytes\":{},\"packets\":{},\"drops\":{},\"overlimits\":{},\"requeues\":{},\"backlog\":{},\"qlen\":{}",
+                       s.bytes, s.packets, s.drops, s.overlimits, s.requeues, s.backlog_bytes, s.backlog_packets);
+}
+
+std::string qdiscs_json(const Port& port, bool dev_given, bool stats) {
+    std::string out;
+    const auto add = [&](const std::string& body) { out += (out.empty() ? "" : ",") + ("{" + body + "}"); };
+    const std::string dev = dev_given ? "" : fmt::format(",\"dev\":\"{}\"", port.spec.name);
+    if (!port.root) add(fmt::format("\"kind\":\"noqueue\",\"handle\":\"0:\"{},\"root\":true,\"refcnt\":2,\"options\":{{}}{}", dev,
+                                    stats ? stats_json({}) : ""));
+    for (const Qdisc* q : port_qdiscs(port)) {
+        if (q->invisible) continue;
+        const bool root = q == port.root.get();
+        add(fmt::format("\"kind\":\"{}\",\"handle\":\"{:x}:\"{},{},\"options\":{{{}}}{}", q->kind, q->handle >> 16, dev,
+                        root ? std::string("\"root\":true,\"refcnt\":2") : fmt::format("\"parent\":\"{}\"", format_classid(q->parent)),
+                        q->options_json(), stats ? stats_json(q->stats) : ""));
+    }
+    if (port.mini)
+        add(fmt::format("\"kind\":\"{}\",\"handle\":\"ffff:\"{},\"parent\":\"ffff:fff1\",\"options\":{{}}{}",
+                        port.mini->clsact ? "clsact" : "ingress", dev, stats ? stats_json(port.mini->stats) : ""));
+    return "[" + out + "]";
+}
+
+std::string classes_json(const Port& port, bool dev_given, bool stats) {
+    std::string out;
+    for (const Qdisc* q : port_qdiscs(port)) {
+        std::vector<ClassView> views;
+        q->classes(views);
+        for (const ClassView& c : views) {
+            out += fmt::format("{}{{\"class\":\"{}\",\"handle\":\"{}\"{},{}{}{}{}{}}}", out.empty() ? "" : ",", q->kind,
+                               format_classid(c.classid), dev_given ? "" : fmt::format(",\"dev\":\"{}\"", port.spec.name),
+                               c.parent == kHandleRoot ? std::string("\"root\":true") : fmt::format("\"parent\":\"{}\"", format_classid(c.parent)),
+                               c.leaf_handle ? fmt::format(",\"leaf\":\"{:x}:\"", c.leaf_handle >> 16) : "",
+                               c.options_json.empty() ? "" : "," + c.options_json, stats ? stats_json(c.stats) : "",
+                               stats && c.htb ? fmt::format(",\"xstats\":{{\"lended\":{},\"borrowed\":{},\"giants\":{},\"tokens\":{},\"ctokens\":{}}}",
+                                                            c.xstats.lends, c.xstats.borrows, c.xstats.giants, c.xstats.tokens, c.xstats.ctokens)
+                                                : "");
+        }
+    }
+    return "[" + out + "]";
+}
+
 }  // namespace
 
 std::string show_command(const Pipeline::State& state, const Command& command) {
     std::string out;
-    if (const auto* q = std::get_if<QdiscSpec>(&command))
-        for (const Port* p : ports_for(state, q->dev)) out += show_qdiscs(*p, !q->dev.empty(), q->stats);
-    if (const auto* c = std::get_if<ClassSpec>(&command))
-        for (const Port* p : ports_for(state, c->dev)) out += show_classes(*p, !c->dev.empty(), c->stats);
+    if (const auto* q = std::get_if<QdiscSpec>(&command)) {
+        for (const Port* p : ports_for(state, q->dev))
+            out += q->json ? qdiscs_json(*p, !q->dev.empty(), q->stats) + "\n" : show_qdiscs(*p, !q->dev.empty(), q->stats);
+    }
+    if (const auto* c = std::get_if<ClassSpec>(&command)) {
+        for (const Port* p : ports_for(state, c->dev))
+            out += c->json ? classes_json(*p, !c->dev.empty(), c->stats) + "\n" : show_classes(*p, !c->dev.empty(), c->stats);
+    }
     if (const auto* f = std::get_if<FilterSpec>(&command)) {
         const std::optional<uint32_t> parent = f->parent != 0 ? std::optional<uint32_t>(f->parent) : std::nullopt;
         for (const Port* p : ports_for(state, f->dev)) out += show_filters(state, *p, parent, !f->dev.empty(), f->stats);
@@ -164,43 +212,22 @@ std::string show_everything(const Pipeline::State& state, bool stats) {
 }
 
 std::string show_everything_json(const Pipeline::State& state, bool stats) {
-    const auto stats_json = [](const Stats& s) {
-        return fmt::format(",\"bytes\":{},\"packets\":{},\"drops\":{},\"overlimits\":{},\"requeues\":{},\"backlog\":{},\"qlen\":{}",
-                           s.bytes, s.packets, s.drops, s.overlimits, s.requeues, s.backlog_bytes, s.backlog_packets);
-    };
     std::string out = "[";
-    bool first_port = true;
     for (const auto& p : state.ports) {
-        out += fmt::format("{}{{\"port\":\"{}\",\"ifindex\":{},\"qdiscs\":[", first_port ? "" : ",", p->spec.name, p->ifindex);
-        first_port = false;
-        bool first = true;
-        const auto add = [&](const std::string& kind, uint32_t handle, uint32_t parent, const Stats& s) {
-            out += fmt::format("{}{{\"kind\":\"{}\",\"handle\":\"{}\",\"parent\":\"{}\"{}}}", first ? "" : ",", kind,
-                               format_classid(handle), format_classid(parent), stats ? stats_json(s) : "");
-            first = false;
-        };
-        for (const Qdisc* q : port_qdiscs(*p))
-            if (!q->invisible) add(q->kind, q->handle, q->parent, q->stats);
-        if (p->mini) add(p->mini->clsact ? "clsact" : "ingress", kClsactHandle, kHandleIngress, p->mini->stats);
-        out += "],\"classes\":[";
-        first = true;
-        for (const Qdisc* q : port_qdiscs(*p)) {
-            std::vector<ClassView> views;
-            q->classes(views);
-            for (const ClassView& c : views) add(q->kind, c.classid, c.parent, c.stats);
-        }
-        out += "],\"actions\":[";
-        first = true;
-        for (int kind = 0; kind < 3; ++kind)
-            for (const auto& [index, a] : state.actions[kind]) {
-                static constexpr const char* kNames[] = {"gact", "bpf", "mirred"};
-                out += fmt::format("{}{{\"kind\":\"{}\",\"index\":{}{}}}", first ? "" : ",", kNames[kind], index,
-                                   stats ? stats_json(a->stats) : "");
-                first = false;
-            }
-        out += "]}";
+        if (out.size() > 1) out += ",";
+        out += fmt::format("{{\"port\":\"{}\",\"ifindex\":{},\"qdiscs\":{},\"classes\":{}}}", p->spec.name, p->ifindex,
+                           qdiscs_json(*p, true, stats), classes_json(*p, true, stats));
     }
-    return out + "]\n";
+    out += "]";
+    for (int kind = 0; kind < 3; ++kind) {
+        static constexpr const char* kNames[] = {"gact", "bpf", "mirred"};
+        std::string actions;
+        for (const auto& [index, a] : state.actions[kind])
+            actions += fmt::format("{}{{\"kind\":\"{}\",\"index\":{}{}}}", actions.empty() ? "" : ",", kNames[kind], index,
+                                   stats ? stats_json(a->stats) : "");
+        if (!actions.empty()) out += ",\"" + std::string(kNames[kind]) + "\":[" + actions + "]";
+    }
+    return "{\"ports\":" + out + "}\n";
 }
 
 }  // namespace tcbpf::tc

@@ -124,6 +124,7 @@ struct QdiscSpec {
     HtbOptions htb;
     FifoOptions fifo;
     bool stats = false;              // show: -s
+    bool json = false;               // show: -j
 };
 
 struct HtbClassOptions {
@@ -146,6 +147,7 @@ struct ClassSpec {
     std::string kind;      // htb
     HtbClassOptions htb;
     bool stats = false;
+    bool json = false;
 };
 
 struct FilterSpec {
@@ -165,6 +167,7 @@ struct FilterSpec {
     bool skip_sw = false;
     std::vector<ActionSpec> actions;
     bool stats = false;
+    bool json = false;
 };
 
 // `tc actions add|replace|del|ls action KIND ...` on the shared action tables.
@@ -173,6 +176,7 @@ struct ActionCommandSpec {
     std::vector<ActionSpec> actions;
     std::optional<ActionKind> list_kind;  // ls/show: which table
     bool stats = false;
+    bool json = false;
 };
 
 // `port add NAME type pcap in FILE [out FILE] [host FILE] [ifindex N] [vlan-offload on|off]`.

@@ -102,6 +102,13 @@ TEST_F(Htb, ClassesShowAsTcPrintsThem) {
         << shown;
 }
 
+TEST_F(Htb, ClassesInJsonCarryRatesInBytesPerSecond) {
+    EXPECT_NE(show("class show dev eth1", false, true)
+                  .find("{\"class\":\"htb\",\"handle\":\"1:10\",\"parent\":\"1:1\",\"prio\":0,\"rate\":250000,"
+                        "\"ceil\":1250000,\"burst\":1600,\"cburst\":1600}"),
+              std::string::npos);
+}
+
 TEST_F(Htb, ClassRules) {
     EXPECT_EQ(error_of("class del dev eth1 classid 1:1"), "Error: HTB class in use\nRTNETLINK answers: Device or resource busy");
     EXPECT_EQ(error_of("class add dev eth1 parent 1:1 classid 1:10 htb rate 1mbit"), "RTNETLINK answers: File exists");

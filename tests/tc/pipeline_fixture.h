@@ -72,9 +72,10 @@ class PipelineTest : public ::testing::Test {
         }
         return "(no error)";
     }
-    std::string show(const std::string& line, bool stats = false) {
+    std::string show(const std::string& line, bool stats = false, bool json = false) {
         tc::GlobalOptions g;
         g.stats = stats;
+        g.json = json;
         return pipeline.execute(tc::split_batch_line(line), g);
     }
     void send(const std::string& port, const std::vector<uint8_t>& f, uint64_t t = 0) {

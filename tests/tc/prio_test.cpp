@@ -71,6 +71,18 @@ TEST_F(Prio, ShowPrintsTcsLines) {
     EXPECT_EQ(show("class show dev eth1", true).substr(0, expected.size()), expected);
 }
 
+TEST_F(Prio, JsonUsesTcsMemberNames) {
+    EXPECT_EQ(show("qdisc show dev eth1", false, true),
+              "[{\"kind\":\"prio\",\"handle\":\"1:\",\"root\":true,\"refcnt\":2,\"options\":{\"bands\":3,"
+              "\"priomap\":[1,2,2,2,1,2,0,0,1,1,1,1,1,1,1,1],\"multiqueue\":false}}]\n");
+    send("eth0", frame(0));
+    const std::string with_stats = show("class show dev eth1", true, true);
+    EXPECT_NE(with_stats.find("{\"class\":\"prio\",\"handle\":\"1:2\",\"parent\":\"1:\",\"bytes\":64,\"packets\":1,"
+                              "\"drops\":0,\"overlimits\":0,\"requeues\":0,\"backlog\":0,\"qlen\":0}"),
+              std::string::npos)
+        << with_stats;
+}
+
 TEST_F(Prio, ChildQdiscsReplaceABandsDefaultFifo) {
     run("qdisc add dev eth1 parent 1:2 handle 20: pfifo limit 5");
     EXPECT_EQ(show("qdisc show dev eth1"),
