@@ -1,0 +1,213 @@
+// The AF_PACKET port. Receive: a TPACKET_V3 ring of blocks the kernel fills and hands over whole (when
+// full or after the block timeout), read in place; a block is given back once every frame in it has
+// been handed out and the caller came back for more. Each frame is preceded by its virtio-net header
+// (PACKET_VNET_HDR), which says whether its checksum is unfinished. Transmit: sendmmsg batches, each
+// message a virtio-net header plus the frame. Outgoing frames are not looped back to the ring
+// (PACKET_IGNORE_OUTGOING), so a port never receives what it sent.
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "io/vnet.h"
+#include "tcbpf/error.h"
+
+namespace tcbpf::io {
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+class AfPacketPort final : public Port {
+   public:
+    explicit AfPacketPort(const AfPacketOptions& options) : name_(options.device) {
+        ifindex_ = if_nametoindex(options.device.c_str());
+        if (ifindex_ == 0) throw Error(fmt::format("{}: no such interface", options.device));
+        fd_ = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+        if (fd_ < 0)
+            throw Error(fmt::format("{}: AF_PACKET socket: {}{}", options.device, errno_text(),
+                                    errno == EPERM ? " (needs CAP_NET_RAW)" : ""));
+        try {
+            setup(options);
+        } catch (...) {
+            close_all();
+            throw;
+        }
+    }
+    ~AfPacketPort() override { close_all(); }
+
+    size_t receive(std::vector<RxFrame>& out, size_t max, int timeout_ms) override {
+        release_consumed();
+        size_t got = 0;
+        bool waited = false;
+        while (got < max) {
+            tpacket_block_desc* block = block_at(current_);
+            if (!(__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+                if (got > 0 || waited || timeout_ms == 0) break;
+                pollfd pfd{fd_, POLLIN | POLLERR, 0};
+                if (poll(&pfd, 1, timeout_ms) <= 0) break;
+                waited = true;
+                continue;
+            }
+            if (frames_left_ == 0) {
+                frames_left_ = block->hdr.bh1.num_pkts;
+                next_frame_ = reinterpret_cast<uint8_t*>(block) + block->hdr.bh1.offset_to_first_pkt;
+            }
+            while (frames_left_ > 0 && got < max) {
+                auto* hdr = reinterpret_cast<tpacket3_hdr*>(next_frame_);
+                out.push_back(frame_from(hdr));
+                next_frame_ += hdr->tp_next_offset;
+                --frames_left_;
+                ++got;
+            }
+            if (frames_left_ == 0) {
+                // Handed out whole: given back at the next call, when the caller is done with it.
+                consumed_.push_back(current_);
+                current_ = (current_ + 1) % block_count_;
+            }
+        }
+        return got;
+    }
+
+    size_t transmit(std::span<const TxFrame> frames) override {
+        constexpr size_t kBatch = 64;
+        size_t sent = 0;
+        while (sent < frames.size()) {
+            const size_t n = std::min(kBatch, frames.size() - sent);
+            detail::virtio_net_hdr headers[kBatch];
+            iovec iov[kBatch][2];
+            mmsghdr msgs[kBatch] = {};
+            for (size_t i = 0; i < n; ++i) {
+                const TxFrame& f = frames[sent + i];
+                headers[i] = detail::vnet_header_for(f.meta);
+                iov[i][0] = {&headers[i], sizeof headers[i]};
+                iov[i][1] = {const_cast<uint8_t*>(f.bytes.data()), f.bytes.size()};
+                msgs[i].msg_hdr.msg_iov = iov[i];
+                msgs[i].msg_hdr.msg_iovlen = 2;
+            }
+            const int rc = sendmmsg(fd_, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+            if (rc <= 0) break;
+            sent += static_cast<size_t>(rc);
+            if (static_cast<size_t>(rc) < n) break;
+        }
+        return sent;
+    }
+
+    const std::string& name() const override { return name_; }
+    uint32_t ifindex() const override { return ifindex_; }
+    int fd() const override { return fd_; }
+
+   private:
+    void setup(const AfPacketOptions& o) {
+        auto set = [&](int level, int option, int value, const char* what) {
+            if (setsockopt(fd_, level, option, &value, sizeof value) != 0)
+                throw Error(fmt::format("{}: {}: {}", name_, what, errno_text()));
+        };
+        // Order matters: the virtio-net header and the version must be set before the ring exists.
+        set(SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+        set(SOL_PACKET, PACKET_VERSION, TPACKET_V3, "PACKET_VERSION");
+        set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+        const long page = sysconf(_SC_PAGESIZE);
+        if (o.block_size == 0 || o.block_size % page != 0 || o.block_count == 0)
+            throw Error(fmt::format("{}: ring blocks must be a non-zero multiple of {} bytes", name_, page));
+        tpacket_req3 req{};
+        req.tp_block_size = o.block_size;
+        req.tp_block_nr = o.block_count;
+        req.tp_frame_size = 2048;
+        req.tp_frame_nr = o.block_size / req.tp_frame_size * o.block_count;
+        req.tp_retire_blk_tov = o.block_timeout_ms;
+        if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) != 0)
+            throw Error(fmt::format("{}: PACKET_RX_RING: {}", name_, errno_text()));
+        block_size_ = o.block_size;
+        block_count_ = o.block_count;
+        ring_size_ = static_cast<size_t>(o.block_size) * o.block_count;
+        void* ring = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd_, 0);
+        if (ring == MAP_FAILED) ring = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+        if (ring == MAP_FAILED) throw Error(fmt::format("{}: mmap of the receive ring: {}", name_, errno_text()));
+        ring_ = static_cast<uint8_t*>(ring);
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_protocol = htons(ETH_P_ALL);
+        addr.sll_ifindex = static_cast<int>(ifindex_);
+        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw Error(fmt::format("{}: bind: {}", name_, errno_text()));
+        if (o.fanout_group != 0)
+            set(SOL_PACKET, PACKET_FANOUT, o.fanout_group | (PACKET_FANOUT_HASH << 16), "PACKET_FANOUT");
+    }
+
+    RxFrame frame_from(tpacket3_hdr* hdr) {
+        RxFrame f;
+        uint8_t* mac = reinterpret_cast<uint8_t*>(hdr) + hdr->tp_mac;
+        f.bytes = {mac, hdr->tp_snaplen};
+        const auto* ll = reinterpret_cast<const sockaddr_ll*>(reinterpret_cast<uint8_t*>(hdr) + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
+        f.meta.timestamp_ns = static_cast<uint64_t>(hdr->tp_sec) * 1'000'000'000u + hdr->tp_nsec;
+        f.meta.wire_len = hdr->tp_len;
+        f.meta.ifindex = static_cast<uint32_t>(ll->sll_ifindex);
+        f.meta.pkt_type = ll->sll_pkttype;
+        if (hdr->tp_status & TP_STATUS_VLAN_VALID) {
+            f.meta.vlan_present = true;
+            f.meta.vlan_tci = static_cast<uint16_t>(hdr->hv1.tp_vlan_tci);
+            f.meta.vlan_tpid = (hdr->tp_status & TP_STATUS_VLAN_TPID_VALID) ? hdr->hv1.tp_vlan_tpid : 0x8100;
+        }
+        detail::virtio_net_hdr vnet;
+        std::memcpy(&vnet, mac - sizeof vnet, sizeof vnet);
+        detail::apply_vnet_header(vnet, f.bytes, f.meta);
+        return f;
+    }
+
+    tpacket_block_desc* block_at(uint32_t index) const {
+        return reinterpret_cast<tpacket_block_desc*>(ring_ + static_cast<size_t>(index) * block_size_);
+    }
+
+    void release_consumed() {
+        for (const uint32_t index : consumed_)
+            __atomic_store_n(&block_at(index)->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        consumed_.clear();
+    }
+
+    void close_all() {
+        if (ring_ != nullptr) munmap(ring_, ring_size_);
+        ring_ = nullptr;
+        if (fd_ >= 0) close(fd_);
+        fd_ = -1;
+    }
+
+    std::string name_;
+    uint32_t ifindex_ = 0;
+    int fd_ = -1;
+    uint8_t* ring_ = nullptr;
+    size_t ring_size_ = 0;
+    uint32_t block_size_ = 0, block_count_ = 0;
+    uint32_t current_ = 0;
+    uint32_t frames_left_ = 0;
+    uint8_t* next_frame_ = nullptr;
+    std::vector<uint32_t> consumed_;
+};
+
+}  // namespace
+
+std::unique_ptr<Port> open_afpacket(const AfPacketOptions& options) { return std::make_unique<AfPacketPort>(options); }
+
+std::vector<std::unique_ptr<Port>> open_afpacket_workers(const AfPacketOptions& options, unsigned workers) {
+    // A group id of this process's own, so two tcbpf processes never join each other's group.
+    static std::atomic<uint16_t> next_group{0};
+    AfPacketOptions shared = options;
+    shared.fanout_group = static_cast<uint16_t>((getpid() * 31 + next_group++) & 0xffff);
+    if (shared.fanout_group == 0) shared.fanout_group = 1;
+    std::vector<std::unique_ptr<Port>> ports;
+    for (unsigned i = 0; i < workers; ++i) ports.push_back(open_afpacket(shared));
+    return ports;
+}
+
+}  // namespace tcbpf::io
