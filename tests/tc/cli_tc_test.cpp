@@ -85,6 +85,14 @@ TEST_F(TcCli, ABatchStopsAtTheFirstFailingLine) {
     EXPECT_EQ(o.err, "Error: Exclusivity flag on, cannot modify.\nRTNETLINK answers: File exists\nCommand failed " + setup + ":4\n");
 }
 
+TEST_F(TcCli, ACorruptCaptureStopsTheRunNamingTheFile) {
+    const std::string bad = write("bad.pcap", "not a pcap\n");
+    const std::string setup = write("setup.tc", "port add eth0 type pcap in " + bad + "\n");
+    const Outcome o = tcbpf("run -batch " + setup);
+    EXPECT_EQ(o.status, 2);
+    EXPECT_EQ(o.err, bad + ": not a readable capture: libpcap: unknown file format\n");
+}
+
 TEST_F(TcCli, ShowLinesInABatchPrintAsTheyCome) {
     const std::string setup = write("setup.tc", "port add eth0 type pcap\nqdisc add dev eth0 root handle 1: prio\nqdisc show dev eth0\n");
     const Outcome o = tcbpf("-batch " + setup);
