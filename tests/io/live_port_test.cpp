@@ -8,12 +8,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -327,6 +330,129 @@ TEST_F(LivePort, TapPortIsTheWireBehindItsDevice) {
     EXPECT_TRUE(checksum_ok(frames[0], *transport(frames[0])));
     EXPECT_TRUE(metas[0].checksum_completed);  // TUN_F_CSUM: the host left it to us
     EXPECT_EQ(got, (std::vector<std::string>{"via tap"}));
+}
+
+// What the receiving side of GsoFramesPassWholeWithTheirMetadata saw.
+struct GsoReport {
+    size_t gso_frames = 0, plain_frames = 0, bad_metadata = 0, bad_checksums = 0, payload = 0;
+    std::string error;
+};
+
+// In a namespace of its own holding p1: a TCP server on 192.0.2.2:9400 reading until the sender closes,
+// with an AF_PACKET port on p1 watching the same traffic. Runs in a forked child; `ready` is written
+// to once p1 is configured, the report to `out` at the end.
+GsoReport serve_and_watch(int moved, int ready) {
+    GsoReport report;
+    char c;
+    if (read(moved, &c, 1) != 1) return report;  // the parent moved p1 in
+    for (const char* cmd : {"ip link set lo up", "ip link set p1 up", "ip addr add 192.0.2.2/24 dev p1"})
+        if (std::system(cmd) != 0) report.error += std::string(cmd) + " failed; ";
+    std::unique_ptr<Port> port;
+    try {
+        port = open_afpacket({.device = "p1"});
+    } catch (const Error& e) {
+        report.error += e.what();
+    }
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage at;
+    const socklen_t len = address_of("192.0.2.2", 9400, at);
+    if (bind(listener, reinterpret_cast<sockaddr*>(&at), len) != 0 || listen(listener, 1) != 0)
+        report.error += std::string("listen: ") + std::strerror(errno);
+    if (write(ready, "r", 1) != 1 || !report.error.empty()) return report;
+    int conn = -1;
+    bool closed = false;
+    for (int idle = 0; !closed && idle < 200;) {
+        bool any = false;
+        if (conn < 0) conn = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK);
+        if (conn >= 0) {
+            char buf[65536];
+            const ssize_t n = read(conn, buf, sizeof buf);
+            if (n > 0) report.payload += static_cast<size_t>(n), any = true;
+            if (n == 0) closed = true;
+        }
+        std::vector<RxFrame> frames;
+        port->receive(frames, 64, 5);
+        for (const RxFrame& f : frames) {
+            const std::optional<L4> l4 = transport(f.bytes);
+            if (!l4 || l4->dport != 9400) continue;
+            any = true;
+            if (f.meta.gso == Gso::None) {
+                ++report.plain_frames;
+                report.bad_checksums += !checksum_ok(f.bytes, *l4);
+                continue;
+            }
+            ++report.gso_frames;
+            // A whole TCP super-frame: larger than the MTU, segment size and header length as TCP over
+            // IPv4 has them, checksum left partial at the TCP field.
+            const bool sane = f.meta.gso == Gso::Tcpv4 && f.bytes.size() > 1514 && f.meta.gso_size > 0 &&
+                              f.meta.gso_size <= 1460 && f.meta.csum_partial && f.meta.csum_start == l4->off &&
+                              f.meta.csum_offset == 16;
+            report.bad_metadata += !sane;
+        }
+        idle = any ? 0 : idle + 1;
+    }
+    if (conn >= 0) close(conn);
+    close(listener);
+    return report;
+}
+
+TEST_F(LivePort, GsoFramesPassWholeWithTheirMetadata) {
+    GsoReport report;
+    std::string parent_error;
+    constexpr size_t kBytes = 4 << 20;
+    const std::string failure = net::test::run_in_netns(kVeth, [&] {
+        int moved[2], ready[2], out[2];
+        if (pipe(moved) != 0 || pipe(ready) != 0 || pipe(out) != 0) return;
+        const pid_t child = fork();
+        if (child == 0) {
+            if (unshare(CLONE_NEWNET) != 0) _exit(2);
+            const GsoReport r = serve_and_watch(moved[0], ready[1]);
+            const std::string text = fmt::format("{} {} {} {} {} {}", r.gso_frames, r.plain_frames, r.bad_metadata,
+                                                 r.bad_checksums, r.payload, r.error);
+            (void)!write(out[1], text.data(), text.size());
+            _exit(0);
+        }
+        // Wait for the child's namespace to exist before moving p1 into it.
+        usleep(100000);
+        if (std::system(fmt::format("ip link set p1 netns {}", child).c_str()) != 0) parent_error = "moving p1 failed";
+        (void)!write(moved[1], "m", 1);
+        char c;
+        if (read(ready[0], &c, 1) == 1) {
+            std::system("ip neigh flush dev p0");
+            sockaddr_storage to;
+            const socklen_t len = address_of("192.0.2.2", 9400, to);
+            const int fd = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(fd, reinterpret_cast<sockaddr*>(&to), len) != 0) {
+                parent_error = std::string("connect: ") + std::strerror(errno);
+            } else {
+                const std::vector<uint8_t> data(kBytes, 0x42);
+                for (size_t off = 0; off < data.size();) {
+                    const ssize_t n = write(fd, data.data() + off, data.size() - off);
+                    if (n <= 0) break;
+                    off += static_cast<size_t>(n);
+                }
+            }
+            close(fd);
+        }
+        close(out[1]);
+        std::string text(256, '\0');
+        const ssize_t n = read(out[0], text.data(), text.size());
+        text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        int status = 0;
+        waitpid(child, &status, 0);
+        std::istringstream in(text);
+        in >> report.gso_frames >> report.plain_frames >> report.bad_metadata >> report.bad_checksums >> report.payload;
+        std::getline(in >> std::ws, report.error);
+    });
+    ASSERT_EQ(failure, "");
+    ASSERT_EQ(parent_error, "");
+    ASSERT_EQ(report.error, "");
+    std::printf("%zu GSO frames, %zu plain frames, %zu payload bytes\n", report.gso_frames, report.plain_frames,
+                report.payload);
+    EXPECT_EQ(report.payload, kBytes);
+    EXPECT_GT(report.gso_frames, 0u) << "no GSO frame crossed the veth (TSO off?)";
+    EXPECT_EQ(report.bad_metadata, 0u);
+    EXPECT_EQ(report.bad_checksums, 0u) << "of " << report.plain_frames << " plain frames";
 }
 
 TEST(LivePortErrors, AMissingInterfaceIsNamed) {
