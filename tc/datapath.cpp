@@ -147,7 +147,11 @@ void Datapath::run_queue(Port& port) {
     if (!port.root || port.root->stats.backlog_packets == 0) return;
     ActionEnv env{this, &scratch, false, now_ns_};
     QdiscEnv qenv{&pool, &env, nullptr, now_ns_};
-    while (Skb* skb = port.root->dequeue(qenv)) deliver(port, Exit::Wire, skb);
+    while (port.root->stats.backlog_packets != 0) {
+        Skb* skb = port.root->dequeue(qenv);
+        if (skb == nullptr) break;  // shaped: nothing may leave yet
+        deliver(port, Exit::Wire, skb);
+    }
 }
 
 void Datapath::deliver(Port& port, Exit exit, Skb* skb) {

@@ -31,6 +31,7 @@ class Prio final : public Qdisc {
 
     Skb* dequeue(QdiscEnv& env) override {
         for (auto& band : bands_) {
+            if (band->stats.backlog_packets == 0) continue;
             Skb* skb = band->dequeue(env);
             if (skb == nullptr) continue;
             const uint32_t len = skb->packet.size();
