@@ -9,6 +9,9 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
+
+#include "jit/code_memory.h"
 #include "tests/jit/jit_test_util.h"
 
 namespace tcbpf::testing {
@@ -324,6 +327,34 @@ TEST(JitCodeMemory, GeneratedCodeIsNeverWritable) {
             permissions = perms;
     }
     EXPECT_EQ(permissions, "r-xp");
+}
+
+// A mapping the kernel refuses is an Error naming the size and errno, never an abort, and never
+// jit::Unsupported: callers must not quietly fall back to the interpreter when memory runs out.
+TEST(JitCodeMemory, AFailedMappingIsAnErrorNotAFallback) {
+    const size_t impossible = size_t{1} << 62;
+    try {
+        jit::detail::CodeMemory::create(impossible, [](std::span<uint8_t>) { FAIL() << "nothing to fill"; });
+        FAIL() << "a 4 EiB mapping succeeded";
+    } catch (const jit::Unsupported& e) {
+        FAIL() << "reported as a JIT refusal: " << e.what();
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()), "JIT: cannot map 4611686018427387904 bytes for code: Cannot allocate memory");
+    }
+}
+
+// Options::code_limit (bpf_jit_limit's analogue) refuses larger programs as jit::Unsupported.
+TEST(JitCodeMemory, CodeAboveTheLimitIsUnsupported) {
+    const isa::Program prog = program({mov(0, 1), exit_insn()});
+    const size_t size = jit::Program::compile(prog, {})->code_size();
+    EXPECT_NE(jit::Program::compile(prog, {}, {.code_limit = size}), nullptr);
+    try {
+        jit::Program::compile(prog, {}, {.code_limit = size - 1});
+        FAIL() << "compiled above the limit";
+    } catch (const jit::Unsupported& e) {
+        EXPECT_EQ(std::string(e.what()), fmt::format("JIT: the program needs {} bytes of code, above the limit of {}",
+                                                     size, size - 1));
+    }
 }
 
 }  // namespace
