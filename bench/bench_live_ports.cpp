@@ -1,0 +1,127 @@
+// Receive rate of the live ports: in a network namespace of its own (created at start; the benchmark
+// exits with the reason without root), a sender thread blasts 64-byte UDP frames of many flows into
+// one end of a veth pair through a plain AF_PACKET socket, and tcbpf's ports on the other end take
+// them in batches: one AF_PACKET port, and two fanout workers (frames summed over both). Frames per
+// second received is the figure; the sender competes for the same cores, so the numbers are the
+// machine's, not the port's ceiling.
+#include <benchmark/benchmark.h>
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "tcbpf/live_port.h"
+
+namespace {
+
+constexpr const char* kSetup[] = {
+    "ip link add p0 address 02:00:00:00:00:10 type veth peer name p1 address 02:00:00:00:00:11",
+    "ip link set p0 up",
+    "ip link set p1 up",
+};
+
+// Sends UDP frames from p0 to p1's MAC, source ports cycling over 256 flows, until stopped.
+class Blaster {
+   public:
+    Blaster() : thread_([this] { run(); }) {}
+    ~Blaster() {
+        stop_ = true;
+        thread_.join();
+    }
+
+   private:
+    void run() {
+        const int fd = socket(AF_PACKET, SOCK_RAW, 0);
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_ifindex = static_cast<int>(if_nametoindex("p0"));
+        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        constexpr int kBatch = 64;
+        uint8_t frames[kBatch][60] = {};
+        iovec iov[kBatch];
+        mmsghdr msgs[kBatch] = {};
+        for (int i = 0; i < kBatch; ++i) {
+            uint8_t* f = frames[i];
+            const uint8_t head[] = {2, 0, 0, 0, 0, 0x11, 2, 0, 0, 0, 0, 0x10, 0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0,
+                                    64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2};
+            std::memcpy(f, head, sizeof head);
+            f[42 - 8 + 2] = 0x23;  // dport 0x2329
+            f[42 - 8 + 3] = 0x29;
+            f[42 - 8 + 5] = 26;  // UDP length
+            iov[i] = {f, sizeof frames[i]};
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        uint16_t flow = 0;
+        while (!stop_) {
+            for (int i = 0; i < kBatch; ++i, ++flow) frames[i][35] = static_cast<uint8_t>(flow);  // source port low byte
+            sendmmsg(fd, msgs, kBatch, 0);
+        }
+        close(fd);
+    }
+
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+void count_received(benchmark::State& state, std::vector<std::unique_ptr<tcbpf::io::Port>>& ports) {
+    Blaster blaster;
+    std::vector<tcbpf::io::RxFrame> frames;
+    int64_t received = 0;
+    for (auto _ : state) {
+        for (auto& port : ports) {
+            frames.clear();
+            received += static_cast<int64_t>(port->receive(frames, 256, 10));
+            benchmark::DoNotOptimize(frames.data());
+        }
+    }
+    state.SetItemsProcessed(received);
+    state.counters["frames/s"] = benchmark::Counter(static_cast<double>(received), benchmark::Counter::kIsRate);
+}
+
+void BM_AfPacketOneWorker(benchmark::State& state) {
+    std::vector<std::unique_ptr<tcbpf::io::Port>> ports;
+    ports.push_back(tcbpf::io::open_afpacket({.device = "p1"}));
+    count_received(state, ports);
+}
+BENCHMARK(BM_AfPacketOneWorker)->UseRealTime()->MinTime(2.0);
+
+void BM_AfPacketTwoFanoutWorkers(benchmark::State& state) {
+    // Both workers polled from one thread: what fanout costs, not what two cores give.
+    std::vector<std::unique_ptr<tcbpf::io::Port>> ports = tcbpf::io::open_afpacket_workers({.device = "p1"}, 2);
+    count_received(state, ports);
+}
+BENCHMARK(BM_AfPacketTwoFanoutWorkers)->UseRealTime()->MinTime(2.0);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (geteuid() != 0) {
+        std::printf("bench_live_ports: skipped: not root (needs a network namespace and veth devices)\n");
+        return 0;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+        std::printf("bench_live_ports: skipped: unshare(CLONE_NEWNET): %s\n", std::strerror(errno));
+        return 0;
+    }
+    for (const char* cmd : kSetup) {
+        if (std::system(cmd) != 0) {
+            std::printf("bench_live_ports: skipped: `%s` failed\n", cmd);
+            return 0;
+        }
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
