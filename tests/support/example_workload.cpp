@@ -25,6 +25,7 @@ const Example kExamples[] = {
     {"l4_lb", "l4_lb", l4_lb_entries},
     {"payload_scan", "payload_scan", nullptr},
     {"tail_dispatch", "dispatch", nullptr},
+    {"datapath", "datapath", datapath_entries},
 };
 
 }  // namespace
@@ -115,6 +116,47 @@ std::vector<Prefill> lpm_acl_entries(const std::vector<Bytes>& flows) {
             out.push_back({"acl_v6", key, bytes_of(action)});
         }
     }
+    return out;
+}
+
+// datapath's policy (deny some destination ports, classify others, a per-protocol default for UDP)
+// and destination NAT for some IPv4 services, all taken from the traffic's own flows.
+std::vector<Prefill> datapath_entries(const std::vector<Bytes>& flows) {
+    std::vector<Prefill> out;
+    size_t policies = 0, nats = 0;
+    for (size_t i = 0; i < flows.size(); ++i) {
+        const Bytes& k = flows[i];
+        const uint8_t proto = k[36], family = k[37];
+        if (proto != 6 && proto != 17) continue;
+        const uint16_t dport = static_cast<uint16_t>(k[34] << 8 | k[35]);
+        if (i % 4 == 1 && policies < 200) {  // the policy map holds 256
+            struct {
+                uint16_t port;
+                uint8_t proto, family;
+            } key{dport, proto, family};
+            struct {
+                uint32_t allow, classid;
+            } value{i % 3 != 0 ? 1u : 0u, 0x10000u | static_cast<uint32_t>(i)};
+            out.push_back({"dp_policy", bytes_of(key), bytes_of(value)});
+            ++policies;
+        }
+        if (family == 4 && i % 4 == 2 && nats < 200) {
+            Bytes key(8, 0), value(8, 0);
+            std::memcpy(key.data(), &k[28], 4);   // daddr (IPv4-mapped tail)
+            std::memcpy(key.data() + 4, &k[34], 2);  // dport, network order
+            key[6] = proto;
+            value[0] = 10, value[1] = 99, value[2] = static_cast<uint8_t>(i >> 8), value[3] = static_cast<uint8_t>(i);
+            value[4] = 0x1f, value[5] = 0x90;  // port 8080
+            out.push_back({"dp_nat", key, value});
+            ++nats;
+        }
+    }
+    struct {
+        uint16_t port;
+        uint8_t proto, family;
+    } udp_default{0, 17, 4};
+    const uint64_t allow_class = 0x0001002000000001ull;  // allow = 1, classid = 0x10020
+    out.push_back({"dp_policy", bytes_of(udp_default), bytes_of(allow_class)});
     return out;
 }
 

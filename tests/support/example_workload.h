@@ -37,5 +37,6 @@ std::vector<Bytes> harvest_flow_keys(const std::string& flow_counters_object, co
 std::vector<Prefill> policy_entries(const std::vector<Bytes>& flows);
 std::vector<Prefill> l4_lb_entries(const std::vector<Bytes>& flows);
 std::vector<Prefill> lpm_acl_entries(const std::vector<Bytes>& flows);
+std::vector<Prefill> datapath_entries(const std::vector<Bytes>& flows);
 
 }  // namespace tcbpf::examples

@@ -30,6 +30,10 @@ constexpr Expectation kExamples[] = {
     // A bpf-to-bpf call around a 256-round loop: only precision tracking (hit counts are not compared)
     // and enough checkpoints per loop instruction keep it inside the budget.
     {"payload_scan", "payload_scan", true},
+    // 3,000+ instructions: bounded loops, bpf-to-bpf calls, tail calls (examples/progs/datapath.c).
+    {"datapath", "datapath", true},
+    {"datapath", "datapath_icmp", true},
+    {"datapath", "datapath_unparsed", true},
 };
 
 Options options_for(const loader::Object& object) {
