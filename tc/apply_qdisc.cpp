@@ -32,13 +32,35 @@ uint32_t auto_handle(Port& port) {
     throw Error("RTNETLINK answers: Resource temporarily unavailable");
 }
 
+void release_block(Pipeline::State& state, const FilterBlock& block) {
+    for (const FilterChain& chain : block.chains)
+        for (const TcfProto& proto : chain.protos)
+            for (const FilterInstance& f : proto.filters) release_actions(state, f.actions);
+}
+
+// A qdisc leaving the tree lets go of the actions its filters (and its classes' and children's) hold.
+void release_qdisc(Pipeline::State& state, Qdisc* q) {
+    if (q == nullptr) return;
+    std::vector<Qdisc*> all;
+    collect(q, all);
+    for (Qdisc* each : all) {
+        if (const FilterBlock* b = each->filters_at(each->handle)) release_block(state, *b);
+        std::vector<ClassView> views;
+        each->classes(views);
+        for (const ClassView& c : views)
+            if (const FilterBlock* b = each->filters_at(c.classid)) release_block(state, *b);
+    }
+}
+
 [[noreturn]] void exclusive() { throw Error("Error: Exclusivity flag on, cannot modify.\nRTNETLINK answers: File exists"); }
 
-void apply_mini(Port& port, const QdiscSpec& spec) {
+void apply_mini(Pipeline::State& state, Port& port, const QdiscSpec& spec) {
     const bool clsact = spec.kind == "clsact";
     if (spec.verb == Verb::Delete) {
         if (!port.mini || (!spec.kind.empty() && port.mini->clsact != clsact))
             throw Error("Error: Cannot find specified qdisc on specified device.\nRTNETLINK answers: No such file or directory");
+        release_block(state, port.mini->ingress);
+        release_block(state, port.mini->egress);
         port.mini.reset();
         return;
     }
@@ -67,11 +89,12 @@ Qdisc* find_qdisc(const Port& port, uint32_t handle) {
 
 void apply_qdisc(Pipeline::State& state, const QdiscSpec& spec) {
     Port& port = state.port_or_throw(spec.dev);
-    if (spec.kind == "clsact" || spec.kind == "ingress" || spec.parent == kHandleIngress) return apply_mini(port, spec);
+    if (spec.kind == "clsact" || spec.kind == "ingress" || spec.parent == kHandleIngress) return apply_mini(state, port, spec);
 
     if (spec.verb == Verb::Delete) {
         if (spec.parent == kHandleRoot) {
             if (!port.root) throw Error("Error: Cannot delete qdisc with handle of zero.\nRTNETLINK answers: Invalid argument");
+            release_qdisc(state, port.root.get());
             port.root.reset();
             return;
         }
@@ -79,6 +102,7 @@ void apply_qdisc(Pipeline::State& state, const QdiscSpec& spec) {
         std::unique_ptr<Qdisc>* slot = parent_q ? parent_q->child_slot(spec.parent) : nullptr;
         if (slot == nullptr || (*slot)->invisible)
             throw Error("Error: Cannot find specified qdisc on specified device.\nRTNETLINK answers: No such file or directory");
+        release_qdisc(state, slot->get());
         *slot = make_default_fifo();
         return;
     }
@@ -108,6 +132,7 @@ void apply_qdisc(Pipeline::State& state, const QdiscSpec& spec) {
     if (handle == 0) handle = occupied ? (*slot)->handle : auto_handle(port);
     q->handle = handle;
     q->parent = spec.parent;
+    release_qdisc(state, occupied ? slot->get() : nullptr);
     *slot = std::move(q);
 }
 

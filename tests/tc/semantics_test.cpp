@@ -339,6 +339,20 @@ TEST_F(Semantics, MirredMirrorSendsACopyAndTheOriginalGoesOn) {
     EXPECT_EQ(left[1].port, "eth1");
 }
 
+// Shared actions: a filter binds to an existing index; removing the filter's qdisc lets go of it.
+TEST_F(Semantics, FiltersBindToSharedActionsAndReleaseThem) {
+    run("actions add action drop index 7");
+    run("filter add dev eth0 ingress bpf bytecode '1,6 0 0 65537,' action drop index 7");
+    EXPECT_NE(show("actions ls action gact").find("\t index 7 ref 2 bind 1\n"), std::string::npos) << show("actions ls action gact");
+    send("eth0", frame(0));
+    EXPECT_EQ(pipeline.action_stats(ActionKind::Gact, 7).drops, 1u);
+    run("qdisc del dev eth0 clsact");
+    EXPECT_EQ(show("actions ls action gact"),
+              "total acts 1\n\n\taction order 0: gact action drop\n\t random type none pass val 0\n\t index 7 ref 1 bind 0\n");
+    run("actions del action gact index 7");
+    EXPECT_EQ(show("actions ls action gact"), "total acts 0\n");
+}
+
 // What crosses from ingress to the peer's egress: mark, priority and tc_index, not tc_classid.
 TEST_F(Semantics, MarkPriorityAndTcIndexCrossToThePeersEgress) {
     run("filter add dev eth0 ingress pref 1 bpf obj " + kObject + " sec steer");
