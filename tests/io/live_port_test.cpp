@@ -291,6 +291,30 @@ TEST_F(LivePort, TransmittedFramesReachTheHostsSockets) {
     EXPECT_EQ(got, (std::vector<std::string>{"complete", "finished by the kernel"}));
 }
 
+TEST_F(LivePort, AGsoFrameSentIsSegmentedByTheKernel) {
+    std::vector<std::string> got;
+    size_t sent = 0;
+    const std::string failure = net::test::run_in_netns(kVeth, [&] {
+        const int sock = bound_udp("192.0.2.1", 9500);
+        auto port = open_afpacket({.device = "p1"});
+        const uint8_t p0_mac[6] = {2, 0, 0, 0, 0, 0x10};
+        // One UDP super-frame of three 500-byte segments; the receiving stack splits it per segment.
+        FrameMeta meta;
+        const std::string payload = std::string(500, 'a') + std::string(500, 'b') + std::string(500, 'c');
+        const std::vector<uint8_t> f = udp_frame(p0_mac, "192.0.2.1", 9500, payload, true, &meta);
+        meta.gso = Gso::UdpL4;
+        meta.gso_size = 500;
+        meta.hdr_len = 42;
+        const TxFrame frames[] = {{f, meta}};
+        sent = port->transmit(frames);
+        got = receive_udp(sock, 3);
+        close(sock);
+    });
+    ASSERT_EQ(failure, "");
+    EXPECT_EQ(sent, 1u);
+    EXPECT_EQ(got, (std::vector<std::string>{std::string(500, 'a'), std::string(500, 'b'), std::string(500, 'c')}));
+}
+
 TEST_F(LivePort, TapPortIsTheWireBehindItsDevice) {
     std::vector<std::vector<uint8_t>> frames;
     std::vector<FrameMeta> metas;
