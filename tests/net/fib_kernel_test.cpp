@@ -208,7 +208,16 @@ exit
 struct Case {
     std::string label;
     std::vector<uint8_t> frame;
+    uint16_t gso_size = 0, gso_segs = 0;  // through ctx_in: a GSO skb (length checks are then per segment)
 };
+
+// A quarter of the cases run on a GSO skb (gso_size 1000, 2 segments).
+void maybe_gso(std::mt19937& rng, Case& c) {
+    if (rng() % 4 != 0) return;
+    c.gso_size = 1000;
+    c.gso_segs = 2;
+    c.label += " gso 1000x2";
+}
 
 struct Outcome {
     uint32_t retval = 0;
@@ -278,6 +287,7 @@ std::vector<Case> fib_cases(const Host& host, const Pools& pools, uint8_t family
                                      i, p[0], format_ip(dst), format_ip(src), ifindex, flags, tot_len, tbid, mark,
                                      frame_len),
                          frame_with(p, sizeof p, frame_len)});
+        maybe_gso(rng, cases.back());
     }
     return cases;
 }
@@ -298,6 +308,7 @@ std::vector<Case> mtu_cases(const Host& host, size_t count) {
         cases.push_back({fmt::format("case {}: ifindex {} mtu_len {} len_diff {} flags {} len {}", i, words[0], words[1],
                                      static_cast<int32_t>(words[2]), words[3], frame_len),
                          frame_with(reinterpret_cast<const uint8_t*>(words), sizeof words, frame_len)});
+        maybe_gso(rng, cases.back());
     }
     return cases;
 }
@@ -307,6 +318,8 @@ std::vector<isa::RawInsn> kernel_code(const std::string& text) { return isa::enc
 Outcome tcbpf_run(const Host& host, const std::string& text, const Case& c, size_t params_len) {
     helpers::test::HelperRun run(c.frame);
     run.env.host = &host;
+    run.meta.gso_size = c.gso_size;
+    run.meta.gso_segs = c.gso_segs;
     Outcome out;
     out.retval = static_cast<uint32_t>(run.run(text));
     const std::vector<uint8_t> bytes = run.bytes();
@@ -349,6 +362,13 @@ class FibKernel : public ::testing::Test {
             for (const Case& c : cases) {
                 kernel::TestRunInput input;
                 input.data = c.frame;
+                uint8_t ctx[192] = {};
+                if (c.gso_size != 0) {
+                    const uint32_t segs = c.gso_segs, size = c.gso_size;
+                    std::memcpy(ctx + 164, &segs, 4);  // __sk_buff.gso_segs
+                    std::memcpy(ctx + 176, &size, 4);  // __sk_buff.gso_size
+                    input.ctx = ctx;
+                }
                 const kernel::TestRunResult r = kernel::test_run(loaded.fd, input);
                 if (!r.ok()) {
                     kernel_error = c.label + ": test_run: " + kernel::errno_text(r.error);
