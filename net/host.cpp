@@ -73,9 +73,10 @@ void Host::add_link(const std::string& name, std::optional<uint32_t> ifindex, st
         if (device(*ifindex) != nullptr) throw Error(fmt::format("ifindex {} is already in use", *ifindex));
         dev.ifindex = *ifindex;
     } else {
-        uint32_t next = 2;
-        for (const Device& d : devices_) next = std::max(next, d.ifindex + 1);
-        dev.ifindex = next;
+        // dev_index_reserve: the next free index from a counter only automatic choices advance, so
+        // an explicit ifindex does not move where the next automatic one lands.
+        while (device(next_ifindex_) != nullptr) ++next_ifindex_;
+        dev.ifindex = next_ifindex_++;
     }
     if (mtu && (*mtu < kMinMtu || *mtu > kMaxMtu))
         throw Error(fmt::format("mtu {} is out of range {}..{}", *mtu, kMinMtu, kMaxMtu));

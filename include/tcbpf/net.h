@@ -191,6 +191,7 @@ class Host {
     std::vector<Rule> rules4_, rules6_;  // custom rules only; empty: the default rules
     std::vector<Neighbour> neighbours_;
     bool default_forwarding4_ = false, default_forwarding6_ = false;
+    uint32_t next_ifindex_ = 2;
 };
 
 // Parses the text format above; errors read "NAME:LINE: reason".

@@ -96,8 +96,8 @@ neigh add fd00:3::9 lladdr 02:00:00:00:03:09 dev c0
 )";
 
 // A host with lo down and no IPv6 address anywhere (IPv6 sources cannot be chosen), no custom rules
-// (local and main are one table, the default table is tried after main fails), and routes in the
-// default table under an unreachable one in main.
+// (local and main are one table, the default table is tried after main fails), routes in the default
+// table under an unreachable one in main, and devices left down, one with an explicit ifindex.
 constexpr const char* kBareHost = R"(
 sysctl net.ipv6.conf.default.addr_gen_mode=1
 sysctl net.ipv4.conf.all.forwarding=1
@@ -118,6 +118,8 @@ neigh add 10.5.0.254 lladdr 02:00:00:00:05:fe dev a0
 neigh add 10.6.0.7 lladdr 02:00:00:00:06:07 dev a0
 neigh add fe80::1 lladdr 02:00:00:00:fe:01 dev a0
 neigh add 2001:db8:5::7 lladdr 02:00:00:00:05:07 dev a0 nud noarp
+link add e0 index 40 address 02:00:00:00:0e:00 type veth peer name e1 address 02:00:00:00:0e:01
+link add f0 address 02:00:00:00:0f:00 type veth peer name f1 address 02:00:00:00:0f:01
 )";
 
 // What the random cases draw from for one host.

@@ -74,11 +74,11 @@ TEST(HostModel, LoopbackGetsItsAddressesWhenUp) {
     EXPECT_EQ(r.route->type, RouteType::Local);  // 127.0.0.0/8 is a local route on lo
 }
 
-TEST(HostModel, DevicesTakeTheNextIfindexAndVethPeersComeFirst) {
+TEST(HostModel, DevicesTakeTheNextFreeIfindexAndVethPeersComeFirst) {
     const Host host = parse_host("link add a0 type veth peer name a1\nlink add x ifindex 40\nlink add y\n");
     EXPECT_EQ(host.device("a1")->ifindex, 2u);
     EXPECT_EQ(host.device("a0")->ifindex, 3u);
-    EXPECT_EQ(host.device("y")->ifindex, 41u);
+    EXPECT_EQ(host.device("y")->ifindex, 4u);  // an explicit ifindex does not move the counter (measured)
     EXPECT_EQ(host.device("a0")->mtu, 1500u);
     EXPECT_EQ(host.device("a0")->mac, (Mac{0x02, 0, 0, 0, 0, 3}));
 }

@@ -41,6 +41,25 @@ std::string command_for(const std::string& line) {
     return "ip " + line;
 }
 
+size_t output_lines(const std::string& command) {
+    FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+    if (pipe == nullptr) return 0;
+    size_t lines = 0;
+    for (int c; (c = std::fgetc(pipe)) != EOF;) lines += c == '\n';
+    pclose(pipe);
+    return lines;
+}
+
+// IPv6 addresses get their local routes from addrconf's work queue, after `ip addr add` returned
+// (even with nodad): wait until every address has one, so lookups never race the kernel's setup.
+std::string settle_ipv6_local_routes() {
+    for (int i = 0; i < 300; ++i) {
+        if (output_lines("ip -6 route show table local type local") >= output_lines("ip -6 -o addr show")) return "";
+        usleep(10000);
+    }
+    return "IPv6 local routes did not appear within 3 s";
+}
+
 }  // namespace
 
 std::string netns_unavailable_reason() {
@@ -68,6 +87,8 @@ std::string run_in_netns(std::string_view script, const std::function<void()>& w
             failure = shell(command_for(line));
             if (!failure.empty()) return;
         }
+        failure = settle_ipv6_local_routes();
+        if (!failure.empty()) return;
         work();
     });
     worker.join();

@@ -16,7 +16,8 @@ std::string netns_unavailable_reason();
 
 // In a fresh namespace: applies `script` (lines of the model's text format: `sysctl KEY=VALUE` lines
 // run sysctl, every other line runs `ip` with the line's words; `#` comments and blank lines are
-// skipped), then calls `work`. Returns "" or what failed (the command and its output).
+// skipped), waits until the kernel has installed every IPv6 address's local route (addrconf does that
+// asynchronously), then calls `work`. Returns "" or what failed (the command and its output).
 std::string run_in_netns(std::string_view script, const std::function<void()>& work);
 
 }  // namespace tcbpf::net::test
