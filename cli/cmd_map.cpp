@@ -46,6 +46,9 @@ class Session {
             case Verb::Update: update(map, cmd, out, undo); break;
             case Verb::Delete: remove(map, cmd, out, undo); break;
             case Verb::Pin: pin(cmd, out, undo); break;
+            case Verb::Peek: lookup(map, cmd, out); break;  // bpftool's peek is a lookup without a key
+            case Verb::Push: push(map, cmd, out); break;
+            case Verb::Pop: pop(map, out, undo); break;
             case Verb::Create: break;
         }
     }
@@ -81,6 +84,10 @@ class Session {
         for (uint64_t guard = 0; guard <= uint64_t(map.max_entries()) * 2 + 1; ++guard) {
             const int err = map.get_next_key(first ? nullptr : key.data(), next.data());
             if (err == -ENOENT) break;
+            if (err != 0 && first) {  // a queue, stack or ring buffer: bpftool lists nothing and fails quietly
+                out += json_ ? "[]" : "Found 0 elements\n";
+                throw Failure{"", static_cast<uint8_t>(err)};
+            }
             if (err != 0) throw errno_failure("can't get next key", err);
             first = false;
             key = next;
@@ -155,6 +162,25 @@ class Session {
         if (json_) out += "null";
     }
 
+    void push(maps::Map& map, const Command& cmd, std::string& out) {
+        const Bytes value = parse_bytes(cmd.value, cmd.value_hex, map.value_size(), "value");
+        if (const int err = map.update_user(nullptr, value.data(), maps::kBpfAny); err != 0)
+            throw errno_failure("update failed", err);
+        if (json_) out += "null";
+    }
+
+    void pop(maps::Map& map, std::string& out, std::vector<UndoStep>* undo) {
+        if (undo) throw Failure{"pop cannot be part of a batch: a popped value cannot be put back in its place", 255};
+        Bytes value(map.user_value_size());
+        const int err = map.lookup_and_delete(nullptr, value.data());
+        if (err == -ENOENT) {
+            if (json_) out += "null";
+            throw Failure{json_ ? "" : "empty map", static_cast<uint8_t>(err)};
+        }
+        if (err != 0) throw errno_failure("pop failed", err);
+        out += json_ ? json_entry(map, nullptr, value.data()) : plain_entry(map, nullptr, value.data());
+    }
+
     void create(const Command& cmd, std::string& out, std::vector<UndoStep>* undo) {
         try {
             open_[cmd.path] = maps::create_pinned_map(cmd.create, maps::default_ncpus(), cmd.path);
@@ -225,7 +251,7 @@ int run_batch(const std::string& file, bool json, std::string& out) {
         } catch (Failure& f) {
             Session::undo_all(undo);
             f.message = fmt::format("{}:{}: {}{}", file, line.number,
-                                    f.message.empty() ? "lookup failed: not found" : f.message,
+                                    f.message.empty() ? fmt::format("{} found nothing", line.cmd.words[0]) : f.message,
                                     lines.size() > 1 ? "; no line of the batch was applied" : "");
             throw;
         }
@@ -282,7 +308,8 @@ void add_map_commands(CLI::App& app) {
                                    "bpftool's map commands on pinned maps: show|dump|lookup|update|delete|getnext "
                                    "pinned FILE [key [hex] BYTES] [value [hex] BYTES] [any|noexist|exist], "
                                    "create FILE type T key N value N entries N name NAME [flags F], pin pinned "
-                                   "FILE NEWFILE; -j for JSON; -batch FILE runs one command per line, all or nothing");
+                                   "FILE NEWFILE, push|enqueue|pop|dequeue|peek for queues and stacks; -j for JSON; "
+                                   "-batch FILE runs one command per line, all or nothing");
     map->prefix_command();
     map->callback([map] {
         const int status = run_map_command(map->remaining());

@@ -22,7 +22,7 @@ struct Failure {
 // Failure of an operation that returned -errno: bpftool exits with that value (as a byte).
 Failure errno_failure(const std::string& what, int negative_errno);
 
-enum class Verb { Show, Dump, Lookup, Update, Delete, GetNext, Create, Pin };
+enum class Verb { Show, Dump, Lookup, Update, Delete, GetNext, Create, Pin, Peek, Push, Pop };
 
 // Byte strings and flags as typed; sizes are checked against the map once it is open.
 struct Command {

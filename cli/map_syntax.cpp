@@ -24,7 +24,9 @@ struct VerbName {
 // bpftool's table order decides which verb a prefix abbreviates ("d" is dump, not delete).
 constexpr VerbName kVerbs[] = {{"show", Verb::Show},       {"list", Verb::Show},     {"dump", Verb::Dump},
                                {"update", Verb::Update},   {"lookup", Verb::Lookup}, {"getnext", Verb::GetNext},
-                               {"delete", Verb::Delete},   {"pin", Verb::Pin},       {"create", Verb::Create}};
+                               {"delete", Verb::Delete},   {"pin", Verb::Pin},       {"create", Verb::Create},
+                               {"peek", Verb::Peek},       {"push", Verb::Push},     {"enqueue", Verb::Push},
+                               {"pop", Verb::Pop},         {"dequeue", Verb::Pop}};
 
 constexpr struct {
     std::string_view name;
@@ -86,7 +88,9 @@ void parse_element(Words& w, Command& cmd) {
         if (word == "key" && !cmd.key_given) {
             cmd.key_given = true;
             cmd.key = w.bytes(cmd.key_hex);
-        } else if (word == "value" && !cmd.value_given && cmd.verb == Verb::Update) {
+        } else if (word == "key" && cmd.verb == Verb::Push) {
+            fail(fmt::format("expected key or value, got: {}", word));  // queues and stacks have no keys
+        } else if (word == "value" && !cmd.value_given && (cmd.verb == Verb::Update || cmd.verb == Verb::Push)) {
             cmd.value_given = true;
             cmd.value = w.bytes(cmd.value_hex);
         } else if (cmd.verb == Verb::Update && !flags_given &&
@@ -97,9 +101,9 @@ void parse_element(Words& w, Command& cmd) {
             fail(fmt::format("expected key or value, got: {}", word));
         }
     }
-    const bool key_needed = cmd.verb != Verb::GetNext;
+    const bool key_needed = cmd.verb != Verb::GetNext && cmd.verb != Verb::Push;
     if (key_needed && !cmd.key_given) fail("did not find key");
-    if (cmd.verb == Verb::Update && !cmd.value_given) fail("did not find value");
+    if ((cmd.verb == Verb::Update || cmd.verb == Verb::Push) && !cmd.value_given) fail("did not find value");
 }
 
 std::string pinned_path(Words& w) {
@@ -153,7 +157,9 @@ Command parse_command(const std::vector<std::string>& words) {
     Command cmd;
     cmd.words = words;
     Words w(words);
-    if (w.done()) fail("expected a command: show, dump, lookup, update, delete, getnext, create or pin");
+    if (w.done())
+        fail("expected a command: show, dump, lookup, update, delete, getnext, create, pin, peek, push, pop, enqueue "
+             "or dequeue");
     const std::string verb = w.next("command");
     const VerbName* found = nullptr;
     for (const auto& v : kVerbs)
@@ -172,6 +178,8 @@ Command parse_command(const std::vector<std::string>& words) {
             break;
         case Verb::Show:
         case Verb::Dump:
+        case Verb::Peek:
+        case Verb::Pop:
             cmd.path = pinned_path(w);
             if (!w.done()) fail(fmt::format("unexpected argument: {}", w.peek()));
             break;

@@ -163,5 +163,31 @@ TEST_F(MapCli, BatchJsonShowsEachCommandAndItsOutput) {
                          "\"value\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\"]}}]\n");
 }
 
+TEST_F(MapCli, QueuesPushPeekAndPopAsBpftoolDoes) {
+    ASSERT_EQ(tcbpf("map create " + map("q") + " type queue key 0 value 4 entries 2 name q").status, 0);
+    const std::string q = map("q");
+    Outcome r = tcbpf("map peek pinned " + q);
+    EXPECT_EQ(r.status, 254);
+    EXPECT_EQ(r.out, "key:\n\n\nNot found\n");
+    EXPECT_EQ(tcbpf("map push pinned " + q + " value 1 0 0 0").status, 0);
+    EXPECT_EQ(tcbpf("map enqueue pinned " + q + " value 2 0 0 0").status, 0);
+    r = tcbpf("map push pinned " + q + " value 3 0 0 0");
+    EXPECT_EQ(r.status, 249);
+    EXPECT_EQ(r.err, "Error: update failed: Argument list too long\n");
+    EXPECT_EQ(tcbpf("map peek pinned " + q).out, "value: 01 00 00 00\n");
+    EXPECT_EQ(tcbpf("map -j peek pinned " + q).out, "{\"key\":[],\"value\":[\"0x01\",\"0x00\",\"0x00\",\"0x00\"]}\n");
+    EXPECT_EQ(tcbpf("map pop pinned " + q).out, "value: 01 00 00 00\n");
+    EXPECT_EQ(tcbpf("map dequeue pinned " + q).out, "value: 02 00 00 00\n");
+    r = tcbpf("map pop pinned " + q);
+    EXPECT_EQ(r.status, 254);
+    EXPECT_EQ(r.err, "Error: empty map\n");
+    r = tcbpf("map -j pop pinned " + q);
+    EXPECT_EQ(r.status, 254);
+    EXPECT_EQ(r.out, "null\n");
+    r = tcbpf("map dump pinned " + q);
+    EXPECT_EQ(r.status, 234);
+    EXPECT_EQ(r.out, "Found 0 elements\n");
+}
+
 }  // namespace
 }  // namespace tcbpf::test
