@@ -73,7 +73,7 @@ void LoadedObject::bind_context(vm::Context& cx, const PreparedProgram& program,
     cx.tail_call = tail_call_target;
     cx.jit_tail_call = jit_tail_call_target;
     cx.load_packet = load_packet;
-    if (!program.program->checked()) return;
+    if (program.native || !program.program->checked()) return;  // native code is never checked
     cx.regions.clear();
     const uint8_t* meta = packet.meta();
     cx.regions.push_back(vm::Region{reinterpret_cast<uint64_t>(meta), static_cast<uint64_t>(packet.end() - meta), true,
@@ -93,8 +93,7 @@ void LoadedObject::bind_context(vm::Context& cx, const PreparedProgram& program,
 
 int32_t LoadedObject::run_on_skb(const PreparedProgram& program, skb::Packet& packet, skb::SkbMeta& meta,
                                  vm::Context& cx, skb::SkbContext& ctx, helpers::RunEnv& env) const {
-    ctx = skb::SkbContext{};
-    skb::sync_in(meta, packet, ctx);
+    skb::sync_in(meta, packet, ctx);  // writes every field
     env.packet = &packet;
     env.meta = &meta;
     env.ctx = &ctx;
