@@ -2,6 +2,10 @@
 // without direct-action (§4), action lists (§5), act_bpf (§6), classic programs (§7), default
 // classids (§8), statistics (§9) and handles (§10). Programs come from progs/payload_driven.c, whose
 // return value each frame chooses, and from cBPF bytecode.
+#include <unistd.h>
+
+#include <fstream>
+
 #include "tests/tc/pipeline_fixture.h"
 
 namespace tcbpf::test {
@@ -257,6 +261,25 @@ TEST_F(Semantics, ActBpfOtherValuesBecomeUnspecAndTheNextProgramRuns) {
 TEST_F(Semantics, ClassicRuntimeFaultReturnsZero) {
     // ld [1000] is outside the frame: the program returns 0, "no match" for a classifier.
     run("filter add dev eth0 ingress pref 1 bpf bytecode '2,32 0 0 1000,6 0 0 2,' action drop");
+    send("eth0", frame(0));
+    EXPECT_EQ(fate(), "eth1 wire");
+}
+
+TEST_F(Semantics, ALibpcapExpressionClassifies) {
+    run("filter add dev eth0 ingress bpf expression 'ether proto 0x86dd' action drop");
+    send("eth0", frame(0, 0, 0x86DD));
+    EXPECT_EQ(fate(), "none");
+    send("eth0", frame(0, 0, 0x0800));
+    EXPECT_EQ(fate(), "eth1 wire");
+}
+
+TEST_F(Semantics, ABytecodeFileAsTcpdumpPrintsIt) {
+    const auto path = std::filesystem::temp_directory_path() / ("tcbpf-bcf-" + std::to_string(::getpid()));
+    std::ofstream(path) << "2\n32 0 0 14\n22 0 0 0\n";  // ld [14]; ret a (tcpdump -ddd form)
+    run("filter add dev eth0 ingress bpf da bcf " + path.string());
+    std::filesystem::remove(path);
+    send("eth0", frame(2));
+    EXPECT_EQ(fate(), "none");
     send("eth0", frame(0));
     EXPECT_EQ(fate(), "eth1 wire");
 }
