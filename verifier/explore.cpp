@@ -15,6 +15,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -38,6 +39,17 @@ struct Checkpoint {
     int branches = 1;
     std::vector<HistEntry> history;  // the instructions from the parent checkpoint to this one
     uint32_t hits = 0, misses = 0;   // prune attempts it answered / failed since it was stored
+    uint64_t fingerprint = 0;        // of `state` (after forgetting dead registers)
+    size_t pc = 0;
+};
+
+// The checkpoints of one instruction: those fully explored (candidates for pruning) in a list, those
+// still being explored (ancestors of the current path: candidates for the infinite-loop test) by
+// fingerprint, so a long loop's many open checkpoints cost nothing to visit.
+struct InsnCheckpoints {
+    std::vector<std::unique_ptr<Checkpoint>> owned;
+    std::vector<Checkpoint*> done;
+    std::unordered_multimap<uint64_t, Checkpoint*> open;
 };
 
 struct Path {
@@ -48,10 +60,6 @@ struct Path {
     size_t log_mark = 0;             // log length when the path was set aside (level 1 rewinds to it)
     size_t from_pc = 0;              // the jump that set it aside
 };
-
-void release(Checkpoint* cp) {
-    while (cp && --cp->branches == 0) cp = cp->parent;
-}
 
 uint64_t state_bytes(const State& s) {
     uint64_t bytes = sizeof(State) + s.stack.size() * sizeof(StackSlot);
@@ -134,7 +142,7 @@ class Explorer {
                     continue;
                 }
             }
-            release(path.parent);
+            release(path.parent, stats);
             if (pending.empty()) break;
             path = std::move(pending.back());
             pending.pop_back();
@@ -158,56 +166,68 @@ class Explorer {
     };
 
     Verdict visit(Path& path, Stats& stats) {
-        auto& stored = checkpoints_[path.pc];
-        bool looping = false;
-        State live_state;
-        for (const auto& cp : stored) {
-            if (cp->branches == 0) {
-                if (includes(cp->state, path.state, true)) {
-                    // The path's own checkpoints now rely on the values the checkpoint needed.
-                    backtrack(path, precise_values(cp->state));
-                    ++cp->hits;
-                    ++stats.paths_pruned;
-                    return Verdict{std::nullopt, true};
-                }
-                ++cp->misses;
-            } else {
-                // Still being explored: it is on this path. Back in the same state means no progress.
-                if (!looping) {
-                    live_state = path.state;
-                    forget_dead_registers(live_state, path.pc, live_);
-                }
-                looping = true;
-                if (includes(cp->state, live_state) && includes(live_state, cp->state))
-                    return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
+        InsnCheckpoints& here = checkpoints_[path.pc];
+        for (Checkpoint* cp : here.done) {
+            if (includes(cp->state, path.state, true)) {
+                // The path's own checkpoints now rely on the values the checkpoint needed.
+                backtrack(path, precise_values(cp->state));
+                ++cp->hits;
+                ++stats.paths_pruned;
+                return Verdict{std::nullopt, true};
             }
+            ++cp->misses;
+        }
+        // An open checkpoint is on this path: back in the same state means no progress.
+        const bool looping = !here.open.empty();
+        if (looping) {
+            State live_state = path.state;
+            forget_dead_registers(live_state, path.pc, live_);
+            auto [from, to] = here.open.equal_range(fingerprint(live_state));
+            for (auto it = from; it != to; ++it)
+                if (includes(it->second->state, live_state) && includes(live_state, it->second->state))
+                    return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
         }
         // The kernel's heuristics: a checkpoint after ≥ 2 jumps and ≥ 8 instructions, but inside a loop
         // still being explored only after ≥ 20 jumps or ≥ 100 instructions (each iteration would
         // otherwise leave one that only ever matches itself).
         bool due = looping ? (jumps_since_checkpoint_ >= 20 || insns_since_checkpoint_ >= 100)
                            : (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8);
-        if (due && stored.size() < kMaxCheckpointsPerInsn) {
+        if (due && here.done.size() + here.open.size() < kMaxCheckpointsPerInsn) {
             // Fully explored checkpoints that keep missing are dropped (misses > 3 * hits + 3); they
             // stay allocated, as finished descendants still name them as parents.
-            std::erase_if(stored, [this](std::unique_ptr<Checkpoint>& cp) {
-                if (cp->branches != 0 || cp->misses <= 3 * cp->hits + 3) return false;
-                retired_.push_back(std::move(cp));
-                return true;
-            });
-            auto cp = std::make_unique<Checkpoint>(Checkpoint{path.state, path.parent, 1, std::move(path.history), 0, 0});
+            std::erase_if(here.done, [](Checkpoint* cp) { return cp->misses > 3 * cp->hits + 3; });
+            auto cp = std::make_unique<Checkpoint>(
+                Checkpoint{path.state, path.parent, 1, std::move(path.history), 0, 0, 0, path.pc});
             clear_precision(cp->state);
             forget_dead_registers(cp->state, path.pc, live_);
+            cp->fingerprint = fingerprint(cp->state);
             path.history.clear();
             path.parent = cp.get();
             jumps_since_checkpoint_ = 0;
             insns_since_checkpoint_ = 0;
             stored_bytes_ += state_bytes(cp->state);
-            stored.push_back(std::move(cp));
+            here.open.emplace(cp->fingerprint, cp.get());
+            here.owned.push_back(std::move(cp));
             ++stats.states_stored;
             note_peak(stats, 0, path.state);
         }
         return Verdict{};
+    }
+
+    // A path ended below `cp`: checkpoints whose every continuation is now explored become pruning
+    // candidates.
+    void release(Checkpoint* cp, Stats&) {
+        while (cp && --cp->branches == 0) {
+            InsnCheckpoints& at = checkpoints_[cp->pc];
+            auto [from, to] = at.open.equal_range(cp->fingerprint);
+            for (auto it = from; it != to; ++it) {
+                if (it->second != cp) continue;
+                at.open.erase(it);
+                break;
+            }
+            at.done.push_back(cp);
+            cp = cp->parent;
+        }
     }
 
     // Walks the path's history back through its checkpoints, marking what `wanted` names precise.
@@ -236,8 +256,7 @@ class Explorer {
     uint64_t stored_bytes_ = 0;
     std::string log_;
     size_t last_line_pc_ = SIZE_MAX;
-    std::vector<std::vector<std::unique_ptr<Checkpoint>>> checkpoints_;
-    std::vector<std::unique_ptr<Checkpoint>> retired_;
+    std::vector<InsnCheckpoints> checkpoints_;
     std::vector<uint16_t> live_;  // per pc: registers some continuation reads (liveness.h)
     // Counted over all paths, like the kernel's insn_processed/jmps_processed since the last checkpoint;
     // the instruction being visited counts already, and every jump, call and exit executed counts as a jump.

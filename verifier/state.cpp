@@ -64,6 +64,46 @@ bool includes(const Reg& general, const Reg& specific, bool use_precision) {
 
 namespace {
 
+void mix(uint64_t& h, uint64_t v) { h = (h ^ v) * 0x100000001b3ULL + (h >> 29); }
+
+void mix_reg(uint64_t& h, const Reg& r) {
+    mix(h, static_cast<uint64_t>(r.type));
+    if (r.type == RegType::NotInit) return;
+    const Scalar& v = r.value;
+    for (uint64_t x : {v.var_off.value, v.var_off.mask, static_cast<uint64_t>(v.smin), static_cast<uint64_t>(v.smax), v.umin,
+                       v.umax, uint64_t{static_cast<uint32_t>(v.s32_min)}, uint64_t{static_cast<uint32_t>(v.s32_max)},
+                       uint64_t{v.u32_min}, uint64_t{v.u32_max}})
+        mix(h, x);
+    mix(h, static_cast<uint64_t>(static_cast<uint32_t>(r.off)) | uint64_t{static_cast<uint32_t>(r.range)} << 32);
+    mix(h, uint64_t{r.map} | uint64_t{r.frame} << 32);
+}
+
+void mix_frame(uint64_t& h, const std::array<Reg, isa::kNumRegs>& regs, const std::vector<StackSlot>& stack) {
+    for (const Reg& r : regs) mix_reg(h, r);
+    size_t used = stack.size();
+    while (used > 0 && stack[used - 1] == StackSlot{}) --used;  // trailing never-written slots
+    for (size_t i = 0; i < used; ++i) {
+        uint64_t bytes = 0;
+        for (StackByte b : stack[i].bytes) bytes = bytes << 8 | static_cast<uint64_t>(b);
+        mix(h, bytes);
+        if (stack[i].is_spill()) mix_reg(h, stack[i].spilled);
+    }
+}
+
+}  // namespace
+
+uint64_t fingerprint(const State& state) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const CallerFrame& caller : state.callers) {
+        mix(h, caller.callsite);
+        mix_frame(h, caller.regs, caller.stack);
+    }
+    mix_frame(h, state.regs, state.stack);
+    return h;
+}
+
+namespace {
+
 bool slot_includes(const StackSlot& general, const StackSlot& specific, bool use_precision) {
     if (general.is_spill()) {
         if (!specific.is_spill()) return false;

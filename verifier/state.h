@@ -98,6 +98,10 @@ bool includes(const Reg& general, const Reg& specific, bool use_precision = fals
 // in `specific` too.
 bool includes(const State& general, const State& specific, bool use_precision = false);
 
+// A hash of everything `includes` compares both ways except ids: states equal up to id renaming have
+// the same fingerprint (the infinite-loop test compares fingerprints before states).
+uint64_t fingerprint(const State& state);
+
 // Calls f(Reg&) for every register and spilled register of the state, callers' frames included.
 template <typename F>
 void for_each_reg(State& state, F&& f) {
