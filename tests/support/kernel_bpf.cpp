@@ -89,13 +89,21 @@ LoadResult load_program(std::span<const isa::RawInsn> insns, const LoadOptions& 
         attr.license = ptr(options.license.c_str());
         copy_name(attr.prog_name, options.name);
         if (log != nullptr) {
-            attr.log_level = 1;
+            attr.log_level = options.always_log_level != 0 ? options.always_log_level : 1;
             attr.log_buf = ptr(log->data());
             attr.log_size = static_cast<uint32_t>(log->size());
         }
         return sys_bpf(BPF_PROG_LOAD, attr);
     };
     LoadResult result;
+    if (options.always_log_level != 0) {
+        std::vector<char> log(std::max<uint32_t>(options.log_size, 256), '\0');
+        long rc = attempt(&log);
+        if (rc >= 0) result.fd = Fd(static_cast<int>(rc));
+        else result.error = static_cast<int>(-rc);
+        result.log.assign(log.data(), strnlen(log.data(), log.size()));
+        return result;
+    }
     long rc = attempt(nullptr);
     if (rc >= 0) {
         result.fd = Fd(static_cast<int>(rc));

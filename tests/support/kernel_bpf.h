@@ -58,12 +58,15 @@ struct LoadOptions {
     // Verifier log size used when a load fails (the load is then repeated with logging on, so a
     // successful load pays nothing for the log).
     uint32_t log_size = 1u << 22;
+    // Non-zero: load once with this log level (BPF_LOG_STATS = 4 for just the statistics lines) and
+    // return the log whatever the verdict, e.g. for the kernel's "verification time N usec".
+    uint32_t always_log_level = 0;
 };
 
 struct LoadResult {
     Fd fd;        // valid on success
     int error = 0;  // errno of the failed load, 0 on success
-    std::string log;  // verifier log of a failed load
+    std::string log;  // verifier log of a failed load (of every load with always_log_level)
     bool ok() const { return fd.valid(); }
 };
 

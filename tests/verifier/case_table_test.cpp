@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
         std::cerr << e.what() << "\n";
         return 1;
     }
-    for (const auto& [name, reason] : gaps) {
+    for (const auto& gap : gaps) {
+        const std::string& name = gap.first;
         bool found = std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.name == name; });
         if (!found) {
             std::cerr << "known_gaps.txt names a case that does not exist: " << name << "\n";
