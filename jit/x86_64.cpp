@@ -87,12 +87,19 @@ struct Needs {
     bool stack = false;      // touches r10 (or gives frames to callees)
     bool tail_calls = false; // may continue in another program: save and zero everything
     bool reg_used[isa::kNumRegs] = {};
+    std::vector<bool> jump_target;  // per pc: some jump or local call lands here
 };
 
 Needs analyse(const isa::Program& prog) {
     Needs needs;
-    for (const isa::Insn& insn : prog.insns) {
+    needs.jump_target.assign(prog.size() + 1, false);
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        const isa::Insn& insn = prog.insns[pc];
         if (insn.op == Op::LDDW_TAIL) continue;
+        if (isa::is_jump(insn.op) || insn.op == Op::CALL_LOCAL) {
+            const int64_t target = isa::branch_target(insn, pc);
+            if (target >= 0 && static_cast<size_t>(target) < prog.size()) needs.jump_target[static_cast<size_t>(target)] = true;
+        }
         needs.reg_used[insn.dst] = needs.reg_used[insn.src] = true;
         switch (isa::info(insn.op).shape) {
             case isa::Shape::LdAbs: case isa::Shape::LdInd: needs.reg_used[6] = true; [[fallthrough]];
@@ -125,6 +132,10 @@ class Compiler {
         for (size_t pc = 0; pc < n; ++pc) {
             a_.bind(labels_[pc]);
             pc_ = pc;
+            if (pc + 1 < n && fuse_copy_and_add(in_.prog.insns[pc], in_.prog.insns[pc + 1], pc + 1)) {
+                a_.bind(labels_[++pc]);  // the add's code is the lea just emitted
+                continue;
+            }
             emit_insn(in_.prog.insns[pc]);
         }
         cold_ = a_.newLabel();
@@ -173,6 +184,17 @@ class Compiler {
         } else {
             use(Imm(imm));
         }
+    }
+
+    // `rD = rS; rD += K` (how clang forms pointer arithmetic) becomes one `lea`, unless something jumps
+    // to the add. Same for the 32-bit pair: lea's 32-bit result is the zero-extended sum of the low halves.
+    bool fuse_copy_and_add(const isa::Insn& copy, const isa::Insn& add, size_t add_pc) {
+        const bool wide = copy.op == Op::MOV64_X && add.op == Op::ADD64_K;
+        const bool narrow = copy.op == Op::MOV32_X && add.op == Op::ADD32_K;
+        if (!(wide || narrow) || add.dst != copy.dst || copy.dst == copy.src || needs_.jump_target[add_pc]) return false;
+        if (in_.options.blind_constants && add.imm != 0) return false;  // the constant must not appear in the code
+        a_.lea(reg(copy.dst, wide), x86::ptr(kReg[copy.src], add.imm));
+        return true;
     }
 
     // ---- jumps ----

@@ -237,6 +237,29 @@ TEST(JitInstructions, FarAndNearJumpsBothLandOnTheirTargets) {
     EXPECT_EQ(run_interpreter(prog, {}, {}).r0, 10u);
 }
 
+// `rD = rS; rD += K` compiles to one lea: 64-bit and 32-bit pairs (the 32-bit sum wraps and clears the
+// upper half), r10 as the source, and a jump onto the add, which must keep the two apart.
+TEST(JitInstructions, CopyThenAddPairsGiveTheSumsAndJumpsOntoTheAddStillWork) {
+    for (const int32_t k : {5, -5, INT32_MAX, INT32_MIN}) {
+        SCOPED_TRACE(k);
+        const RunResult r = expect_same({
+            lddw(2, 0xfffffffffffffff0ull), movx(3, 2), alu(Op::ADD64_K, 3, k), stx(Op::STX_DW, 1, 3, 0),
+            alux(Op::MOV32_X, 4, 2), alu(Op::ADD32_K, 4, k), stx(Op::STX_DW, 1, 4, 8),
+            movx(5, 10), alu(Op::ADD64_K, 5, -8), stx(Op::STX_DW, 5, 2, 0), ldx(Op::LDX_DW, 6, 10, -8),
+            stx(Op::STX_DW, 1, 6, 16),
+            mov(7, 1), jmp(Op::JEQ64_K, 7, 1, 1),  // onto the add below, skipping the copy: r8 = 0 + k
+            movx(8, 2), alu(Op::ADD64_K, 8, k), stx(Op::STX_DW, 1, 8, 24),
+            mov(0, 0), exit_insn(),
+        }, std::vector<uint8_t>(32, 0));
+        uint64_t out[4];
+        std::memcpy(out, r.memory.data(), sizeof out);
+        EXPECT_EQ(out[0], 0xfffffffffffffff0ull + static_cast<uint64_t>(static_cast<int64_t>(k)));
+        EXPECT_EQ(out[1], static_cast<uint32_t>(0xfffffff0u + static_cast<uint32_t>(k)));
+        EXPECT_EQ(out[2], 0xfffffffffffffff0ull);
+        EXPECT_EQ(out[3], static_cast<uint64_t>(static_cast<int64_t>(k)));  // r8 was 0, the copy skipped
+    }
+}
+
 TEST(JitInstructions, CodeIsCompactForAnEmptyProgram) {
     const auto compiled = jit::Program::compile(program({mov(0, 0), exit_insn()}), {});
     vm::Context cx;
