@@ -250,10 +250,12 @@ uint64_t check_mtu(uint64_t, uint64_t ifindex, uint64_t mtu_len_arg, uint64_t le
     const net::Device* dev = index == 0 ? skb_device(env, host) : host.device(index);
     if (dev == nullptr) return ret(-ENODEV);
 
+    // The kernel adds these as ints and its build wraps on overflow (-fno-strict-overflow): the same
+    // sums in uint32_t, read back as int32_t, without undefined behaviour (mtu_len 0x7fffffff, ...).
     const int mtu = static_cast<int>(dev->mtu);
-    const int dev_len = mtu + dev->hard_header_len;
-    int skb_len = requested != 0 ? static_cast<int>(requested + dev->hard_header_len) : static_cast<int>(env.packet->size());
-    skb_len += len_diff;
+    const int32_t dev_len = static_cast<int32_t>(dev->mtu + dev->hard_header_len);
+    const uint32_t base = requested != 0 ? requested + dev->hard_header_len : env.packet->size();
+    const int32_t skb_len = static_cast<int32_t>(base + static_cast<uint32_t>(len_diff));
     int rc = kChkFragNeeded;
     if (skb_len <= dev_len) {
         rc = kChkSuccess;
