@@ -24,7 +24,8 @@
 //
 // cases/known_gaps.txt lists cases tcbpf does not get right yet, one per line as `NAME | reason`: the
 // runner reports them as skipped with the reason while tcbpf's verdict still differs, so each turns on
-// by itself when the verifier learns the rule (the line should then be removed).
+// by itself when the verifier learns the rule (the line should then be removed). A reason starting
+// "slow:" skips the case without running it (tcbpf takes minutes on it; the kernel runner still runs it).
 #pragma once
 
 #include <cstddef>

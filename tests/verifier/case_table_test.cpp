@@ -39,6 +39,9 @@ class CaseTest : public testing::Test {
     void TestBody() override {
         std::string options_missing = options_gap(case_);
         if (!options_missing.empty()) GTEST_SKIP() << options_missing;
+        // A gap whose reason starts "slow:" is not even run: tcbpf takes minutes where the kernel takes
+        // a second, which would stall the unit suite (the kernel runner still checks the case).
+        if (gap_.rfind("slow:", 0) == 0) GTEST_SKIP() << "known gap: " << gap_;
         Result r = verify(assemble_case(case_), case_options(case_));
         std::string why;
         bool matches = verdict_matches(case_, r, why);
