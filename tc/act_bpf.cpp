@@ -15,7 +15,7 @@ class BpfAction final : public Action {
     }
 
     int32_t act(Skb& skb, ActionEnv& env) override {
-        count(skb, env.now_ns);
+        count(skb, env);
         const int32_t r = program_->run(skb, *env.scratch, env.at_ingress);
         switch (r) {
             case kActPipe:

@@ -13,7 +13,7 @@ class Gact final : public Action {
     explicit Gact(const ActionSpec& spec) : spec_(spec) { kind = ActionKind::Gact; }
 
     int32_t act(Skb& skb, ActionEnv& env) override {
-        count(skb, env.now_ns);
+        count(skb, env);
         int32_t verdict = spec_.control;
         if (spec_.random_type != 0) {
             const uint32_t every = spec_.random_value == 0 ? 1 : spec_.random_value;

@@ -13,7 +13,7 @@ class Mirred final : public Action {
     Mirred(const ActionSpec& spec, uint32_t ifindex) : spec_(spec), ifindex_(ifindex) { kind = ActionKind::Mirred; }
 
     int32_t act(Skb& skb, ActionEnv& env) override {
-        count(skb, env.now_ns);
+        count(skb, env);
         const bool to_ingress = spec_.mirred == MirredKind::IngressRedirect || spec_.mirred == MirredKind::IngressMirror;
         const bool redirect = spec_.mirred == MirredKind::EgressRedirect || spec_.mirred == MirredKind::IngressRedirect;
         if (!env.datapath->mirred(ifindex_, to_ingress, skb)) {

@@ -10,8 +10,9 @@ constexpr int kMaxRepeats = 32;  // REPEAT: then OK
 constexpr int kMaxJumps = 32;    // JUMP: then OK
 }  // namespace
 
-void Action::count(const Skb& skb, uint64_t now_ns) {
-    stats.bytes += skb.packet.size();
+void Action::count(const Skb& skb, const ActionEnv& env) {
+    const uint64_t now_ns = env.now_ns;
+    stats.bytes += skb.counted_len(env.at_ingress);
     stats.packets += 1;
     if (firstuse_ns == 0) firstuse_ns = now_ns == 0 ? 1 : now_ns;
     lastuse_ns = now_ns;

@@ -40,7 +40,7 @@ class Action {
     uint64_t firstuse_ns = 0;
 
    protected:
-    void count(const Skb& skb, uint64_t now_ns);
+    void count(const Skb& skb, const ActionEnv& env);
     // " index I ref R bind B[ installed S sec used S sec[ firstused S sec]]" as tc prints it.
     std::string index_line(bool stats, uint64_t now_ns) const;
 };

@@ -88,7 +88,7 @@ void Datapath::ingress(Port& port, Skb* skb) {
 bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
     MiniQdisc& mini = *port.mini;
     const char* where = at_ingress ? "ingress" : "egress";
-    mini.stats.bytes += skb.packet.size();
+    mini.stats.bytes += skb.counted_len(at_ingress);
     mini.stats.packets += 1;
     ActionEnv env{this, &scratch, at_ingress, now_ns_};
     TraceFn prefixed;

@@ -13,6 +13,16 @@
 namespace tcbpf::tc {
 
 struct Skb {
+    // qdisc_pkt_len as the hooks see it: at ingress the MAC header was already pulled (eth_type_trans runs
+    // before sch_handle_ingress), so the kernel's counters there leave those 14 bytes out; at egress the
+    // frame is whole. Measured against the kernel by tests/tc/kernel_e2e_test.cpp.
+    uint64_t counted_len(bool at_ingress) const {
+        const uint64_t len = packet.size();
+        if (!at_ingress) return len;
+        return len > kCountedMacLen ? len - kCountedMacLen : 0;
+    }
+    static constexpr uint64_t kCountedMacLen = 14;
+
     skb::Packet packet;
     skb::SkbMeta meta;
     uint64_t enqueued_ns = 0;

@@ -1,5 +1,7 @@
 // The tc command line of `tcbpf`: tc's messages and exit statuses, lone commands without a pipeline,
 // and `run -batch` printing tc's -s statistics and the per-packet trace.
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "tcbpf/pcap.h"
@@ -23,6 +25,27 @@ class TcCli : public CliFixture {
         return path;
     }
 };
+
+// Maps an object pins (policy.c pins policy_map by name) live under run's --bpffs directory, in
+// iproute2's layout, so another process can update the policy between runs.
+TEST_F(TcCli, RunPinsTheObjectsMapsUnderBpffs) {
+    const std::string in = capture();
+    const std::filesystem::path bpffs = dir / "bpffs";
+    const std::string setup = write("pinned.tc", fmt::format(
+        "port add eth0 type pcap in {}\n"
+        "qdisc add dev eth0 clsact\n"
+        "filter add dev eth0 ingress bpf da obj {}/policy.o sec tc\n", in, TCBPF_EXAMPLES_DIR));
+    const Outcome o = tcbpf("run -batch " + setup + " --bpffs " + bpffs.string());
+    EXPECT_EQ(o.status, 0) << o.err;
+    EXPECT_TRUE(std::filesystem::exists(bpffs / "tc/globals/policy_map"));
+    EXPECT_FALSE(std::filesystem::exists(bpffs / "tc/globals/policy_stats"));  // not pinned
+}
+
+TEST_F(TcCli, BpffsNeedsADirectory) {
+    const Outcome o = tcbpf("run -batch x.tc --bpffs");
+    EXPECT_EQ(o.status, 255);
+    EXPECT_EQ(o.err, "Option \"--bpffs\" needs a directory\n");
+}
 
 TEST_F(TcCli, ALoneCommandSaysThereIsNoPipeline) {
     const Outcome o = tcbpf("filter add dev eth0 ingress bpf da bc '1,6 0 0 0,'");
@@ -56,7 +79,7 @@ TEST_F(TcCli, RunPushesTheCapturesThroughAndPrintsStatistics) {
               " Sent 0 bytes 0 pkt (dropped 0, overlimits 0 requeues 0) \n"
               " backlog 0b 0p requeues 0\n"
               "qdisc clsact ffff: parent ffff:fff1 \n"
-              " Sent 120 bytes 2 pkt (dropped 1, overlimits 0 requeues 0) \n"
+              " Sent 92 bytes 2 pkt (dropped 1, overlimits 0 requeues 0) \n"  // 2 × (60 - 14): skb->len at ingress
               " backlog 0b 0p requeues 0\n"
               "filter ingress protocol all pref 49152 bpf chain 0 \n"
               "filter ingress protocol all pref 49152 bpf chain 0 handle 0x1 bytecode '2,48 0 0 17,22 0 0 0,' direct-action "

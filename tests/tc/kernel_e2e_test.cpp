@@ -201,11 +201,9 @@ TEST_F(KernelEndToEnd, SameVerdictCountsAndMapContentsAsTheKernel) {
     EXPECT_EQ(differing, 0u) << "flows whose counters differ (of " << kernel.flows.size() << ")";
 }
 
-// Not yet true, hence disabled (gtest lists it as such on every run): the kernel's ingress hook counts
-// skb->len, which at ingress no longer includes the 14-byte Ethernet header (the MAC header was pulled
-// before sch_handle_ingress), while tcbpf's mini qdisc (tc/datapath.cpp) and its actions count the whole
-// frame — 14 bytes more per packet. Enable this when the tc pipeline subtracts the MAC header at ingress.
-TEST_F(KernelEndToEnd, DISABLED_SameIngressByteCountsAsTheKernel) {
+// The kernel's ingress hook counts skb->len, which no longer includes the 14-byte Ethernet header (the MAC
+// header is pulled before sch_handle_ingress); tcbpf's mini qdisc and actions count the same.
+TEST_F(KernelEndToEnd, SameIngressByteCountsAsTheKernel) {
     const Outcome kernel = kernel_run();
     const Outcome ours = tcbpf_run();
     EXPECT_EQ(ours.bytes, kernel.bytes) << "difference per packet: "
