@@ -1,5 +1,5 @@
 // tc's command line: `tcbpf [-s] [-j] qdisc|class|filter|actions ...`, `tcbpf port ...`,
-// `tcbpf [-s] [-j] -batch FILE` and `tcbpf run -batch SETUP [-s] [-j] [--trace]`.
+// `tcbpf [-s] [-j] -batch FILE` and `tcbpf run -batch SETUP [-s] [-j] [--trace] [--bpffs DIR]`.
 //
 // These take tc's words as tc does (its own parser in tc/, not CLI11), so they are recognised before
 // CLI11 sees the arguments. Exit statuses follow tc: 255 for a command tc itself rejects (its -1),
@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "tcbpf/error.h"
+#include "tcbpf/runtime.h"
 #include "tcbpf/tc.h"
 
 namespace tcbpf::cli {
@@ -39,6 +40,7 @@ struct TcArgs {
     std::string batch;
     bool trace = false;
     bool run = false;
+    std::string bpffs;  // run --bpffs DIR
     std::vector<std::string> words;
 };
 
@@ -61,6 +63,10 @@ std::optional<TcArgs> split_args(int argc, char** argv) {
         else if (a == "-d" || a == "-details") args.globals.details = true;
         else if (a == "-p" || a == "-pretty") args.globals.pretty = true;
         else if (a == "--trace" && args.run) args.trace = true;
+        else if (a == "--bpffs" && args.run) {
+            if (i + 1 >= argc) throw Error("Option \"--bpffs\" needs a directory");
+            args.bpffs = argv[++i];
+        }
         else if (a == "-b" || a == "-batch") {
             if (i + 1 >= argc) throw Error("Option \"-batch\" needs a file name");
             args.batch = argv[++i];
@@ -119,7 +125,7 @@ bool apply_batch(tc::Pipeline& pipeline, const std::string& path, const tc::Glob
 int run_pipeline(const TcArgs& args) {
     if (args.batch.empty()) throw Error("run: a setup is required: tcbpf run -batch SETUP [-s] [-j] [--trace]");
     if (!args.words.empty()) throw Error(fmt::format("run: What is \"{}\"?", args.words[0]));
-    tc::Pipeline pipeline;
+    tc::Pipeline pipeline({.bpffs = args.bpffs.empty() ? runtime::default_bpffs() : args.bpffs});
     if (!apply_batch(pipeline, args.batch, args.globals)) return kBatchFailed;
     if (args.trace) pipeline.set_trace([](std::string_view line) { std::printf("%.*s\n", static_cast<int>(line.size()), line.data()); });
     pipeline.run_captures();

@@ -16,6 +16,7 @@ std::string show_everything_json(const Pipeline::State& state, bool stats);
 
 Pipeline::Pipeline(const PipelineOptions& options) : state_(std::make_unique<State>()) {
     state_->load_options.checked = options.checked;
+    state_->load_options.bpffs = options.bpffs;
 }
 Pipeline::~Pipeline() = default;
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,6 +65,9 @@ struct PipelineOptions {
     // eBPF programs run in the checked interpreter (the default: no verifier has proven them safe), or
     // unchecked on the JIT when false — for programs the user trusts or has verified elsewhere.
     bool checked = true;
+    // Where objects' pinned maps live (iproute2's layout under a bpffs-like directory). Unset: as
+    // runtime::LoadOptions::bpffs (only $TCBPF_BPFFS pins); `tcbpf run` passes --bpffs or /run/tcbpf.
+    std::optional<std::string> bpffs;
 };
 
 class Pipeline {
