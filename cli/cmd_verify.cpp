@@ -23,6 +23,7 @@
 #include "tcbpf/error.h"
 #include "tcbpf/helpers.h"
 #include "tcbpf/loader.h"
+#include "tcbpf/runtime.h"
 #include "tcbpf/verifier.h"
 #include "tcbpf/vm.h"
 
@@ -36,14 +37,6 @@ struct VerifyArgs {
     int log_level = 0;
     bool json = false, strict = false;
 };
-
-// The kernel's license_is_gpl_compatible.
-bool gpl_compatible(const std::string& license) {
-    for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
-                          "Dual MPL/GPL"})
-        if (license == l) return true;
-    return false;
-}
 
 std::string trimmed_source(const loader::LineInfo& line) {
     std::string_view text = line.source_line;
@@ -59,7 +52,7 @@ verifier::Options options_for(const loader::Object& object, const loader::Progra
     for (const loader::MapDef& m : object.maps)
         options.maps.push_back(verifier::MapInfo{m.type, m.key_size, m.value_size, m.max_entries, m.map_flags});
     // Converted classic BPF has no license section; it calls no GPL-only helper either.
-    options.gpl_compatible = object.license.empty() ? true : gpl_compatible(object.license);
+    options.gpl_compatible = object.license.empty() || runtime::license_is_gpl_compatible(object.license);
     options.strict = a.strict;
     options.log_level = a.log_level;
     options.source_lines.resize(program.prog.size());

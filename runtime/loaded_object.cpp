@@ -10,6 +10,7 @@
 
 #include "tcbpf/helpers.h"
 #include "tcbpf/runtime.h"
+#include "tcbpf/verifier.h"
 #include "runtime/engine.h"
 
 namespace tcbpf::runtime {
@@ -35,6 +36,18 @@ void check_helpers(const isa::Program& prog, const vm::HelperRegistry& registry)
         if (name.empty()) throw Error(fmt::format("pc {}: call to unknown helper id {}", pc, insn.imm));
         throw Error(fmt::format("pc {}: helper bpf_{} (id {}) is not implemented by tcbpf", pc, name, insn.imm));
     }
+}
+
+// Nothing runs unchecked unless the verifier proved it safe: a rejection is the program's preparation
+// error, naming the instruction and the reason as the kernel's load would.
+void verify_for_unchecked_run(const loader::Object& object, const loader::ProgramDef& def, skb::ProgType type) {
+    verifier::Options options;
+    options.prog_type = type;
+    for (const loader::MapDef& m : object.maps)
+        options.maps.push_back(verifier::MapInfo{m.type, m.key_size, m.value_size, m.max_entries, m.map_flags});
+    options.gpl_compatible = object.license.empty() || license_is_gpl_compatible(object.license);
+    const verifier::Result r = verifier::verify(def.prog, options);
+    if (!r.ok) throw Error(fmt::format("verifier rejects insn {}: {}", r.insn_idx, r.message));
 }
 
 // LDDW map references become what helpers and loads expect: src 5 the maps::Map address, src 6 the
@@ -102,6 +115,13 @@ void LoadedObject::create_maps() {
     }
 }
 
+bool license_is_gpl_compatible(std::string_view license) {
+    for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL",
+                          "Dual MPL/GPL"})
+        if (license == l) return true;
+    return false;
+}
+
 void LoadedObject::prepare_programs() {
     const vm::HelperRegistry& registry = tc_helpers();
     programs_.resize(object_.programs.size());
@@ -112,6 +132,7 @@ void LoadedObject::prepare_programs() {
         p.id = static_cast<uint32_t>(i + 1);
         p.type = to_skb_type(options_.type.value_or(def.default_type));
         try {
+            if (!options_.checked) verify_for_unchecked_run(object_, def, p.type);
             p.rewritten = rewrite_ctx_accesses(def.prog, p.type);
             bind_maps(p.rewritten, maps_);
             check_helpers(p.rewritten, registry);

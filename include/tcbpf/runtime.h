@@ -72,6 +72,10 @@ struct LoadOptions {
     std::optional<std::string> bpffs;
 };
 
+// Whether an object's license string lets it call GPL-only helpers (the kernel's
+// license_is_gpl_compatible list: "GPL", "GPL v2", "Dual BSD/GPL", ...).
+bool license_is_gpl_compatible(std::string_view license);
+
 // $TCBPF_BPFFS if set, else /run/tcbpf: where the CLI pins maps unless told `--bpffs DIR`.
 std::string default_bpffs();
 // $TCBPF_BPFFS if set and not empty.
