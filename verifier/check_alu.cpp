@@ -23,6 +23,12 @@ std::optional<Rejection> check_writable(int reg, size_t pc) {
     return std::nullopt;
 }
 
+std::optional<Rejection> check_ctx_var_off(const Reg& ctx_reg, size_t pc) {
+    const Scalar& v = ctx_reg.value;
+    if (v.is_const() && v.const_value() == 0) return std::nullopt;
+    return Rejection{fmt::format("variable ctx access var_off=(0x{:x}; 0x{:x}) disallowed", v.var_off.value, v.var_off.mask), pc};
+}
+
 Rejection not_supported(std::string_view what, size_t pc) {
     return Rejection{fmt::format("not supported yet: {} (insn {})", what, pc), pc};
 }
@@ -98,7 +104,8 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
         bool packet = ptr.type == RegType::Packet || ptr.type == RegType::PacketMeta;
         if (ptr.type == RegType::Stack && ctx.options.strict)
             return Rejection{fmt::format("R{} variable stack access prohibited for !root, off={}", dst, ptr.off), pc};
-        bool movable = packet || ptr.type == RegType::MapValue || ptr.type == RegType::Stack || ptr.type == RegType::Mem;
+        bool movable = packet || ptr.type == RegType::MapValue || ptr.type == RegType::Stack || ptr.type == RegType::Mem ||
+                       ptr.type == RegType::Ctx;
         if (movable && add) return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
         return not_supported(fmt::format("{} pointer arithmetic with a variable offset", packet ? "subtracting from a packet" : type_name(ptr.type)), pc);
     }

@@ -44,11 +44,11 @@ std::optional<Rejection> check_ctx_arg(const State& state, int reg, size_t pc) {
     const Reg& r = state.regs[static_cast<size_t>(reg)];
     if (r.type != RegType::Ctx) return Rejection{fmt::format("R{} type={} expected=ctx", reg, type_name(r.type)), pc};
     if (r.off != 0) return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", reg, r.off), pc};
-    return std::nullopt;
+    return check_ctx_var_off(r, pc);
 }
 
 // bpf_tail_call(ctx, prog_array, index): returns only when the slot is empty; r0 is not set then.
-std::optional<Rejection> execute_tail_call(Context& ctx, const isa::Insn& insn, State& state, size_t pc) {
+std::optional<Rejection> execute_tail_call(Context& ctx, const isa::Insn&, State& state, size_t pc) {
     constexpr uint32_t kProgArray = 3;
     if (auto e = check_ctx_arg(state, 1, pc)) return e;
     if (auto e = check_readable(state, 2, pc)) return e;
@@ -57,7 +57,7 @@ std::optional<Rejection> execute_tail_call(Context& ctx, const isa::Insn& insn, 
         return Rejection{fmt::format("R2 type={} expected=map_ptr", type_name(map_reg.type)), pc};
     uint32_t type = ctx.options.maps[map_reg.map].type;
     if (type != kProgArray)
-        return Rejection{fmt::format("cannot pass map_type {} into func bpf_tail_call#{}", type, insn.imm), pc};
+        return Rejection{"expected prog array map for tail call", pc};
     if (auto e = check_readable(state, 3, pc)) return e;
     if (ctx.options.strict && is_pointer(state.regs[3].type)) return Rejection{"R3 leaks addr into helper function", pc};
     clobber_caller_saved(state);
@@ -94,7 +94,7 @@ std::optional<Rejection> check_size_arg(Context& ctx, State& state, const CallAr
         return Rejection{fmt::format("R{} type={} expected=scalar", reg, type_name(size.type)), pc};
     if (size.value.smin < 0)
         return Rejection{fmt::format("R{} min value is negative, either use unsigned or 'var &= const'", reg), pc};
-    if (size.value.umin == 0 && !zero_ok) return Rejection{"invalid zero-sized read", pc};
+    if (size.value.umin == 0 && !zero_ok) return Rejection{fmt::format("R{} invalid zero-sized read", reg), pc};
     if (size.value.umax >= (uint64_t{1} << 29))
         return Rejection{fmt::format("R{} unbounded memory access, use 'var &= const' or 'if (var < const)'", reg), pc};
     const Reg& mem = state.regs[static_cast<size_t>(args.mem_reg)];

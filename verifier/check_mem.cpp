@@ -31,7 +31,7 @@ struct Access {
 std::optional<Rejection> check_ctx_pointer(const Reg& base, int reg, size_t pc) {
     if (base.off < 0) return Rejection{fmt::format("negative offset ctx ptr R{} off={} disallowed", reg, base.off), pc};
     if (base.off > 0) return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", reg, base.off), pc};
-    return std::nullopt;
+    return check_ctx_var_off(base, pc);
 }
 
 // The range was proven for pointers of this id, whose variable part is the same unknown value, so

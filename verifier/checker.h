@@ -88,5 +88,7 @@ std::optional<Rejection> check_readable(const State& state, int reg, size_t pc);
 // "frame pointer is read only" for r10.
 std::optional<Rejection> check_writable(int reg, size_t pc);
 Rejection not_supported(std::string_view what, size_t pc);
+// A ctx pointer moved by a variable may be neither dereferenced nor passed to a helper.
+std::optional<Rejection> check_ctx_var_off(const Reg& ctx_reg, size_t pc);
 
 }  // namespace tcbpf::verifier::detail

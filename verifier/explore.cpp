@@ -277,6 +277,24 @@ Result verify(const isa::Program& prog, const Options& options) {
         if (options.log_level >= 1) result.log = result.message + "\n";
         return result;
     }
+    if (!options.btf_func_info) {
+        for (size_t i = 1; i < shape.cfg.subprogs.size(); ++i) {
+            const Subprog& sub = shape.cfg.subprogs[i];
+            if (!sub.has_tail_call && !sub.has_ld_abs) continue;
+            for (size_t pc = sub.start; pc < sub.end; ++pc) {
+                const isa::Insn& insn = prog.insns[pc];
+                bool tail_call = insn.op == isa::Op::CALL_HELPER && insn.imm == 12;
+                isa::Shape shape_of = isa::info(insn.op).shape;
+                bool ld_abs = shape_of == isa::Shape::LdAbs || shape_of == isa::Shape::LdInd;
+                if (!tail_call && !ld_abs) continue;
+                result.message = tail_call ? "tail_call is not allowed in subprogs without BTF"
+                                           : "LD_ABS is not allowed in subprogs without BTF";
+                result.insn_idx = pc;
+                if (options.log_level >= 1) result.log = result.message + "\n";
+                return result;
+            }
+        }
+    }
     Explorer explorer(prog, options, shape.cfg);
     std::optional<Rejection> rejection = explorer.run(result.stats);
     result.stats.subprog_stack_depth = explorer.context().stack_depth;

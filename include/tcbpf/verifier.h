@@ -50,6 +50,9 @@ struct Options {
     std::optional<uint32_t> raw_memory_size;
     // Whether the license is GPL-compatible; GPL-only helpers are refused otherwise.
     bool gpl_compatible = true;
+    // Whether the program comes with BTF function info (loader::ProgramDef::funcs non-empty). Without
+    // it, as for any raw load, the kernel refuses tail calls and LD_ABS/LD_IND inside subprograms.
+    bool btf_func_info = false;
     // 0: no log; 1: on rejection, the failing path (each instruction with the registers it changed)
     // and the reason; 2: the full state at every instruction processed. The statistics line is
     // appended at levels ≥ 1.

@@ -9,7 +9,7 @@
 
 namespace tcbpf::verifier::test {
 
-enum class Mode { Privileged, Strict, Raw, NonGpl };
+enum class Mode { Privileged, Strict, Raw, NonGpl, Btf };
 
 struct FeatureCase {
     const char* name;
@@ -20,7 +20,7 @@ struct FeatureCase {
     bool kernel;
 };
 
-constexpr Mode P = Mode::Privileged, S = Mode::Strict, R = Mode::Raw, N = Mode::NonGpl;
+constexpr Mode P = Mode::Privileged, S = Mode::Strict, R = Mode::Raw, N = Mode::NonGpl, B = Mode::Btf;
 
 // maps: 0 array (key 4, value 16, 1 entry), 1 prog array, 2 perf event array, 3 ring buffer,
 // 4 per-CPU array (key 4, value 8), 5 queue (value 8), 6 array (key 4, value 8, 8 entries).
@@ -99,6 +99,11 @@ inline constexpr FeatureCase kFeatureCases[] = {
     {"narrow fill of a narrow spill's low byte", P,
      "r2 = 0x1234\n*(u16 *)(r10 - 8) = w2\nr3 = *(u8 *)(r10 - 8)\nr0 = 0\nif r3 == 0x34 goto +1\n*(u8 *)(r10 + 4) = r0\nexit\n",
      "", 0, true},
+    // A ctx pointer moved by a variable cannot be used.
+    {"ctx moved by a variable", P, "r2 = *(u32 *)(r1 + 8)\nr2 &= 4\nr1 += r2\nr0 = *(u32 *)(r1 + 0)\nexit\n",
+     "variable ctx access var_off=(0x0; 0x4) disallowed", 3, true},
+    {"tail call through a hash map", P, "r2 = map[idx:0]\nr3 = 0\ncall 12\nr0 = 0\nexit\n",
+     "expected prog array map for tail call", 3, false},
     // bpf-to-bpf calls.
     {"local call returns a value", P, "r1 = 5\ncall f\nexit\nf:\nr0 = r1\nr0 += 1\nexit\n", "", 0, true},
     {"callee writes the caller's stack", P,
@@ -113,6 +118,13 @@ inline constexpr FeatureCase kFeatureCases[] = {
     {"callee stores its own stack pointer into the caller's frame", P,
      "r1 = r10\nr1 += -8\ncall f\nr0 = 0\nexit\nf:\nr2 = r10\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit\n",
      "cannot spill pointers to stack into stack frame of the caller", 6, true},
+    {"tail call in a subprogram without BTF", P,
+     "call f\nexit\nf:\nr2 = map[idx:1]\nr3 = 0\ncall 12\nr0 = 0\nexit\n",
+     "tail_call is not allowed in subprogs without BTF", 5, false},
+    {"tail call in a subprogram with BTF function info", B,
+     "call f\nexit\nf:\nr2 = map[idx:1]\nr3 = 0\ncall 12\nr0 = 0\nexit\n", "", 0, false},
+    {"LD_ABS in a subprogram without BTF", P, "call f\nexit\nf:\nr6 = r1\nr0 = *(u8 *)skb[0]\nexit\n",
+     "LD_ABS is not allowed in subprogs without BTF", 3, false},
     {"frames over 512 bytes together", P,
      "r0 = 0\n*(u64 *)(r10 - 512) = r0\ncall f\nexit\nf:\nr0 = 0\n*(u64 *)(r10 - 8) = r0\nexit\n",
      "combined stack size of 2 calls is 528. Too large", 2, true},

@@ -22,6 +22,7 @@ Options options_for(test::Mode mode) {
     if (mode == test::Mode::Strict) options.strict = true;
     if (mode == test::Mode::Raw) options.raw_memory_size = 16;
     if (mode == test::Mode::NonGpl) options.gpl_compatible = false;
+    if (mode == test::Mode::Btf) options.btf_func_info = true;
     return options;
 }
 

@@ -62,7 +62,7 @@ TEST(TailCall, NeedsAProgramArrayAndLeavesR0Unset) {
     Result unset = verify(isa::assemble("r2 = map[idx:0] ll\nr3 = 1\ncall 12\nexit\n"), options);
     EXPECT_EQ(unset.message, "R0 !read_ok");
     Result wrong = verify(isa::assemble("r2 = map[idx:1] ll\nr3 = 1\ncall 12\nr0 = 0\nexit\n"), options);
-    EXPECT_EQ(wrong.message, "cannot pass map_type 2 into func bpf_tail_call#12");
+    EXPECT_EQ(wrong.message, "expected prog array map for tail call");
     Result no_index = verify(isa::assemble("r2 = map[idx:0] ll\ncall 12\nr0 = 0\nexit\n"), options);
     EXPECT_EQ(no_index.message, "R3 !read_ok");
 }

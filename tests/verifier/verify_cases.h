@@ -193,7 +193,7 @@ inline constexpr VerifyCase kVerifyCases[] = {
     {"skb_load_bytes into the stack",
      "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 8\ncall 26\nr0 = *(u64 *)(r10 - 8)\nexit\n", "", 0},
     {"skb_load_bytes of zero bytes", "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 0\ncall 26\nr0 = 0\nexit\n",
-     "invalid zero-sized read", 4},
+     "R4 invalid zero-sized read", 4},
     {"skb_load_bytes past the frame", "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 16\ncall 26\nr0 = 0\nexit\n",
      "invalid write to stack R3 off=-8 size=16", 4},
     {"skb_load_bytes with an unchecked length",
