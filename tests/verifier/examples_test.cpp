@@ -27,6 +27,7 @@ constexpr Expectation kExamples[] = {
     {"tail_dispatch", "handle_ipv6", true},
     {"tail_dispatch", "dispatch", true},
     {"l4_lb", "l4_lb", true},
+    {"event_log", "event_log", true},  // perf_event_output, ringbuf_output, trace_printk
     // A bpf-to-bpf call around a 256-round loop: only precision tracking (hit counts are not compared)
     // and enough checkpoints per loop instruction keep it inside the budget.
     {"payload_scan", "payload_scan", true},
