@@ -29,6 +29,7 @@
 #include "tcbpf/error.h"
 #include "tcbpf/isa.h"
 #include "tcbpf/jit.h"
+#include "tcbpf/verifier.h"
 #include "tcbpf/vm.h"
 
 namespace {
@@ -114,11 +115,22 @@ int run(int argc, char** argv) {
     const std::vector<uint8_t> code = parse_hex_bytes(input, "program on standard input");
     const tcbpf::isa::Program program = tcbpf::isa::decode_bytes(code);
 
+    std::vector<uint8_t> mem = invocation.mem.value_or(std::vector<uint8_t>{});
+    // Verified as the `raw` type first (r1 = the memory, r2 its length), like every load path.
+    tcbpf::verifier::Options verify_options;
+    verify_options.raw_memory_size = static_cast<uint32_t>(mem.size());
+    const tcbpf::verifier::Result verdict = tcbpf::verifier::verify(program, verify_options);
+    if (!verdict.ok) {
+        // The protocol's error is one line; the kernel-style message may have several.
+        std::string message = verdict.message;
+        for (size_t nl; (nl = message.find('\n')) != std::string::npos;) message.replace(nl, 1, "; ");
+        throw tcbpf::Error(fmt::format("verifier: insn {}: {}", verdict.insn_idx, message));
+    }
+
     tcbpf::vm::HelperRegistry helpers;
     helpers.add(5, "return_first_argument", return_first_argument);
     const auto prepared = tcbpf::vm::Program::prepare(program, helpers, {.checked = true});
 
-    std::vector<uint8_t> mem = invocation.mem.value_or(std::vector<uint8_t>{});
     tcbpf::vm::Context cx;
     cx.insn_budget = kInstructionBudget;
     uint64_t r1 = 0;
