@@ -163,6 +163,10 @@ void load_file(const std::filesystem::path& path, std::vector<Case>& out) {
             std::string v = trim(line.substr(7));
             if (v != "yes" && v != "no") fail(file, line_no, "strict: yes or no");
             c.strict = v == "yes";
+        } else if (line.rfind("btf:", 0) == 0) {
+            std::string v = trim(line.substr(4));
+            if (v != "yes" && v != "no") fail(file, line_no, "btf: yes or no");
+            c.btf = v == "yes";
         } else if (line.rfind("kernel:", 0) == 0) {
             std::string v = trim(line.substr(7));
             if (v.rfind("no", 0) != 0 || trim(v.substr(2)).empty())
@@ -182,6 +186,8 @@ constexpr bool kHasStrict = requires(O o) { o.strict = true; };
 template <typename O>
 constexpr bool kHasLicense = requires(O o) { o.gpl_compatible = true; };
 template <typename O>
+constexpr bool kHasBtf = requires(O o) { o.btf_func_info = true; };
+template <typename O>
 constexpr bool kHasRaw = requires(O o) { o.raw_memory_size = 1u; };
 
 // The kernel's license_is_gpl_compatible list.
@@ -195,6 +201,7 @@ bool gpl_compatible(const std::string& license) {
 template <typename O>
 void apply_mode(const Case& c, O& options) {
     if constexpr (kHasStrict<O>) options.strict = c.strict;
+    if constexpr (kHasBtf<O>) options.btf_func_info = c.btf;
     if constexpr (kHasLicense<O>) options.gpl_compatible = gpl_compatible(c.license);
     if constexpr (kHasRaw<O>) {
         if (c.type == CaseProgType::Raw) options.raw_memory_size = c.raw_memory_size;
@@ -266,6 +273,7 @@ Options case_options(const Case& c, const std::vector<int>& fds) {
 
 std::string options_gap(const Case& c) {
     if (c.strict && !kHasStrict<Options>) return "verifier::Options has no strict mode yet";
+    if (c.btf && !kHasBtf<Options>) return "verifier::Options has no BTF function info yet";
     if (!gpl_compatible(c.license) && !kHasLicense<Options>) return "verifier::Options has no license yet";
     if (c.type == CaseProgType::Raw && !kHasRaw<Options>) return "verifier::Options has no raw type yet";
     return {};

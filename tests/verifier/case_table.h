@@ -12,6 +12,7 @@
 //                                      perf_event_array ringbuf lpm_trie; optional trailing rdonly|wronly)
 //   license: Proprietary               default GPL
 //   strict: yes                        the unprivileged rules on top (issue #4 item 2)
+//   btf: yes                           the program comes with BTF function info, as clang's objects do
 //   kernel: no (why)                   tcbpf's own rule or message: no kernel comparison
 //   reject 7: R0 invalid mem access 'map_value_or_null'
 //       r2 = *(u32 *)(r1 + 8)          the program, indented, in the assembler's syntax (tcbpf/asm.h)
@@ -60,6 +61,7 @@ struct Case {
     std::vector<CaseMap> maps;
     std::string license = "GPL";
     bool strict = false;
+    bool btf = false;  // BTF function info present
     std::string kernel_skip;  // non-empty: why the kernel is not asked
     bool accept = true;
     size_t insn_idx = 0;
