@@ -54,6 +54,7 @@ verifier::Options options_for(const loader::Object& object, const loader::Progra
     // Converted classic BPF has no license section; it calls no GPL-only helper either.
     options.gpl_compatible = object.license.empty() || runtime::license_is_gpl_compatible(object.license);
     options.strict = a.strict;
+    options.btf_func_info = !program.funcs.empty();
     options.log_level = a.log_level;
     options.source_lines.resize(program.prog.size());
     for (const loader::LineInfo& line : program.lines)

@@ -46,6 +46,7 @@ void verify_for_unchecked_run(const loader::Object& object, const loader::Progra
     for (const loader::MapDef& m : object.maps)
         options.maps.push_back(verifier::MapInfo{m.type, m.key_size, m.value_size, m.max_entries, m.map_flags});
     options.gpl_compatible = object.license.empty() || license_is_gpl_compatible(object.license);
+    options.btf_func_info = !def.funcs.empty();
     const verifier::Result r = verifier::verify(def.prog, options);
     if (!r.ok) throw Error(fmt::format("verifier rejects insn {}: {}", r.insn_idx, r.message));
 }
