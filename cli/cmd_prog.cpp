@@ -28,6 +28,7 @@
 #include "tcbpf/asm.h"
 #include "tcbpf/error.h"
 #include "tcbpf/loader.h"
+#include "tcbpf/net.h"
 #include "tcbpf/pcap.h"
 #include "tcbpf/runtime.h"
 
@@ -37,6 +38,7 @@ namespace {
 struct ProgArgs {
     std::vector<std::string> words;  // OBJ [sec NAME] [type T]
     std::string pcap_in, pcap_out, map_init;
+    std::string net;  // --net: the host model bpf_fib_lookup/check_mtu consult
     uint32_t repeat = 0;
     bool dump_maps = false, json = false;
     std::string engine = "jit";
@@ -147,6 +149,8 @@ void run_command(const ProgArgs& a) {
 
     runtime::RunOptions run_options;
     run_options.repeat = a.repeat == 0 ? 1 : a.repeat;
+    std::optional<net::Host> host;
+    if (!a.net.empty()) run_options.host = &host.emplace(net::load_host(a.net));
     uint64_t errors = 0, total_ns = 0, ran = 0;
     std::string json_frames;
     for (size_t i = 0; i < frames.size(); ++i) {
@@ -291,6 +295,7 @@ void add_prog_commands(CLI::App& app) {
     run->add_option("--out", a->pcap_out, "write every frame that ran, as the program left it, to this pcap");
     run->add_option("--repeat", a->repeat, "runs per frame on the same skb (as test_run's repeat); prints the mean time")
         ->check(CLI::Range(1u, 100000000u));
+    run->add_option("--net", a->net, "host network model (ip-syntax lines) for bpf_fib_lookup and bpf_check_mtu; default: only lo");
     run->add_option("--map-init", a->map_init, "map contents to load first: lines MAPNAME KEYHEX VALUEHEX [cpu=N]");
     run->add_flag("--dump-maps", a->dump_maps, "print every map afterwards, in --map-init's format");
     run->add_flag("--json", a->json, "everything as one JSON document");
