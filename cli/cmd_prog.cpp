@@ -2,11 +2,11 @@
 // program (`sec NAME`, `type classifier|action`).
 //
 // `prog run` is BPF_PROG_TEST_RUN over a capture: each frame becomes an skb under the kernel's rules,
-// the program runs on it (checked interpreter: no verifier has proven it safe yet), and one line per
-// frame reports what the kernel's test run would report. Maps live for the whole capture, so counters
-// accumulate across frames exactly as they would across test runs of one loaded program. Frames that
-// test_run refuses, or that fault in the checked interpreter, are reported and counted as errors; the
-// exit status stays 0 (the run itself worked), as with a batch of BPF_PROG_TEST_RUN calls.
+// the program — verified when it loaded, then JIT-compiled unless `--engine interp` — runs on it, and
+// one line per frame reports what the kernel's test run would report. Maps live for the whole capture,
+// so counters accumulate across frames exactly as they would across test runs of one loaded program.
+// Frames that test_run refuses are reported and counted as errors; the exit status stays 0 (the run
+// itself worked), as with a batch of BPF_PROG_TEST_RUN calls.
 //
 // Output helpers are shown as a consumer would see them: every perf event array gets a buffer per CPU
 // slot (as perf would open them), ring buffers and those buffers are drained after each frame, and each
@@ -134,8 +134,11 @@ void run_command(const ProgArgs& a) {
     runtime::LoadOptions options;
     options.type = source.type;
     options.engine = a.engine == "interp" ? runtime::Engine::Interp : runtime::Engine::Jit;
-    // Converted classic BPF the verifier proved safe runs unchecked, like any verified program.
-    if (source.classic) options.checked = !source.verified;
+    // Nothing runs before the verifier has proven it safe: objects are verified as they load (a
+    // rejection is the selected program's error), converted classic BPF was verified on conversion.
+    options.checked = false;
+    if (source.classic && !source.verified)
+        throw Error(fmt::format("the converted classic program is rejected by the verifier: {}", source.verifier_message));
     const auto object = runtime::LoadedObject::load(std::move(source.object), options);
     const runtime::PreparedProgram& program = object->select(source.section);
     if (!program.fallback.empty()) std::fprintf(stderr, "tcbpf: running in the interpreter: %s\n", program.fallback.c_str());
@@ -299,7 +302,7 @@ void add_prog_commands(CLI::App& app) {
     run->add_option("--map-init", a->map_init, "map contents to load first: lines MAPNAME KEYHEX VALUEHEX [cpu=N]");
     run->add_flag("--dump-maps", a->dump_maps, "print every map afterwards, in --map-init's format");
     run->add_flag("--json", a->json, "everything as one JSON document");
-    run->add_option("--engine", a->engine, "jit (default) or interp; programs not yet verified run in the checked interpreter")
+    run->add_option("--engine", a->engine, "jit (default) or interp (the verified program in the interpreter)")
         ->check(CLI::IsMember({"jit", "interp"}));
     run->callback([a] { run_command(*a); });
 

@@ -125,7 +125,8 @@ bool apply_batch(tc::Pipeline& pipeline, const std::string& path, const tc::Glob
 int run_pipeline(const TcArgs& args) {
     if (args.batch.empty()) throw Error("run: a setup is required: tcbpf run -batch SETUP [-s] [-j] [--trace]");
     if (!args.words.empty()) throw Error(fmt::format("run: What is \"{}\"?", args.words[0]));
-    tc::Pipeline pipeline({.bpffs = args.bpffs.empty() ? runtime::default_bpffs() : args.bpffs});
+    // checked = false: every eBPF program is verified as it loads and then runs JIT-compiled.
+    tc::Pipeline pipeline({.checked = false, .bpffs = args.bpffs.empty() ? runtime::default_bpffs() : args.bpffs});
     if (!apply_batch(pipeline, args.batch, args.globals)) return kBatchFailed;
     if (args.trace) pipeline.set_trace([](std::string_view line) { std::printf("%.*s\n", static_cast<int>(line.size()), line.data()); });
     pipeline.run_captures();

@@ -6,6 +6,8 @@
 
 #include <regex>
 
+#include "tcbpf/pcap.h"
+
 #include "tests/cli/cli_fixture.h"
 
 namespace {
@@ -49,6 +51,22 @@ TEST_F(ProgVerifyCli, ARejectionShowsSourceLineInstructionAndReasonAndExitsOne) 
                      "invalid access to packet, off=12 size=1, R1(id=0,off=12,r=0)\n"
                      "R1 offset is outside of the packet\n");
     EXPECT_EQ(r.err, "tcbpf: " + kUnsafe + ": 1 of 1 programs rejected by the verifier (first: unchecked_read)\n");
+}
+
+// prog run verifies before anything runs: the program the verifier rejects never meets a frame, under
+// either engine.
+TEST_F(ProgVerifyCli, ProgRunRefusesAProgramTheVerifierRejects) {
+    std::vector<tcbpf::io::Frame> frames(1);
+    frames[0].bytes.assign(60, 0);
+    frames[0].wire_len = 60;
+    const std::string pcap = (dir / "one.pcap").string();
+    tcbpf::io::write_pcap(pcap, frames);
+    for (const char* engine : {"jit", "interp"}) {
+        auto r = tcbpf("prog run " + kUnsafe + " sec tc/unchecked --pcap " + pcap + " --engine " + engine);
+        EXPECT_EQ(r.status, 1) << engine;
+        EXPECT_EQ(r.out, "") << engine;
+        EXPECT_NE(r.err.find("verifier rejects insn 1: invalid access to packet"), std::string::npos) << engine << r.err;
+    }
 }
 
 TEST_F(ProgVerifyCli, LogLevelOneShowsTheFailingPathWithRegisterStates) {
