@@ -62,9 +62,9 @@ struct Delivery {
 };
 
 struct PipelineOptions {
-    // eBPF programs run in the checked interpreter (the default: no verifier has proven them safe), or
-    // unchecked on the JIT when false — for programs the user trusts or has verified elsewhere.
-    bool checked = true;
+    // false (the default): every eBPF program is verified as it loads and runs unchecked, JIT-compiled.
+    // true: programs run unverified in the checked interpreter — for tests that need to watch a fault.
+    bool checked = false;
     // Where objects' pinned maps live (iproute2's layout under a bpffs-like directory). Unset: as
     // runtime::LoadOptions::bpffs (only $TCBPF_BPFFS pins); `tcbpf run` passes --bpffs or /run/tcbpf.
     std::optional<std::string> bpffs;

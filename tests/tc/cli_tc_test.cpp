@@ -41,6 +41,21 @@ TEST_F(TcCli, RunPinsTheObjectsMapsUnderBpffs) {
     EXPECT_FALSE(std::filesystem::exists(bpffs / "tc/globals/policy_stats"));  // not pinned
 }
 
+#ifdef TCBPF_VERIFY_UNSAFE_OBJECT
+// A filter whose program the verifier refuses is never attached: the batch stops at that line with the
+// verifier's reason.
+TEST_F(TcCli, AProgramTheVerifierRefusesIsNotAttached) {
+    const std::string setup = write("unsafe.tc", fmt::format(
+        "port add eth0 type pcap in {}\n"
+        "qdisc add dev eth0 clsact\n"
+        "filter add dev eth0 ingress bpf da obj {} sec tc/unchecked\n", capture(), TCBPF_VERIFY_UNSAFE_OBJECT));
+    const Outcome o = tcbpf("run -batch " + setup);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_NE(o.err.find("verifier rejects insn 1: invalid access to packet"), std::string::npos) << o.err;
+    EXPECT_NE(o.err.find("Command failed " + setup + ":3"), std::string::npos) << o.err;
+}
+#endif
+
 TEST_F(TcCli, BpffsNeedsADirectory) {
     const Outcome o = tcbpf("run -batch x.tc --bpffs");
     EXPECT_EQ(o.status, 255);
