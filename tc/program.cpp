@@ -2,15 +2,16 @@
 //
 // eBPF programs run through the runtime's loaded object on the skb the pipeline owns
 // (LoadedObject::run_on_skb: tail calls, legacy packet loads, the JIT when the program runs unchecked,
-// the checked interpreter's regions otherwise). Classic programs run in the cBPF interpreter on the
-// same skb's view (cls-act-semantics.md §7): a fault there returns 0, as the kernel's converted program
-// does.
+// the checked interpreter's regions otherwise). Classic programs take the kernel's road: converted to
+// eBPF, verified, and run the same way (a load past the packet or a division by a zero X returns 0 in
+// the converted code, cls-act-semantics.md §7).
 #include "tc/program.h"
 
 #include <atomic>
 
 #include <fmt/format.h>
 
+#include "tcbpf/cbpf_object.h"
 #include "tcbpf/helpers.h"
 #include "tcbpf/loader.h"
 
@@ -26,13 +27,19 @@ std::shared_ptr<TcProgram> TcProgram::load(const ProgramSource& source, skb::Pro
                                            const runtime::LoadOptions& base) {
     auto program = std::make_shared<TcProgram>();
     program->id_ = next_program_id++;
-    if (source.kind != ProgramSource::Kind::Object) {
-        cbpf::check(source.bytecode);
-        program->bytecode_ = source.bytecode;
-        return program;
-    }
     runtime::LoadOptions options = base;
     options.type = type == skb::ProgType::Action ? loader::ProgType::Action : loader::ProgType::Classifier;
+    if (source.kind != ProgramSource::Kind::Object) {
+        program->classic_ = true;
+        program->bytecode_ = source.bytecode;
+        cbpf::ConvertedObject converted = cbpf::to_object(source.bytecode, "bytecode", *options.type);
+        // A conversion the verifier cannot prove yet still runs, every access checked.
+        if (!converted.verified()) options.checked = true;
+        program->object_ = runtime::LoadedObject::load(std::move(converted.object), options);
+        program->prepared_ = &program->object_->programs().front();
+        if (program->prepared_->program == nullptr) throw Error(program->prepared_->error);
+        return program;
+    }
     program->object_ = runtime::LoadedObject::load(loader::load_object(source.object), options);
     const std::string wanted = !source.program.empty() ? source.program
                                : !source.section.empty() ? source.section
@@ -52,22 +59,6 @@ std::shared_ptr<TcProgram> TcProgram::load(const ProgramSource& source, skb::Pro
 }
 
 int32_t TcProgram::run(Skb& s, RunScratch& scratch, bool at_ingress) const {
-    if (!object_) {
-        cbpf::Packet view;
-        view.data = s.packet.bytes();
-        view.network_offset = static_cast<uint32_t>(s.packet.network_header().value_or(14));
-        view.protocol = s.meta.protocol;
-        view.pkt_type = s.meta.pkt_type;
-        view.ifindex = s.meta.ifindex;
-        view.mark = s.meta.mark;
-        view.queue_mapping = s.meta.queue_mapping;
-        view.rxhash = s.meta.hash;
-        view.cpu = scratch.cpu;
-        view.vlan_tci = s.meta.vlan_tci;
-        view.vlan_present = s.meta.vlan_present;
-        view.vlan_tpid = s.meta.vlan_proto;
-        return static_cast<int32_t>(cbpf::run(bytecode_, view));
-    }
     scratch.env.tc_ingress = at_ingress;
     scratch.cx.cpu = scratch.cpu;
     return object_->run_on_skb(*prepared_, s.packet, s.meta, scratch.cx, scratch.ctx, scratch.env);

@@ -1,6 +1,6 @@
 // A program as a classifier or action runs it: eBPF from an object (through the runtime's loaded
-// object, maps included) or classic BPF (tc's bytecode, a bytecode file, a libpcap expression) run by
-// the cBPF interpreter with the skb's view. `run` returns r0 as the kernel's int; it never throws.
+// object, maps included) or classic BPF (tc's bytecode, a bytecode file, a libpcap expression)
+// converted to eBPF and run the same way. `run` returns r0 as the kernel's int; it never throws.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,7 @@ class TcProgram {
     // MAC header on at both hooks, so `at_ingress` matters only for what helpers do with checksums.
     int32_t run(Skb& skb, RunScratch& scratch, bool at_ingress) const;
 
-    bool classic() const { return !object_; }
+    bool classic() const { return classic_; }
     const cbpf::Program& bytecode() const { return bytecode_; }
     // "name PROGNAME" / "id N name F tag T" part of tc's show line.
     const std::string& function_name() const { return function_; }
@@ -48,6 +48,7 @@ class TcProgram {
     cbpf::Program bytecode_;
     std::string function_;
     uint32_t id_ = 0;
+    bool classic_ = false;
 };
 
 }  // namespace tcbpf::tc
