@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config g++ clang clang-14 llvm libclang-rt-14-dev
-  libfmt-dev libcli11-dev libelf-dev zlib1g-dev libbpf-dev libpcap-dev libcapstone-dev libasmjit-dev
+  libfmt-dev libcli11-dev libelf-dev zlib1g-dev libbpf-dev libxdp-dev libpcap-dev libcapstone-dev libasmjit-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2 bpftool
 )

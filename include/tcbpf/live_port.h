@@ -1,15 +1,16 @@
 // Live ports: where tcbpf meets real interfaces. A Port hands over received frames in batches and
 // sends batches; what is behind it is an AF_PACKET socket bound to an interface (a TPACKET_V3
 // memory-mapped receive ring, batched sendmmsg, optional PACKET_FANOUT so N workers share one
-// interface) or a TAP device tcbpf owns (what the host sends into it arrives here; what tcbpf sends
-// into it arrives in the host's stack).
+// interface), an AF_XDP socket on one of its queues (through libxdp), or a TAP device tcbpf owns (what
+// the host sends into it arrives here; what tcbpf sends into it arrives in the host's stack).
 //
 // Offloads stay on: frames from veth/TAP devices may carry unfinished checksums (the sender's
-// checksum offload, CHECKSUM_PARTIAL). Both port types ask for the virtio-net header and complete such
-// checksums before a frame is handed over, so programs always see correct packets. A GSO frame (one
-// large TCP/UDP frame the kernel would segment later, as tc programs see it too) is handed over whole
-// with its segmentation metadata and its checksum left partial; transmit() passes that metadata back
-// to the kernel, which segments and finishes it.
+// checksum offload, CHECKSUM_PARTIAL). AF_PACKET and TAP ports ask for the virtio-net header, AF_XDP
+// ports recognise such frames from their headers; all complete such checksums before a frame is
+// handed over, so programs always see correct packets. A GSO frame (one large TCP/UDP frame the kernel
+// would segment later, as tc programs see it too) is handed over whole with its segmentation metadata
+// and its checksum left partial; transmit() passes that metadata back to the kernel, which segments
+// and finishes it (an AF_XDP port segments and finishes it itself).
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace tcbpf::io {
 enum class Gso : uint8_t { None = 0, Tcpv4 = 1, Udp = 3, Tcpv6 = 4, UdpL4 = 5 };
 
 struct FrameMeta {
-    uint64_t timestamp_ns = 0;  // CLOCK_REALTIME as the kernel stamped it (0 on TAP ports)
+    uint64_t timestamp_ns = 0;  // CLOCK_REALTIME as the kernel stamped it (0 on TAP and AF_XDP ports)
     uint32_t wire_len = 0;      // length on the wire (≥ bytes.size() if the frame was cut)
     uint32_t ifindex = 0;
     uint8_t pkt_type = 0;       // PACKET_HOST, PACKET_BROADCAST, ... (uapi if_packet.h)
@@ -83,6 +84,33 @@ struct AfPacketOptions {
 std::unique_ptr<Port> open_afpacket(const AfPacketOptions& options);
 // `workers` AF_PACKET ports on one interface in one fanout group of their own (hash fanout).
 std::vector<std::unique_ptr<Port>> open_afpacket_workers(const AfPacketOptions& options, unsigned workers);
+
+// AF_XDP: an XDP socket on one receive queue of the interface, its frames in a UMEM of this port's own
+// (4 KiB chunks: half stocked on the fill ring for receiving, half for transmitting), through Debian's
+// libxdp (which attaches its redirect-to-socket program to the interface and detaches it with the last
+// socket). Copy mode: veth and most drivers offer no zero-copy, and copying is what makes frames ours.
+// Frames carry no virtio-net header, so the port recognises unfinished checksums (the sender's offload:
+// the field holds the pseudo-header sum) and finishes them, and hands TCP frames larger than the
+// interface's MTU (GSO super-frames, which generic XDP passes whole) over with GSO metadata derived
+// from the headers. Frames larger than a chunk arrive in pieces (multi-buffer) and are joined.
+enum class XdpMode : uint8_t {
+    Generic,  // XDP_FLAGS_SKB_MODE: works on every interface (veth, TAP, any driver)
+    Native,   // XDP_FLAGS_DRV_MODE: the driver runs the program (veth has it; fails where absent)
+};
+
+struct AfXdpOptions {
+    std::string device;
+    uint32_t queue = 0;  // the receive queue this socket serves
+    XdpMode mode = XdpMode::Generic;
+    uint32_t ring_size = 2048;  // descriptors per ring (a power of two); the UMEM has 2 x ring_size chunks
+};
+
+// Opens an AF_XDP port; throws tcbpf::Error naming the device and the failing step.
+std::unique_ptr<Port> open_afxdp(const AfXdpOptions& options);
+// `workers` AF_XDP ports on queues 0 .. workers-1 (the interface needs that many receive queues; a
+// veth gets them with `numrxqueues N numtxqueues N`): the NIC's (or veth's) queue choice spreads flows.
+// On a veth only native mode spreads them: generic XDP there sees every frame on queue 0.
+std::vector<std::unique_ptr<Port>> open_afxdp_workers(const AfXdpOptions& options, unsigned workers);
 
 struct TapOptions {
     std::string name;  // the TAP device to create (or attach to, if it exists and is a TAP)

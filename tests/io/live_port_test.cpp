@@ -22,137 +22,13 @@
 
 #include "tcbpf/error.h"
 #include "tcbpf/live_port.h"
+#include "tests/io/live_test_util.h"
 #include "tests/net/netns_thread.h"
 
 namespace tcbpf::io {
 namespace {
 
-constexpr const char* kVeth = R"(
-sysctl net.ipv6.conf.default.addr_gen_mode=1
-link add p0 address 02:00:00:00:00:10 type veth peer name p1 address 02:00:00:00:00:11
-link set p0 up
-link set p1 up
-addr add 192.0.2.1/24 dev p0
-addr add 2001:db8::1/64 dev p0 nodad
-neigh add 192.0.2.2 lladdr 02:00:00:00:00:11 dev p0
-neigh add 2001:db8::2 lladdr 02:00:00:00:00:11 dev p0
-)";
-
-// The transport of an Ethernet/IPv4|IPv6 frame: protocol, destination port, offset of the L4 header.
-struct L4 {
-    uint8_t proto = 0;
-    uint16_t dport = 0;
-    size_t off = 0;
-    bool ipv6 = false;
-};
-
-std::optional<L4> transport(std::span<const uint8_t> f) {
-    if (f.size() < 14) return std::nullopt;
-    const uint16_t type = static_cast<uint16_t>(f[12] << 8 | f[13]);
-    L4 l4;
-    if (type == 0x0800 && f.size() >= 34) {
-        if ((f[20] & 0x3f) != 0 || f[21] != 0) return std::nullopt;  // fragments: not the whole datagram
-        l4.proto = f[23];
-        l4.off = 14 + (f[14] & 0xf) * 4u;
-    } else if (type == 0x86dd && f.size() >= 54) {
-        l4.proto = f[20];
-        l4.off = 54;
-        l4.ipv6 = true;
-    } else {
-        return std::nullopt;
-    }
-    if ((l4.proto != 6 && l4.proto != 17) || f.size() < l4.off + 8) return std::nullopt;
-    l4.dport = static_cast<uint16_t>(f[l4.off + 2] << 8 | f[l4.off + 3]);
-    return l4;
-}
-
-// True when the TCP/UDP checksum (pseudo-header included) verifies.
-bool checksum_ok(std::span<const uint8_t> f, const L4& l4) {
-    uint32_t sum = 0;
-    auto add = [&](const uint8_t* p, size_t n) {
-        for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
-        if (n & 1) sum += static_cast<uint32_t>(p[n - 1] << 8);
-    };
-    const size_t l4_len = f.size() - l4.off;
-    if (l4.ipv6) add(f.data() + 22, 32);
-    else add(f.data() + 26, 8);
-    sum += l4.proto + static_cast<uint32_t>(l4_len);
-    add(f.data() + l4.off, l4_len);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return sum == 0xffff;
-}
-
-int udp_socket(int family) {
-    const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    EXPECT_GE(fd, 0) << std::strerror(errno);
-    return fd;
-}
-
-// dst:port as a socket address of dst's family; returns its length.
-socklen_t address_of(const char* dst, uint16_t port, sockaddr_storage& out) {
-    out = {};
-    if (std::strchr(dst, ':') != nullptr) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        inet_pton(AF_INET6, dst, &a->sin6_addr);
-        return sizeof *a;
-    }
-    auto* a = reinterpret_cast<sockaddr_in*>(&out);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    inet_pton(AF_INET, dst, &a->sin_addr);
-    return sizeof *a;
-}
-
-void send_udp(const char* dst, uint16_t port, size_t payload, uint16_t sport = 0) {
-    sockaddr_storage to;
-    const socklen_t len = address_of(dst, port, to);
-    const int fd = udp_socket(to.ss_family);
-    if (sport != 0) {
-        sockaddr_storage from;
-        address_of(to.ss_family == AF_INET6 ? "::" : "0.0.0.0", sport, from);
-        ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&from), len), 0) << std::strerror(errno);
-    }
-    const std::vector<uint8_t> data(payload, 0x5a);
-    EXPECT_EQ(sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), len), static_cast<ssize_t>(payload))
-        << std::strerror(errno);
-    close(fd);
-}
-
-// A TCP SYN toward dst:port (the connection never completes; the SYN is what crosses the wire).
-int start_tcp(const char* dst, uint16_t port) {
-    sockaddr_storage to;
-    const socklen_t len = address_of(dst, port, to);
-    const int fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    connect(fd, reinterpret_cast<sockaddr*>(&to), len);
-    return fd;
-}
-
-// Receives from every port until `want` frames for `dport` arrived or a second passes without any.
-std::vector<std::vector<std::vector<uint8_t>>> collect(std::vector<std::unique_ptr<Port>>& ports,
-                                                       const std::set<uint16_t>& dports, size_t want,
-                                                       std::vector<FrameMeta>* metas = nullptr) {
-    std::vector<std::vector<std::vector<uint8_t>>> got(ports.size());
-    size_t total = 0;
-    for (int idle = 0; total < want && idle < 20;) {
-        bool any = false;
-        for (size_t i = 0; i < ports.size(); ++i) {
-            std::vector<RxFrame> frames;
-            ports[i]->receive(frames, 64, 50);
-            for (const RxFrame& f : frames) {
-                const std::optional<L4> l4 = transport(f.bytes);
-                if (!l4 || !dports.count(l4->dport)) continue;
-                got[i].emplace_back(f.bytes.begin(), f.bytes.end());
-                if (metas != nullptr) metas->push_back(f.meta);
-                ++total;
-                any = true;
-            }
-        }
-        idle = any ? 0 : idle + 1;
-    }
-    return got;
-}
+using namespace test;
 
 class LivePort : public ::testing::Test {
    protected:
@@ -163,32 +39,15 @@ class LivePort : public ::testing::Test {
 };
 
 TEST_F(LivePort, OffloadedUdpAndTcpArriveWithCorrectChecksums) {
-    std::vector<std::vector<uint8_t>> frames;
-    std::vector<FrameMeta> metas;
+    Received received;
     const std::string failure = net::test::run_in_netns(kVeth, [&] {
-        std::vector<std::unique_ptr<Port>> ports;
-        ports.push_back(open_afpacket({.device = "p1"}));
-        send_udp("192.0.2.2", 9001, 100);
-        send_udp("2001:db8::2", 9001, 333);
-        send_udp("192.0.2.2", 9001, 1);
-        const int tcp4 = start_tcp("192.0.2.2", 9002);
-        const int tcp6 = start_tcp("2001:db8::2", 9002);
-        frames = collect(ports, {9001, 9002}, 5, &metas)[0];
-        close(tcp4);
-        close(tcp6);
+        auto port = open_afpacket({.device = "p1"});
+        received = receive_offloaded_traffic(*port);
     });
     ASSERT_EQ(failure, "");
-    ASSERT_EQ(frames.size(), 5u);
-    size_t completed = 0;
-    for (size_t i = 0; i < frames.size(); ++i) {
-        const L4 l4 = *transport(frames[i]);
-        EXPECT_TRUE(checksum_ok(frames[i], l4)) << "frame " << i << " proto " << int(l4.proto) << " to port " << l4.dport;
-        EXPECT_FALSE(metas[i].csum_partial);
-        completed += metas[i].checksum_completed;
-        EXPECT_EQ(metas[i].wire_len, frames[i].size());
-    }
     // veth keeps the sender's CHECKSUM_PARTIAL: the port finished every one of them.
-    EXPECT_EQ(completed, frames.size());
+    expect_all_finished(received);
+    for (size_t i = 0; i < received.frames.size(); ++i) EXPECT_EQ(received.metas[i].wire_len, received.frames[i].size());
 }
 
 TEST_F(LivePort, FanoutWorkersShareFlowsWithoutLossOrDuplicates) {
@@ -199,120 +58,29 @@ TEST_F(LivePort, FanoutWorkersShareFlowsWithoutLossOrDuplicates) {
         per_worker = collect(ports, {9100}, 64);
     });
     ASSERT_EQ(failure, "");
-    ASSERT_EQ(per_worker.size(), 2u);
-    std::set<uint16_t> sources;
-    for (const auto& frames : per_worker) {
-        EXPECT_FALSE(frames.empty()) << "a worker got no flow at all";
-        for (const auto& f : frames) {
-            const L4 l4 = *transport(f);
-            EXPECT_TRUE(sources.insert(static_cast<uint16_t>(f[l4.off] << 8 | f[l4.off + 1])).second) << "duplicate";
-        }
-    }
-    EXPECT_EQ(sources.size(), 64u);
-}
-
-// Ethernet + IPv4 + UDP from 02:..:11/192.0.2.2:7 to `dst_mac`/`dst`:port; checksum complete, or left
-// as the pseudo-header sum for the kernel to finish (`partial`).
-std::vector<uint8_t> udp_frame(const uint8_t dst_mac[6], const char* dst, uint16_t port, const std::string& payload,
-                               bool partial, FrameMeta* meta) {
-    std::vector<uint8_t> f(42 + payload.size());
-    std::memcpy(f.data(), dst_mac, 6);
-    const uint8_t src_mac[6] = {2, 0, 0, 0, 0, 0x11};
-    std::memcpy(f.data() + 6, src_mac, 6);
-    f[12] = 0x08;
-    const uint16_t total = static_cast<uint16_t>(28 + payload.size());
-    const uint8_t ip[12] = {0x45, 0, static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total), 0, 0, 0x40, 0, 64, 17, 0, 0};
-    std::memcpy(f.data() + 14, ip, 12);
-    inet_pton(AF_INET, "192.0.2.2", f.data() + 26);
-    inet_pton(AF_INET, dst, f.data() + 30);
-    uint32_t sum = 0;
-    for (int i = 14; i < 34; i += 2) sum += static_cast<uint32_t>(f[i] << 8 | f[i + 1]);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    f[24] = static_cast<uint8_t>(~sum >> 8);
-    f[25] = static_cast<uint8_t>(~sum);
-    const uint16_t udp_len = static_cast<uint16_t>(8 + payload.size());
-    const uint8_t udp[6] = {0, 7, static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port), static_cast<uint8_t>(udp_len >> 8),
-                            static_cast<uint8_t>(udp_len)};
-    std::memcpy(f.data() + 34, udp, 6);
-    std::memcpy(f.data() + 42, payload.data(), payload.size());
-    // Pseudo-header sum.
-    uint32_t p = 17 + udp_len;
-    for (int i = 26; i < 34; i += 2) p += static_cast<uint32_t>(f[i] << 8 | f[i + 1]);
-    while (p >> 16) p = (p & 0xffff) + (p >> 16);
-    f[40] = static_cast<uint8_t>(p >> 8);
-    f[41] = static_cast<uint8_t>(p);
-    if (partial) {
-        meta->csum_partial = true;
-        meta->csum_start = 34;
-        meta->csum_offset = 6;
-    } else {
-        complete_checksum(f, 34, 6);
-    }
-    return f;
-}
-
-// A UDP socket bound to addr:port, and what it receives within a second.
-std::vector<std::string> receive_udp(int fd, size_t want) {
-    std::vector<std::string> got;
-    for (int i = 0; i < 100 && got.size() < want; ++i) {
-        char buf[2048];
-        const ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n >= 0) got.emplace_back(buf, static_cast<size_t>(n));
-        else usleep(10000);
-    }
-    return got;
-}
-
-int bound_udp(const char* addr, uint16_t port) {
-    sockaddr_storage at;
-    const socklen_t len = address_of(addr, port, at);
-    const int fd = udp_socket(at.ss_family);
-    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&at), len), 0) << std::strerror(errno);
-    return fd;
+    expect_each_flow_once(per_worker, 2, 64);
 }
 
 TEST_F(LivePort, TransmittedFramesReachTheHostsSockets) {
-    std::vector<std::string> got;
-    size_t sent = 0;
+    Delivery delivery;
     const std::string failure = net::test::run_in_netns(kVeth, [&] {
-        const int sock = bound_udp("192.0.2.1", 9200);
         auto port = open_afpacket({.device = "p1"});
-        const uint8_t p0_mac[6] = {2, 0, 0, 0, 0, 0x10};
-        FrameMeta complete, partial;
-        const std::vector<uint8_t> a = udp_frame(p0_mac, "192.0.2.1", 9200, "complete", false, &complete);
-        const std::vector<uint8_t> b = udp_frame(p0_mac, "192.0.2.1", 9200, "finished by the kernel", true, &partial);
-        const TxFrame frames[] = {{a, complete}, {b, partial}};
-        sent = port->transmit(frames);
-        got = receive_udp(sock, 2);
-        close(sock);
+        delivery = send_complete_and_partial(*port, "finished by the kernel");
     });
     ASSERT_EQ(failure, "");
-    EXPECT_EQ(sent, 2u);
-    EXPECT_EQ(got, (std::vector<std::string>{"complete", "finished by the kernel"}));
+    EXPECT_EQ(delivery.sent, 2u);
+    EXPECT_EQ(delivery.received, (std::vector<std::string>{"complete", "finished by the kernel"}));
 }
 
 TEST_F(LivePort, AGsoFrameSentIsSegmentedByTheKernel) {
-    std::vector<std::string> got;
-    size_t sent = 0;
+    Delivery delivery;
     const std::string failure = net::test::run_in_netns(kVeth, [&] {
-        const int sock = bound_udp("192.0.2.1", 9500);
         auto port = open_afpacket({.device = "p1"});
-        const uint8_t p0_mac[6] = {2, 0, 0, 0, 0, 0x10};
-        // One UDP super-frame of three 500-byte segments; the receiving stack splits it per segment.
-        FrameMeta meta;
-        const std::string payload = std::string(500, 'a') + std::string(500, 'b') + std::string(500, 'c');
-        const std::vector<uint8_t> f = udp_frame(p0_mac, "192.0.2.1", 9500, payload, true, &meta);
-        meta.gso = Gso::UdpL4;
-        meta.gso_size = 500;
-        meta.hdr_len = 42;
-        const TxFrame frames[] = {{f, meta}};
-        sent = port->transmit(frames);
-        got = receive_udp(sock, 3);
-        close(sock);
+        delivery = send_udp_gso_frame(*port);
     });
     ASSERT_EQ(failure, "");
-    EXPECT_EQ(sent, 1u);
-    EXPECT_EQ(got, (std::vector<std::string>{std::string(500, 'a'), std::string(500, 'b'), std::string(500, 'c')}));
+    EXPECT_EQ(delivery.sent, 1u);
+    EXPECT_EQ(delivery.received, (std::vector<std::string>{std::string(500, 'a'), std::string(500, 'b'), std::string(500, 'c')}));
 }
 
 TEST_F(LivePort, TapPortIsTheWireBehindItsDevice) {
