@@ -1,9 +1,10 @@
-// Receive rate of the live ports: in a network namespace of its own (created at start; the benchmark
-// exits with the reason without root), a sender thread blasts 64-byte UDP frames of many flows into
-// one end of a veth pair through a plain AF_PACKET socket, and tcbpf's ports on the other end take
-// them in batches: one AF_PACKET port, and two fanout workers (frames summed over both). Frames per
-// second received is the figure; the sender competes for the same cores, so the numbers are the
-// machine's, not the port's ceiling.
+// Rates of the live ports: in a network namespace of its own (created at start; the benchmark exits
+// with the reason without root), a sender thread blasts 64-byte UDP frames of many flows into one end
+// of a veth pair through a plain AF_PACKET socket, and tcbpf's ports on the other end take them in
+// batches: one AF_PACKET port, two fanout workers (frames summed over both), an AF_XDP port in generic
+// and native mode. Then transmit: batches of 64 frames out of a port, AF_PACKET through sendmmsg or
+// the TX ring, and AF_XDP. Frames per second is the figure; the sender and the kernel's veth work
+// compete for the same cores, so the numbers are the machine's, not the port's ceiling.
 #include <benchmark/benchmark.h>
 
 #include <arpa/inet.h>
@@ -102,6 +103,38 @@ void BM_AfPacketTwoFanoutWorkers(benchmark::State& state) {
     count_received(state, ports);
 }
 BENCHMARK(BM_AfPacketTwoFanoutWorkers)->UseRealTime()->MinTime(2.0);
+
+void BM_AfXdpOneWorker(benchmark::State& state) {
+    std::vector<std::unique_ptr<tcbpf::io::Port>> ports;
+    ports.push_back(tcbpf::io::open_afxdp({.device = "p1", .mode = static_cast<tcbpf::io::XdpMode>(state.range(0))}));
+    count_received(state, ports);
+}
+BENCHMARK(BM_AfXdpOneWorker)->ArgName("native")->Arg(0)->Arg(1)->UseRealTime()->MinTime(2.0);
+
+// Transmit rate: batches of 64 minimal UDP frames out of p1 (p0 drops them: not its MAC).
+void count_sent(benchmark::State& state, tcbpf::io::Port& port) {
+    std::vector<uint8_t> frame(60, 0);
+    const uint8_t head[] = {2, 0, 0, 0, 0, 0x99, 2, 0, 0, 0, 0, 0x11, 0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17};
+    std::memcpy(frame.data(), head, sizeof head);
+    std::vector<tcbpf::io::TxFrame> batch(64, tcbpf::io::TxFrame{frame, {}});
+    int64_t sent = 0;
+    for (auto _ : state) sent += static_cast<int64_t>(port.transmit(batch));
+    state.SetItemsProcessed(sent);
+    state.counters["frames/s"] = benchmark::Counter(static_cast<double>(sent), benchmark::Counter::kIsRate);
+}
+
+// AF_PACKET through sendmmsg (tx_ring_slots 0) or the memory-mapped TX ring.
+void BM_AfPacketTransmit(benchmark::State& state) {
+    auto port = tcbpf::io::open_afpacket({.device = "p1", .tx_ring_slots = static_cast<uint32_t>(state.range(0))});
+    count_sent(state, *port);
+}
+BENCHMARK(BM_AfPacketTransmit)->ArgName("tx_ring_slots")->Arg(0)->Arg(256)->Arg(1024)->UseRealTime()->MinTime(2.0);
+
+void BM_AfXdpTransmit(benchmark::State& state) {
+    auto port = tcbpf::io::open_afxdp({.device = "p1", .mode = static_cast<tcbpf::io::XdpMode>(state.range(0))});
+    count_sent(state, *port);
+}
+BENCHMARK(BM_AfXdpTransmit)->ArgName("native")->Arg(0)->Arg(1)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 

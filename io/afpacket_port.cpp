@@ -1,8 +1,10 @@
 // The AF_PACKET port. Receive: a TPACKET_V3 ring of blocks the kernel fills and hands over whole (when
 // full or after the block timeout), read in place; a block is given back once every frame in it has
 // been handed out and the caller came back for more. Each frame is preceded by its virtio-net header
-// (PACKET_VNET_HDR), which says whether its checksum is unfinished. Transmit: sendmmsg batches, each
-// message a virtio-net header plus the frame. Outgoing frames are not looped back to the ring
+// (PACKET_VNET_HDR), which says whether its checksum is unfinished. Transmit: a memory-mapped TX ring
+// (TPACKET_V3 slots of a fixed size, each a virtio-net header plus the frame, handed to the kernel
+// with one send() per batch), or sendmmsg batches; a frame too large for a slot goes through
+// sendmmsg after the ring was flushed, so order holds. Outgoing frames are not looped back to the ring
 // (PACKET_IGNORE_OUTGOING), so a port never receives what it sent.
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -81,25 +83,21 @@ class AfPacketPort final : public Port {
     }
 
     size_t transmit(std::span<const TxFrame> frames) override {
-        constexpr size_t kBatch = 64;
+        if (tx_ring_ == nullptr) return send_batched(fd_, frames);
         size_t sent = 0;
         while (sent < frames.size()) {
-            const size_t n = std::min(kBatch, frames.size() - sent);
-            detail::virtio_net_hdr headers[kBatch];
-            iovec iov[kBatch][2];
-            mmsghdr msgs[kBatch] = {};
-            for (size_t i = 0; i < n; ++i) {
-                const TxFrame& f = frames[sent + i];
-                headers[i] = detail::vnet_header_for(f.meta);
-                iov[i][0] = {&headers[i], sizeof headers[i]};
-                iov[i][1] = {const_cast<uint8_t*>(f.bytes.data()), f.bytes.size()};
-                msgs[i].msg_hdr.msg_iov = iov[i];
-                msgs[i].msg_hdr.msg_iovlen = 2;
+            size_t queued = 0;
+            while (sent + queued < frames.size() && fits_slot(frames[sent + queued]) && queue_in_slot(frames[sent + queued]))
+                ++queued;
+            if (queued > 0 && !flush_ring()) break;
+            sent += queued;
+            if (sent == frames.size()) break;
+            if (fits_slot(frames[sent])) {
+                if (queued == 0) break;  // every slot still in flight: the device pushes back
+                continue;
             }
-            const int rc = sendmmsg(fd_, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
-            if (rc <= 0) break;
-            sent += static_cast<size_t>(rc);
-            if (static_cast<size_t>(rc) < n) break;
+            if (send_batched(large_frame_fd(), frames.subspan(sent, 1)) != 1) break;
+            ++sent;
         }
         return sent;
     }
@@ -131,11 +129,30 @@ class AfPacketPort final : public Port {
             throw Error(fmt::format("{}: PACKET_RX_RING: {}", name_, errno_text()));
         block_size_ = o.block_size;
         block_count_ = o.block_count;
-        ring_size_ = static_cast<size_t>(o.block_size) * o.block_count;
+        const size_t rx_size = static_cast<size_t>(o.block_size) * o.block_count;
+        size_t tx_size = 0;
+        if (o.tx_ring_slots != 0) {
+            // Slots of 2 KiB hold a virtio-net header and a 1514-byte frame (and some VLAN/jumbo room);
+            // larger frames take the sendmmsg road.
+            tpacket_req3 tx{};
+            tx.tp_frame_size = 2048;
+            tx.tp_block_size = static_cast<uint32_t>(page) * 4;
+            tx.tp_frame_nr = o.tx_ring_slots;
+            tx.tp_block_nr = o.tx_ring_slots / (tx.tp_block_size / tx.tp_frame_size);
+            if (tx.tp_block_nr * (tx.tp_block_size / tx.tp_frame_size) != o.tx_ring_slots)
+                throw Error(fmt::format("{}: TX ring slots must be a multiple of {}", name_, tx.tp_block_size / tx.tp_frame_size));
+            if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
+                throw Error(fmt::format("{}: PACKET_TX_RING: {}", name_, errno_text()));
+            tx_slot_size_ = tx.tp_frame_size;
+            tx_slot_count_ = tx.tp_frame_nr;
+            tx_size = static_cast<size_t>(tx.tp_block_size) * tx.tp_block_nr;
+        }
+        ring_size_ = rx_size + tx_size;
         void* ring = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, fd_, 0);
         if (ring == MAP_FAILED) ring = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
         if (ring == MAP_FAILED) throw Error(fmt::format("{}: mmap of the receive ring: {}", name_, errno_text()));
         ring_ = static_cast<uint8_t*>(ring);
+        if (tx_size != 0) tx_ring_ = ring_ + rx_size;  // one mapping: the receive ring, then the transmit ring
         sockaddr_ll addr{};
         addr.sll_family = AF_PACKET;
         addr.sll_protocol = htons(ETH_P_ALL);
@@ -176,18 +193,93 @@ class AfPacketPort final : public Port {
         consumed_.clear();
     }
 
+    size_t send_batched(int fd, std::span<const TxFrame> frames) {
+        constexpr size_t kBatch = 64;
+        size_t sent = 0;
+        while (sent < frames.size()) {
+            const size_t n = std::min(kBatch, frames.size() - sent);
+            detail::virtio_net_hdr headers[kBatch];
+            iovec iov[kBatch][2];
+            mmsghdr msgs[kBatch] = {};
+            for (size_t i = 0; i < n; ++i) {
+                const TxFrame& f = frames[sent + i];
+                headers[i] = detail::vnet_header_for(f.meta);
+                iov[i][0] = {&headers[i], sizeof headers[i]};
+                iov[i][1] = {const_cast<uint8_t*>(f.bytes.data()), f.bytes.size()};
+                msgs[i].msg_hdr.msg_iov = iov[i];
+                msgs[i].msg_hdr.msg_iovlen = 2;
+            }
+            const int rc = sendmmsg(fd, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
+            if (rc <= 0) break;
+            sent += static_cast<size_t>(rc);
+            if (static_cast<size_t>(rc) < n) break;
+        }
+        return sent;
+    }
+
+    // With a TX ring every send on the socket only kicks the ring, so frames too large for a slot
+    // leave through a second socket: bound to the interface with protocol 0, it receives nothing.
+    int large_frame_fd() {
+        if (large_fd_ >= 0) return large_fd_;
+        const int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        const int one = 1;
+        sockaddr_ll addr{};
+        addr.sll_family = AF_PACKET;
+        addr.sll_ifindex = static_cast<int>(ifindex_);
+        if (fd >= 0 && setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) == 0 &&
+            bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+            return large_fd_ = fd;
+        if (fd >= 0) close(fd);
+        return -1;  // sendmmsg then fails, and transmit() reports the frame as not taken
+    }
+
+    // A TX slot: the tpacket3_hdr, then (at the offset the kernel expects without PACKET_TX_HAS_OFF)
+    // the virtio-net header and the frame.
+    static constexpr size_t kTxData = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+    bool fits_slot(const TxFrame& f) const { return kTxData + sizeof(detail::virtio_net_hdr) + f.bytes.size() <= tx_slot_size_; }
+
+    // Copies `f` into the next slot if the kernel is done with it (TP_STATUS_AVAILABLE).
+    bool queue_in_slot(const TxFrame& f) {
+        uint8_t* slot = tx_ring_ + static_cast<size_t>(tx_next_) * tx_slot_size_;
+        auto* hdr = reinterpret_cast<tpacket3_hdr*>(slot);
+        const uint32_t status = __atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE);
+        if (status != TP_STATUS_AVAILABLE && status != TP_STATUS_WRONG_FORMAT) return false;
+        const detail::virtio_net_hdr vnet = detail::vnet_header_for(f.meta);
+        std::memcpy(slot + kTxData, &vnet, sizeof vnet);
+        std::memcpy(slot + kTxData + sizeof vnet, f.bytes.data(), f.bytes.size());
+        hdr->tp_len = static_cast<uint32_t>(sizeof vnet + f.bytes.size());
+        hdr->tp_next_offset = 0;
+        __atomic_store_n(&hdr->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+        tx_next_ = (tx_next_ + 1) % tx_slot_count_;
+        return true;
+    }
+
+    // The kernel sends every requested slot inside this call (in order, through the device's qdisc).
+    bool flush_ring() {
+        for (;;) {
+            if (send(fd_, nullptr, 0, MSG_DONTWAIT) >= 0) return true;
+            if (errno != EINTR) return errno == EAGAIN || errno == ENOBUFS;
+        }
+    }
+
     void close_all() {
         if (ring_ != nullptr) munmap(ring_, ring_size_);
         ring_ = nullptr;
+        tx_ring_ = nullptr;
         if (fd_ >= 0) close(fd_);
         fd_ = -1;
+        if (large_fd_ >= 0) close(large_fd_);
+        large_fd_ = -1;
     }
 
     std::string name_;
     uint32_t ifindex_ = 0;
     int fd_ = -1;
+    int large_fd_ = -1;
     uint8_t* ring_ = nullptr;
     size_t ring_size_ = 0;
+    uint8_t* tx_ring_ = nullptr;
+    uint32_t tx_slot_size_ = 0, tx_slot_count_ = 0, tx_next_ = 0;
     uint32_t block_size_ = 0, block_count_ = 0;
     uint32_t current_ = 0;
     uint32_t frames_left_ = 0;

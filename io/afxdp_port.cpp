@@ -174,7 +174,13 @@ class AfXdpPort final : public Port {
             libxdp_last_warning.clear();
             const libxdp_print_fn_t previous = libxdp_set_print(capture_libxdp);
             const libbpf_print_fn_t previous_bpf = libbpf_set_print(capture_libbpf);
-            rc = xsk_socket__create(&xsk_, name_.c_str(), o.queue, umem_, &rx_, &tx_, &config);
+            // A socket closed a moment ago still holds its queue until the kernel's deferred UMEM
+            // teardown has run: a reopen (a port re-added, a restart) waits for that, briefly.
+            for (int attempt = 0;; ++attempt) {
+                rc = xsk_socket__create(&xsk_, name_.c_str(), o.queue, umem_, &rx_, &tx_, &config);
+                if (rc != -EBUSY || attempt == 50) break;
+                usleep(10000);
+            }
             libbpf_set_print(previous_bpf);
             libxdp_set_print(previous);
             warning = libxdp_last_warning;
@@ -184,7 +190,8 @@ class AfXdpPort final : public Port {
             throw Error(fmt::format("{}: AF_XDP socket on queue {} ({} mode): {}{}{}", name_, o.queue,
                                     o.mode == XdpMode::Native ? "native" : "generic", std::strerror(-rc),
                                     warning.empty() ? "" : " (libxdp: " + warning + ")",
-                                    -rc == EINVAL && o.queue > 0 ? " — does the interface have that many queues?" : ""));
+                                    -rc == EINVAL && o.queue > 0 ? " — does the interface have that many queues?"
+                                    : -rc == EBUSY ? " — another AF_XDP socket or XDP program holds it?" : ""));
         }
         fd_ = xsk_socket__fd(xsk_);
         for (uint32_t i = 0; i < ring_; ++i) held_.push_back(static_cast<uint64_t>(i) * kChunk);

@@ -77,6 +77,9 @@ struct AfPacketOptions {
     // 0: no fanout. Otherwise sockets opened with the same group id on the same interface share its
     // traffic, each flow (by hash) going to one of them.
     uint16_t fanout_group = 0;
+    // Transmit through a memory-mapped TX ring of this many 2 KiB slots (a multiple of 8; frames that
+    // do not fit a slot are sent with sendmmsg, in order), or 0: sendmmsg batches only.
+    uint32_t tx_ring_slots = 0;
 };
 
 // Opens and binds an AF_PACKET port; throws tcbpf::Error naming the device and the failing step

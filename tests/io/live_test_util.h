@@ -267,14 +267,14 @@ inline std::vector<uint8_t> udp_frame(const uint8_t dst_mac[6], const char* dst,
     return f;
 }
 
-// What a UDP socket receives within a second (up to `want` datagrams).
+// What a UDP socket receives (up to `want` datagrams, waiting a second at most in all).
 inline std::vector<std::string> receive_udp(int fd, size_t want) {
     std::vector<std::string> got;
-    for (int i = 0; i < 100 && got.size() < want; ++i) {
+    for (int idle = 0; idle < 100 && got.size() < want;) {
         char buf[2048];
         const ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n >= 0) got.emplace_back(buf, static_cast<size_t>(n));
-        else usleep(10000);
+        else usleep(10000), ++idle;
     }
     return got;
 }
