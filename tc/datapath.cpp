@@ -25,12 +25,12 @@ void Datapath::emit(const std::string& line) const {
     if (trace) trace(line);
 }
 
-void Datapath::receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns) {
+void Datapath::receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival) {
     if (frame.size() < kEthHlen) return;  // eth_type_trans needs a whole Ethernet header
     now_ns_ = std::max(now_ns_, now_ns);
     Skb* skb = pool.get();
     skb->assign(frame);
-    skb->meta = skb::SkbMeta{};
+    skb->meta = arrival;
     if (frames_ == 0)  // configuration happened "just before" the first frame in virtual time
         for (auto& table : state_.actions)
             for (auto& [index, action] : table)

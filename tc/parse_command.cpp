@@ -259,13 +259,22 @@ Command parse_port(Words& w) {
     if (verb != "add") fail(fmt::format("port: unknown command \"{}\" (expected \"add\" or \"peer\")", verb));
     PortSpec p;
     p.name = w.value("add");
-    if (w.done() || w.peek() != "type") fail(fmt::format("port add {}: expected \"type pcap\"", p.name));
-    w.take();
-    const std::string& type = w.value("type");
-    if (type != "pcap") fail(fmt::format("port add {}: unknown port type \"{}\" (only \"pcap\" exists)", p.name, type));
+    bool typed = false;
     while (!w.done()) {
         const std::string& word = w.take();
-        if (word == "in") p.in = w.value(word);
+        if (word == "type") {
+            const std::string& type = w.value(word);
+            if (type == "pcap") p.type = PortType::Pcap;
+            else if (type == "afpacket") p.type = PortType::AfPacket;
+            else if (type == "tap") p.type = PortType::Tap;
+            else fail(fmt::format("port add {}: unknown port type \"{}\" (pcap, afpacket or tap)", p.name, type));
+            typed = true;
+        } else if (word == "dev") p.dev = w.value(word);
+        else if (word == "workers") {
+            const auto n = parse_unsigned(w.value(word), 10, 1024);
+            if (!n || *n < 1) fail(fmt::format("port add {}: workers must be a number from 1 to 1024", p.name));
+            p.workers = static_cast<uint32_t>(*n);
+        } else if (word == "in") p.in = w.value(word);
         else if (word == "out") p.out = w.value(word);
         else if (word == "host") p.host = w.value(word);
         else if (word == "ifindex") {
@@ -280,6 +289,15 @@ Command parse_port(Words& w) {
             fail(fmt::format("port add {}: What is \"{}\"?", p.name, word));
         }
     }
+    if (!typed) fail(fmt::format("port add {}: expected \"type pcap|afpacket|tap\"", p.name));
+    const bool live = p.type != PortType::Pcap;
+    if (live && p.dev.empty())
+        fail(fmt::format("port add {}: type {} needs \"dev IFACE\"", p.name, port_type_name(p.type)));
+    if (live && (!p.in.empty() || !p.out.empty() || !p.host.empty() || p.ifindex != 0))
+        fail(fmt::format("port add {}: in/out/host/ifindex are for pcap ports ({} ports take traffic and ifindex from their device)",
+                         p.name, port_type_name(p.type)));
+    if (!live && (!p.dev.empty() || p.workers != 1))
+        fail(fmt::format("port add {}: dev and workers are for live ports (type afpacket or tap)", p.name));
     return p;
 }
 
@@ -288,6 +306,35 @@ Command parse_port(Words& w) {
 }  // namespace tcbpf::tc::detail
 
 namespace tcbpf::tc {
+
+const char* port_type_name(PortType type) {
+    switch (type) {
+        case PortType::Pcap: return "pcap";
+        case PortType::AfPacket: return "afpacket";
+        case PortType::Tap: return "tap";
+    }
+    return "unknown";
+}
+
+bool command_is_show(const Command& command) {
+    return std::visit(
+        [](const auto& spec) {
+            using T = std::decay_t<decltype(spec)>;
+            if constexpr (std::is_same_v<T, PortSpec> || std::is_same_v<T, PeerSpec>) return false;
+            else return spec.verb == Verb::Show || spec.verb == Verb::Get;
+        },
+        command);
+}
+
+bool command_shows_stats(const Command& command) {
+    return std::visit(
+        [](const auto& spec) {
+            using T = std::decay_t<decltype(spec)>;
+            if constexpr (std::is_same_v<T, PortSpec> || std::is_same_v<T, PeerSpec>) return false;
+            else return (spec.verb == Verb::Show || spec.verb == Verb::Get) && spec.stats;
+        },
+        command);
+}
 
 Command parse_command(const std::vector<std::string>& words, const GlobalOptions& globals) {
     using namespace detail;

@@ -35,21 +35,9 @@ void Pipeline::apply(const Command& command) {
         command);
 }
 
-namespace {
-bool is_show(const Command& command) {
-    return std::visit(
-        [](const auto& spec) {
-            using T = std::decay_t<decltype(spec)>;
-            if constexpr (std::is_same_v<T, PortSpec> || std::is_same_v<T, PeerSpec>) return false;
-            else return spec.verb == Verb::Show || spec.verb == Verb::Get;
-        },
-        command);
-}
-}  // namespace
-
 std::string Pipeline::execute(const std::vector<std::string>& words, const GlobalOptions& globals) {
     const Command command = parse_command(words, globals);
-    if (is_show(command)) return show(command);
+    if (command_is_show(command)) return show(command);
     apply(command);
     return {};
 }
@@ -64,6 +52,15 @@ void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_
     state_->datapath.advance(time_ns);
     state_->datapath.receive(*port, frame, time_ns);
 }
+
+void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns, const skb::SkbMeta& arrival) {
+    Port* port = state_->port_by_ifindex(ifindex);
+    if (port == nullptr) return;
+    state_->datapath.advance(time_ns);
+    state_->datapath.receive(*port, frame, time_ns, arrival);
+}
+
+void Pipeline::set_cpu(uint32_t cpu) { state_->datapath.scratch.cpu = cpu; }
 
 void Pipeline::advance(uint64_t time_ns) { state_->datapath.advance(time_ns); }
 uint64_t Pipeline::next_wakeup() const { return state_->datapath.next_wakeup(); }

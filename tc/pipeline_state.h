@@ -37,7 +37,7 @@ class Datapath {
    public:
     explicit Datapath(Pipeline::State& state) : state_(state) {}
 
-    void receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns);
+    void receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival = {});
     void advance(uint64_t now_ns);
     uint64_t next_wakeup() const;
     // mirred: a copy of `skb` sent out of (egress) or into (ingress) the port with this ifindex.

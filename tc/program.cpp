@@ -6,6 +6,7 @@
 // eBPF, verified, and run the same way (a load past the packet or a division by a zero X returns 0 in
 // the converted code, cls-act-semantics.md §7).
 #include "tc/program.h"
+#include "tc/shared_loads.h"
 
 #include <atomic>
 
@@ -25,6 +26,14 @@ std::atomic<uint32_t> next_program_id{1};
 
 std::shared_ptr<TcProgram> TcProgram::load(const ProgramSource& source, skb::ProgType type,
                                            const runtime::LoadOptions& base) {
+    if (active_shared_loads() == nullptr) return load_fresh(source, type, base);
+    const std::string identity = fmt::format("{}:{}:{}:{}:{}:{}", static_cast<int>(type), static_cast<int>(source.kind),
+                                             source.object, source.section, source.program, source.text);
+    return shared_load(identity, [&] { return load_fresh(source, type, base); });
+}
+
+std::shared_ptr<TcProgram> TcProgram::load_fresh(const ProgramSource& source, skb::ProgType type,
+                                                 const runtime::LoadOptions& base) {
     auto program = std::make_shared<TcProgram>();
     program->id_ = next_program_id++;
     runtime::LoadOptions options = base;

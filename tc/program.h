@@ -43,6 +43,8 @@ class TcProgram {
     const runtime::LoadedObject* object() const { return object_.get(); }
 
    private:
+    static std::shared_ptr<TcProgram> load_fresh(const ProgramSource& source, skb::ProgType type,
+                                                 const runtime::LoadOptions& options);
     std::shared_ptr<runtime::LoadedObject> object_;
     const runtime::PreparedProgram* prepared_ = nullptr;
     cbpf::Program bytecode_;

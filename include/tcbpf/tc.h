@@ -70,6 +70,19 @@ struct PipelineOptions {
     std::optional<std::string> bpffs;
 };
 
+// The programs one command loaded (filters' and bpf actions'), kept so that replicas of a pipeline —
+// one per live worker — applying the same command after it run the very same program instances, and so
+// share their maps, as every CPU runs the one program the kernel loaded. See Pipeline::apply below.
+class SharedLoads {
+   public:
+    SharedLoads();
+    ~SharedLoads();
+    SharedLoads(const SharedLoads&) = delete;
+    SharedLoads& operator=(const SharedLoads&) = delete;
+    struct Impl;  // tc/shared_loads.h
+    std::unique_ptr<Impl> impl;
+};
+
 class Pipeline {
    public:
     explicit Pipeline(const PipelineOptions& options = {});
@@ -80,6 +93,10 @@ class Pipeline {
     // Applies one command; throws tcbpf::Error with tc's message and changes nothing on failure.
     // `show` commands do not change anything: use `show`.
     void apply(const Command& command);
+    // The same, for a replica: programs the command loads are recorded into `loads` the first time it
+    // is used, and taken from it, in the same order, by every later apply of the same command on a
+    // pipeline with the same configuration (tcbpf::Error if the replica asks for another program).
+    void apply(const Command& command, SharedLoads& loads);
     // Convenience: parse_command + apply, or for a show command, its output.
     std::string execute(const std::vector<std::string>& words, const GlobalOptions& globals = {});
 
@@ -94,6 +111,11 @@ class Pipeline {
     // A frame arrives on the port with this ifindex at virtual time `time_ns` (ingress hook, then the
     // peer's egress or the host). Unknown ifindex: the frame is ignored. Never throws.
     void receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns);
+    // The same for a frame that arrives with metadata (a live port's GSO super-frame: gso_size,
+    // gso_segs and ip_summed Partial); the fields the receive path sets itself are overwritten.
+    void receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns, const skb::SkbMeta& arrival);
+    // The CPU programs run on (bpf_get_smp_processor_id, per-CPU map slots): a live worker's index.
+    void set_cpu(uint32_t cpu);
     // Moves virtual time forward, letting every qdisc send what it may until then. Never throws.
     void advance(uint64_t time_ns);
     // The earliest virtual time a shaped qdisc will be able to send again (UINT64_MAX: none waiting).

@@ -179,8 +179,19 @@ struct ActionCommandSpec {
     bool json = false;
 };
 
-// `port add NAME type pcap in FILE [out FILE] [host FILE] [ifindex N] [vlan-offload on|off]`.
+// Where a port's frames come from and go to. Pcap: captures (offline runs). The live types need a
+// live runner (include/tcbpf/live.h): AfPacket binds to an existing interface, Tap creates a TAP device
+// named `dev` that tcbpf owns. A new live type is one more value here, one word in parse_port and one
+// case in live/open_port.cpp.
+enum class PortType : uint8_t { Pcap, AfPacket, Tap };
+const char* port_type_name(PortType type);  // "pcap", "afpacket", "tap"
+
+// `port add NAME type pcap in FILE [out FILE] [host FILE] [ifindex N] [vlan-offload on|off]` or
+// `port add NAME dev IFACE type afpacket|tap [workers N] [vlan-offload on|off]`.
 struct PortSpec {
+    PortType type = PortType::Pcap;
+    std::string dev;       // live ports: the interface (afpacket) or the TAP device to create (tap)
+    uint32_t workers = 1;  // live ports: fanout receive queues, one per worker
     std::string name;
     std::string in;    // input capture (may be empty: a port that only transmits)
     std::string out;   // frames leaving egress
@@ -201,6 +212,11 @@ struct GlobalOptions {
     bool details = false;
     bool pretty = false;
 };
+
+// True for `show`/`get`/`ls` commands, which read the configuration instead of changing it.
+bool command_is_show(const Command& command);
+// True when such a command asks for counters (-s).
+bool command_shows_stats(const Command& command);
 
 // Parses one command's words: {"filter", "add", "dev", "eth0", "ingress", "bpf", "da", ...}, or
 // {"port", "add", ...}. Files named by `bytecode-file` are read here. Throws tcbpf::Error with tc's

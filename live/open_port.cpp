@@ -1,0 +1,54 @@
+// Live port types behind one shape (open_port.h).
+//  - afpacket: one TPACKET_V3 socket per worker in a fanout group of their own (hash fanout keeps each
+//    flow on one worker);
+//  - tap: one device and one descriptor; worker 0 reads it, every worker writes frames into it (each
+//    frame is one writev, so writers never interleave).
+#include "live/open_port.h"
+
+#include <net/if.h>
+
+#include <fmt/format.h>
+
+#include "tcbpf/error.h"
+
+namespace tcbpf::live {
+
+uint32_t resolve_port(const tc::PortSpec& spec, std::shared_ptr<io::Port>& tap) {
+    switch (spec.type) {
+        case tc::PortType::AfPacket: {
+            const uint32_t ifindex = if_nametoindex(spec.dev.c_str());
+            if (ifindex == 0) throw Error(fmt::format("port add {}: {}: no such interface", spec.name, spec.dev));
+            return ifindex;
+        }
+        case tc::PortType::Tap:
+            tap = io::open_tap({.name = spec.dev});
+            return tap->ifindex();
+        case tc::PortType::Pcap: break;
+    }
+    throw Error(fmt::format("port add {}: a {} port is not a live port", spec.name, tc::port_type_name(spec.type)));
+}
+
+OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap) {
+    OpenedPort opened;
+    switch (spec.type) {
+        case tc::PortType::AfPacket: {
+            for (auto& q : io::open_afpacket_workers({.device = spec.dev}, workers)) {
+                opened.ifindex = q->ifindex();
+                opened.queues.push_back(std::move(q));
+                opened.receives.push_back(true);
+            }
+            return opened;
+        }
+        case tc::PortType::Tap:
+            opened.ifindex = tap->ifindex();
+            for (unsigned i = 0; i < workers; ++i) {
+                opened.queues.push_back(tap);
+                opened.receives.push_back(i == 0);
+            }
+            return opened;
+        case tc::PortType::Pcap: break;
+    }
+    throw Error(fmt::format("port add {}: a {} port is not a live port", spec.name, tc::port_type_name(spec.type)));
+}
+
+}  // namespace tcbpf::live
