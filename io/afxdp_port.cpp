@@ -156,16 +156,42 @@ class AfXdpPort final : public Port {
         void* area = mmap(nullptr, area_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (area == MAP_FAILED) throw Error(fmt::format("{}: UMEM of {} bytes: {}", name_, area_size_, std::strerror(errno)));
         area_ = area;
-        const xsk_umem_config umem_config{.fill_size = ring_, .comp_size = ring_, .frame_size = kChunk,
-                                          .frame_headroom = 0, .flags = 0};
-        if (const int rc = xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &umem_config); rc != 0) {
+        create_umem();
+        if (o.mode == XdpMode::Auto) {
+            // Native first; a driver without it refuses the attach (EOPNOTSUPP) and generic mode, which
+            // every interface has, takes over — on a fresh UMEM: the refused socket was bound with
+            // the first one's descriptor, which holds the queue until it is closed.
+            const std::string native_error = create_socket(o, XdpMode::Native);
+            if (!native_error.empty()) {
+                xsk_umem__delete(umem_);
+                umem_ = nullptr;
+                create_umem();
+                if (!create_socket(o, XdpMode::Generic).empty())
+                    throw Error(fmt::format("{} (native mode: {})", create_socket_error_, native_error));
+            }
+        } else if (!create_socket(o, o.mode).empty()) {
+            throw Error(create_socket_error_);
+        }
+        fd_ = xsk_socket__fd(xsk_);
+        for (uint32_t i = 0; i < ring_; ++i) held_.push_back(static_cast<uint64_t>(i) * kChunk);
+        refill();
+        for (uint32_t i = 0; i < ring_; ++i) free_tx_.push_back(static_cast<uint64_t>(ring_ + i) * kChunk);
+    }
+
+    void create_umem() {
+        const xsk_umem_config config{.fill_size = ring_, .comp_size = ring_, .frame_size = kChunk, .frame_headroom = 0, .flags = 0};
+        if (const int rc = xsk_umem__create(&umem_, area_, area_size_, &fill_, &comp_, &config); rc != 0) {
             umem_ = nullptr;
             throw Error(fmt::format("{}: AF_XDP UMEM: {}{}", name_, std::strerror(-rc), -rc == EPERM ? " (needs CAP_NET_RAW and CAP_BPF)" : ""));
         }
+    }
+
+    // "" once the socket exists, else why not (also kept in create_socket_error_).
+    std::string create_socket(const AfXdpOptions& o, XdpMode mode) {
         xsk_socket_config config{};
         config.rx_size = ring_;
         config.tx_size = ring_;
-        config.xdp_flags = o.mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+        config.xdp_flags = mode == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
         config.bind_flags = XDP_COPY | XDP_USE_SG;
         std::string warning;
         int rc;
@@ -185,18 +211,15 @@ class AfXdpPort final : public Port {
             libxdp_set_print(previous);
             warning = libxdp_last_warning;
         }
-        if (rc != 0) {
-            xsk_ = nullptr;
-            throw Error(fmt::format("{}: AF_XDP socket on queue {} ({} mode): {}{}{}", name_, o.queue,
-                                    o.mode == XdpMode::Native ? "native" : "generic", std::strerror(-rc),
-                                    warning.empty() ? "" : " (libxdp: " + warning + ")",
-                                    -rc == EINVAL && o.queue > 0 ? " — does the interface have that many queues?"
-                                    : -rc == EBUSY ? " — another AF_XDP socket or XDP program holds it?" : ""));
-        }
-        fd_ = xsk_socket__fd(xsk_);
-        for (uint32_t i = 0; i < ring_; ++i) held_.push_back(static_cast<uint64_t>(i) * kChunk);
-        refill();
-        for (uint32_t i = 0; i < ring_; ++i) free_tx_.push_back(static_cast<uint64_t>(ring_ + i) * kChunk);
+        if (rc == 0) return create_socket_error_ = "";
+        xsk_ = nullptr;
+        create_socket_error_ = fmt::format(
+            "{}: AF_XDP socket on queue {} ({} mode): {}{}{}", name_, o.queue, mode == XdpMode::Native ? "native" : "generic",
+            std::strerror(-rc), warning.empty() ? "" : " (libxdp: " + warning + ")",
+            -rc == EINVAL && o.queue > 0 ? " — does the interface have that many queues?"
+            : -rc == EBUSY              ? " — another AF_XDP socket or XDP program holds it?"
+                                        : "");
+        return create_socket_error_;
     }
 
     RxFrame frame_from(std::span<uint8_t> bytes) {
@@ -302,6 +325,7 @@ class AfXdpPort final : public Port {
     size_t joined_used_ = 0;
     bool joining_ = false;
     std::vector<uint8_t> scratch_;
+    std::string create_socket_error_;
 };
 
 // Receive queues as the driver counts them (ETHTOOL_GCHANNELS: dedicated rx plus combined channels);

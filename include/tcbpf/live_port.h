@@ -99,12 +99,13 @@ std::vector<std::unique_ptr<Port>> open_afpacket_workers(const AfPacketOptions& 
 enum class XdpMode : uint8_t {
     Generic,  // XDP_FLAGS_SKB_MODE: works on every interface (veth, TAP, any driver)
     Native,   // XDP_FLAGS_DRV_MODE: the driver runs the program (veth has it; fails where absent)
+    Auto,     // native where the driver has it, else generic
 };
 
 struct AfXdpOptions {
     std::string device;
     uint32_t queue = 0;  // the receive queue this socket serves
-    XdpMode mode = XdpMode::Generic;
+    XdpMode mode = XdpMode::Auto;
     uint32_t ring_size = 2048;  // descriptors per ring (a power of two); the UMEM has 2 x ring_size chunks
 };
 

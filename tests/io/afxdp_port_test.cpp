@@ -20,8 +20,9 @@ using namespace test;
 
 // Kernels without AF_XDP (or XDP in generic mode) refuse in one of these ways; anything else fails.
 bool afxdp_unsupported(const std::string& error) {
-    return error.find("Address family not supported") != std::string::npos ||
-           error.find("Operation not supported") != std::string::npos;
+    const std::string last = error.substr(0, error.find(" (native mode:"));  // Auto: generic's refusal
+    return last.find("Address family not supported") != std::string::npos ||
+           last.find("Operation not supported") != std::string::npos;
 }
 
 class AfXdp : public ::testing::Test {
@@ -31,9 +32,10 @@ class AfXdp : public ::testing::Test {
             GTEST_SKIP() << "network namespaces unavailable: " << reason;
     }
 
-    // Runs `work` in a namespace holding kVeth with an AF_XDP port on p1; `open_error` says why the
-    // port could not be opened.
-    std::string with_port(const std::function<void(Port&)>& work, const AfXdpOptions& options = {.device = "p1"}) {
+    // Runs `work` in a namespace holding kVeth with an AF_XDP port on p1 (generic mode unless told);
+    // `open_error` says why the port could not be opened.
+    std::string with_port(const std::function<void(Port&)>& work,
+                          const AfXdpOptions& options = {.device = "p1", .mode = XdpMode::Generic}) {
         return net::test::run_in_netns(kVeth, [&] {
             std::unique_ptr<Port> port;
             try {
@@ -187,6 +189,25 @@ TEST_F(AfXdp, NativeWorkersOnTwoQueuesShareFlowsWithoutLossOrDuplicates) {
     expect_each_flow_once(per_worker, 2, 64);
     // The last socket closed: libxdp took its program off the interface.
     EXPECT_EQ(link_after.find("xdp"), std::string::npos) << link_after;
+}
+
+TEST_F(AfXdp, AutoModePrefersNativeAndFallsBackToGeneric) {
+    std::string veth_link, lo_link;
+    const std::string failure = net::test::run_in_netns(kVeth, [&] {
+        try {
+            auto veth = open_afxdp({.device = "p1", .mode = XdpMode::Auto});
+            veth_link = shell_output("ip link show p1");
+            auto lo = open_afxdp({.device = "lo", .mode = XdpMode::Auto});  // loopback has no native XDP
+            lo_link = shell_output("ip link show lo");
+        } catch (const Error& e) {
+            open_error = e.what();
+        }
+    });
+    ASSERT_EQ(failure, "");
+    SKIP_OR_FAIL_ON_OPEN();
+    // `ip link` names the attach mode after the MTU: "xdp" (native) or "xdpgeneric".
+    EXPECT_NE(veth_link.find(" xdp "), std::string::npos) << veth_link;
+    EXPECT_NE(lo_link.find(" xdpgeneric "), std::string::npos) << lo_link;
 }
 
 TEST_F(AfXdp, MoreWorkersThanQueuesIsRefused) {
