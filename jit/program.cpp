@@ -35,6 +35,9 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
     detail::GeneratedCode code = detail::generate_x86_64(input);
     impl->entry = reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code.memory.base() + code.entry_offset));
     impl->tail_entry = code.memory.base() + code.tail_entry_offset;
+    if (!code.uses_context)
+        impl->direct_entry =
+            reinterpret_cast<DirectEntry>(reinterpret_cast<uintptr_t>(code.memory.base() + code.entry_offset));
     impl->insn_offsets = std::move(code.insn_offsets);
     impl->code = std::move(code.memory);
     return std::unique_ptr<Program>(new Program(std::move(impl)));
@@ -50,6 +53,8 @@ uint64_t Program::run(vm::Context& cx, uint64_t r1, uint64_t r2) const {
     cx.tail_calls_done = 0;
     return impl_->entry(r1, r2, &cx);
 }
+
+Program::DirectEntry Program::direct_entry() const { return impl_->direct_entry; }
 
 size_t Program::code_size() const { return impl_->code.size(); }
 const void* Program::code_address() const { return impl_->code.base(); }

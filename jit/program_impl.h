@@ -14,6 +14,7 @@ struct Program::Impl {
     std::vector<vm::HelperFn> helpers_by_id;  // callx table, referenced by the generated code
     detail::CodeMemory code;
     detail::EntryFn entry = nullptr;
+    Program::DirectEntry direct_entry = nullptr;  // programs that call nothing
     const void* tail_entry = nullptr;
     std::vector<uint32_t> insn_offsets;
 };

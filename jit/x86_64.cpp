@@ -757,6 +757,7 @@ GeneratedCode generate_x86_64(const CodegenInput& input) {
 
     GeneratedCode generated;
     generated.tail_entry_offset = compiler.label_offset(0);
+    generated.uses_context = needs.state;
     for (size_t pc = 0; pc < n; ++pc) generated.insn_offsets.push_back(static_cast<uint32_t>(compiler.label_offset(pc)));
     generated.insn_offsets.push_back(static_cast<uint32_t>(compiler.cold_offset()));
     const size_t size = code.codeSize();

@@ -23,6 +23,7 @@ struct GeneratedCode {
     CodeMemory memory;
     size_t entry_offset = 0;       // EntryFn
     size_t tail_entry_offset = 0;  // the body, entered by tail calls with the caller's state
+    bool uses_context = true;      // false: the code never reads its Context argument (calls nothing)
     std::vector<uint32_t> insn_offsets;  // per eBPF slot: where its code starts; then the cold paths
 };
 

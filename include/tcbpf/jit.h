@@ -58,6 +58,14 @@ class Program {
     // a fault returns 0 with cx.fault set, like the interpreter. Safe to call concurrently.
     uint64_t run(vm::Context& cx, uint64_t r1, uint64_t r2 = 0) const;
 
+    // The native code as the kernel calls a program (bpf_func(ctx)), for programs that call nothing —
+    // no helper, no local or tail call, no legacy packet load: their code never reads the vm::Context
+    // and nothing in it can fault, so `direct_entry()(r1, r2)` returns what run() returns without run()'s
+    // per-run Context bookkeeping (the classic-filter fast path, cbpf_filter.h). nullptr for programs
+    // that call anything. Safe to call concurrently.
+    using DirectEntry = uint64_t (*)(uint64_t r1, uint64_t r2);
+    DirectEntry direct_entry() const;
+
     // Size of the generated machine code in bytes (for tests and `prog show`).
     size_t code_size() const;
     // Where the generated code starts (tests check its mapping is read-execute only).

@@ -359,3 +359,39 @@ TEST(JitCodeMemory, CodeAboveTheLimitIsUnsupported) {
 
 }  // namespace
 }  // namespace tcbpf::testing
+
+namespace tcbpf::testing {
+namespace {
+
+// ---- the direct entry (programs that call nothing) ----
+
+TEST(JitDirectEntry, AProgramThatCallsNothingRunsWithoutAContextAndGivesRunsResult) {
+    // r0 = memory[0] + r2 + r6..r9 + a stack round trip: callee-saved registers and the frame in use,
+    // still nothing called.
+    const std::vector<Insn> prog{ldx(Op::LDX_B, 0, 1, 0), alux(Op::ADD64_X, 0, 2),  mov(6, 6),
+                                 mov(7, 7),               mov(8, 8),                mov(9, 9),
+                                 alux(Op::ADD64_X, 0, 6), alux(Op::ADD64_X, 0, 7),  alux(Op::ADD64_X, 0, 8),
+                                 alux(Op::ADD64_X, 0, 9), stx(Op::STX_DW, 10, 0, -8), ldx(Op::LDX_DW, 0, 10, -8),
+                                 exit_insn()};
+    const auto compiled = jit::Program::compile(program(prog), {});
+    ASSERT_NE(compiled->direct_entry(), nullptr);
+    uint8_t memory[1] = {100};
+    const auto r1 = reinterpret_cast<uint64_t>(memory);
+    vm::Context cx;
+    EXPECT_EQ(compiled->direct_entry()(r1, 5), 100u + 5 + 6 + 7 + 8 + 9);
+    EXPECT_EQ(compiled->run(cx, r1, 5), compiled->direct_entry()(r1, 5));
+}
+
+TEST(JitDirectEntry, ProgramsThatCallHaveNone) {
+    const vm::HelperRegistry helpers = registry();
+    const std::vector<Insn> calling[] = {
+        {mov(1, 1), call(1), exit_insn()},                         // a helper
+        {call_local(1), exit_insn(), mov(0, 1), exit_insn()},      // a subprogram
+        {movx(6, 1), ld_abs(Op::LD_ABS_B, 0), exit_insn()},        // a legacy packet load
+        {mov(1, 1), callx(1), exit_insn()},                        // callx
+    };
+    for (const auto& prog : calling) EXPECT_EQ(jit::Program::compile(program(prog), helpers)->direct_entry(), nullptr);
+}
+
+}  // namespace
+}  // namespace tcbpf::testing
