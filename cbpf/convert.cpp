@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "cbpf/opcodes.h"
+#include "cbpf/value_bounds.h"
 #include "tcbpf/cbpf.h"
 
 namespace tcbpf::cbpf {
@@ -23,8 +24,19 @@ namespace {
 using isa::Insn;
 using isa::Op;
 
-constexpr uint8_t kA = 0, kScratch = 2, kScratch2 = 3, kScratch3 = 4, kCtx = 6, kX = 7, kData = 8, kDataEnd = 9,
-                  kFp = 10;
+constexpr uint8_t kA = 0, kFp = 10;
+
+// Where the converted program keeps what it needs besides A. A program that calls something (a helper
+// for an ancillary load, or the legacy LD_ABS/LD_IND) uses the kernel's mapping: X, the context and the
+// packet pointers in r6..r9, which calls preserve, and the context in r6, where LD_ABS/LD_IND expect
+// it. A program that calls nothing — most tcpdump filters — keeps everything in r1..r5, which no call
+// clobbers when there are none: JIT-compiled, it then saves no register and needs no frame, and runs
+// straight from the entry into its body.
+struct Registers {
+    uint8_t ctx, x, data, data_end, scratch;
+};
+constexpr Registers kCallingRegisters{.ctx = 6, .x = 7, .data = 8, .data_end = 9, .scratch = 2};
+constexpr Registers kLeafRegisters{.ctx = 1, .x = 5, .data = 2, .data_end = 3, .scratch = 4};
 
 // __sk_buff offsets of the fields ancillary loads read (skb-context.md).
 constexpr int16_t kSkbData = 76, kSkbDataEnd = 80;
@@ -136,28 +148,31 @@ constexpr size_t kReturnZero = SIZE_MAX;
 
 class Converter {
    public:
-    explicit Converter(const Program& prog) : prog_(prog) {}
+    explicit Converter(const Program& prog)
+        : prog_(prog), live_(reachable(prog)), x_bound_(x_upper_bounds(prog)),
+          r_(calls_anything() ? kCallingRegisters : kLeafRegisters) {}
 
     // `guarded`: when the packet is read at several constant offsets, the program is emitted twice —
     // a copy without bounds checks for those offsets, entered when one check at the start shows the
     // packet is long enough for all of them, and the fully checked copy for shorter packets. cBPF has
     // no side effects, so which copy runs cannot be observed.
     isa::Program run(bool guarded) {
-        // Prologue: A and X start at 0; the context moves to r6, where LD_ABS/LD_IND expect it.
+        // Prologue: A and X start at 0 (X only where something reads it); the context moves to r6 in
+        // programs that call, where LD_ABS/LD_IND expect it.
         emit(make(Op::MOV32_K, kA));
-        emit(make(Op::MOV32_K, kX));
-        emit(make(Op::MOV64_X, kCtx, 1));
+        if (reads_x()) emit(make(Op::MOV32_K, r_.x));
+        if (r_.ctx != 1) emit(make(Op::MOV64_X, r_.ctx, 1));
         if (uses_packet(prog_)) {
-            load_field(kData, kSkbData);
-            load_field(kDataEnd, kSkbDataEnd);
+            load_field(r_.data, kSkbData);
+            load_field(r_.data_end, kSkbDataEnd);
         }
-        const std::vector<bool> live = reachable(prog_);
+        const std::vector<bool>& live = live_;
         const uint32_t span = guarded ? constant_span(live) : 0;
         if (span != 0) {
-            emit(make(Op::MOV64_X, kScratch, kData));
-            emit(make(Op::ADD64_K, kScratch, 0, 0, static_cast<int32_t>(span)));
+            emit(make(Op::MOV64_X, r_.scratch, r_.data));
+            emit(make(Op::ADD64_K, r_.scratch, 0, 0, static_cast<int32_t>(span)));
             fixups_.push_back({out_.insns.size(), 0, 1});  // too short: the checked copy
-            emit(make(Op::JGT64_X, kScratch, kDataEnd));
+            emit(make(Op::JGT64_X, r_.scratch, r_.data_end));
             emit_copy(live, 0, span);
             emit_copy(live, 1, 0);
         } else {
@@ -180,6 +195,54 @@ class Converter {
     }
 
    private:
+    // Whether the conversion of some reachable instruction calls: a helper for an ancillary load, or
+    // the legacy LD_ABS/LD_IND for what direct access cannot reach.
+    bool calls_anything() const {
+        for (size_t pc = 0; pc < prog_.size(); ++pc) {
+            const cbpf::Insn& in = prog_[pc];
+            const OpcodeRow* row = find_opcode(in.code);
+            if (!live_[pc] || row == nullptr) continue;
+            switch (row->kind) {
+                case Kind::LdAbs:
+                    if (in.k >= static_cast<uint32_t>(kAdOff)) {
+                        if (ancillary_calls(in.k - static_cast<uint32_t>(kAdOff))) return true;
+                    } else if (in.k + size_of_load(in.code) > kMaxDirectEnd) {
+                        return true;
+                    }
+                    break;
+                case Kind::LdxMsh:
+                    if (in.k >= kMaxDirectEnd) return true;
+                    break;
+                case Kind::LdInd:
+                    if (!indexed_always_direct(pc)) return true;
+                    break;
+                default: break;
+            }
+        }
+        return false;
+    }
+    static bool ancillary_calls(uint32_t id) {
+        return id == kAdCpu || id == kAdRandom || id == kAdHatype || id == kAdPayOffset || id == kAdNlattr ||
+               id == kAdNlattrNest;
+    }
+    // LD IND at pc reads directly whatever X holds: X + k stays within kMaxDirectIndexed (no 32-bit wrap,
+    // so never one of the negative bases only LD_IND resolves).
+    bool indexed_always_direct(size_t pc) const { return x_bound_[pc] + prog_[pc].k <= kMaxDirectIndexed; }
+    bool reads_x() const {
+        for (size_t pc = 0; pc < prog_.size(); ++pc) {
+            const cbpf::Insn& in = prog_[pc];
+            const OpcodeRow* row = find_opcode(in.code);
+            if (!live_[pc] || row == nullptr) continue;
+            const bool src_x = (row->kind == Kind::Alu || row->kind == Kind::Jcond) && (in.code & kSrcX);
+            const bool ancillary_x = row->kind == Kind::LdAbs && in.k >= static_cast<uint32_t>(kAdOff) &&
+                                     (in.k - static_cast<uint32_t>(kAdOff) == kAdAluXorX ||
+                                      ancillary_calls(in.k - static_cast<uint32_t>(kAdOff)));
+            if (src_x || ancillary_x || row->kind == Kind::LdInd || row->kind == Kind::Stx || row->kind == Kind::Txa)
+                return true;
+        }
+        return false;
+    }
+
     void emit_copy(const std::vector<bool>& live, size_t copy, uint32_t known_length) {
         copy_ = copy;
         known_length_ = known_length;
@@ -209,11 +272,11 @@ class Converter {
         fixups_.push_back({out_.insns.size(), cbpf_target, copy_});
         emit(make(op, op == Op::JA ? 0 : kA, src, 0, imm));
     }
-    void load_field(uint8_t dst, int16_t offset) { emit(make(Op::LDX_W, dst, kCtx, offset)); }
+    void load_field(uint8_t dst, int16_t offset) { emit(make(Op::LDX_W, dst, r_.ctx, offset)); }
     // if (reg > data_end) return 0;
     void return_zero_if_beyond(uint8_t reg) {
         fixups_.push_back({out_.insns.size(), kReturnZero, copy_});
-        emit(make(Op::JGT64_X, reg, kDataEnd));
+        emit(make(Op::JGT64_X, reg, r_.data_end));
     }
     // dst = big-endian `size` bytes at base + offset, known to lie inside the packet.
     void load_be(uint8_t dst, uint8_t base, int16_t offset, uint32_t size) {
@@ -224,37 +287,45 @@ class Converter {
     // A = P[k:size] for 0 <= k, k + size <= kMaxDirectEnd: one bounds check, one load.
     void load_abs_direct(uint8_t dst, uint32_t k, uint32_t size) {
         if (k + size <= known_length_) {  // the guard at the start covered it
-            load_be(dst, kData, static_cast<int16_t>(k), size);
+            load_be(dst, r_.data, static_cast<int16_t>(k), size);
             return;
         }
-        emit(make(Op::MOV64_X, kScratch, kData));
-        emit(make(Op::ADD64_K, kScratch, 0, 0, static_cast<int32_t>(k + size)));
-        return_zero_if_beyond(kScratch);
-        load_be(dst, kData, static_cast<int16_t>(k), size);
+        emit(make(Op::MOV64_X, r_.scratch, r_.data));
+        emit(make(Op::ADD64_K, r_.scratch, 0, 0, static_cast<int32_t>(k + size)));
+        return_zero_if_beyond(r_.scratch);
+        load_be(dst, r_.data, static_cast<int16_t>(k), size);
     }
     // A = P[X+k:size]. The 32-bit sum X + k is the offset the kernel's helper receives; a small
-    // non-negative one is read directly, anything else (negative bases, far offsets) through LD_IND.
-    void load_ind(const cbpf::Insn& in) {
+    // non-negative one is read directly, anything else (negative bases, far offsets) through LD_IND —
+    // unless the bounds of X prove the sum is always small, when the check stays only for the verifier.
+    // A, about to be overwritten, holds the sum and then the end of the read.
+    void load_ind(size_t pc, const cbpf::Insn& in) {
         const uint32_t size = size_of_load(in.code);
-        emit(make(Op::MOV32_X, kScratch, kX));
-        emit(make(Op::ADD32_K, kScratch, 0, 0, static_cast<int32_t>(in.k)));
-        emit(make(Op::JGT64_K, kScratch, 0, size == 1 ? 7 : 8, static_cast<int32_t>(kMaxDirectIndexed)));
-        emit(make(Op::MOV64_X, kScratch2, kData));
-        emit(make(Op::ADD64_X, kScratch2, kScratch));
-        emit(make(Op::MOV64_X, kScratch3, kScratch2));
-        emit(make(Op::ADD64_K, kScratch3, 0, 0, static_cast<int32_t>(size)));
-        return_zero_if_beyond(kScratch3);
-        load_be(kA, kScratch2, 0, size);
+        const bool direct_only = indexed_always_direct(pc);
+        emit(make(Op::MOV32_X, kA, r_.x));
+        emit(make(Op::ADD32_K, kA, 0, 0, static_cast<int32_t>(in.k)));
+        if (direct_only) {
+            fixups_.push_back({out_.insns.size(), kReturnZero, copy_});
+            emit(make(Op::JGT64_K, kA, 0, 0, static_cast<int32_t>(kMaxDirectIndexed)));
+        } else {
+            emit(make(Op::JGT64_K, kA, 0, size == 1 ? 7 : 8, static_cast<int32_t>(kMaxDirectIndexed)));
+        }
+        emit(make(Op::MOV64_X, r_.scratch, r_.data));
+        emit(make(Op::ADD64_X, r_.scratch, kA));
+        emit(make(Op::MOV64_X, kA, r_.scratch));
+        emit(make(Op::ADD64_K, kA, 0, 0, static_cast<int32_t>(size)));
+        return_zero_if_beyond(kA);
+        load_be(kA, r_.scratch, 0, size);
+        if (direct_only) return;
         emit(make(Op::JA, 0, 0, 1));
-        emit(make(ld_ind_op(in.code), 0, kX, 0, static_cast<int32_t>(in.k)));
+        emit(make(ld_ind_op(in.code), 0, r_.x, 0, static_cast<int32_t>(in.k)));
     }
     // X = 4 * (P[k] & 0xf).
     void load_msh(uint32_t k) {
         if (k < kMaxDirectEnd) {
-            load_abs_direct(kScratch, k, 1);
-            emit(make(Op::AND32_K, kScratch, 0, 0, 0xf));
-            emit(make(Op::LSH32_K, kScratch, 0, 0, 2));
-            emit(make(Op::MOV32_X, kX, kScratch));
+            load_abs_direct(r_.x, k, 1);
+            emit(make(Op::AND32_K, r_.x, 0, 0, 0xf));
+            emit(make(Op::LSH32_K, r_.x, 0, 0, 2));
             return;
         }
         // LD_ABS writes r0, so A waits on the stack.
@@ -262,7 +333,7 @@ class Converter {
         emit(make(Op::LD_ABS_B, 0, 0, 0, static_cast<int32_t>(k)));
         emit(make(Op::AND32_K, kA, 0, 0, 0xf));
         emit(make(Op::LSH32_K, kA, 0, 0, 2));
-        emit(make(Op::MOV32_X, kX, kA));
+        emit(make(Op::MOV32_X, r_.x, kA));
         emit(make(Op::LDX_W, kA, kFp, kSavedA));
     }
     void call(int32_t helper) {
@@ -272,17 +343,17 @@ class Converter {
     }
     // An internal helper taking (ctx, A, X) as the kernel's conversion calls its private functions.
     void call_with_ctx_a_x(int32_t helper) {
-        emit(make(Op::MOV64_X, 1, kCtx));
+        emit(make(Op::MOV64_X, 1, r_.ctx));
         emit(make(Op::MOV64_X, 2, kA));
-        emit(make(Op::MOV64_X, 3, kX));
+        emit(make(Op::MOV64_X, 3, r_.x));
         call(helper);
     }
 
     // The kernel loads skb->dev and, when it is NULL, exits returning A as it stands. skb->dev is
-    // NULL exactly when the ifindex the context shows is 0; the ifindex stays in kScratch.
+    // NULL exactly when the ifindex the context shows is 0; the ifindex stays in r_.scratch.
     void leave_without_device() {
-        load_field(kScratch, kSkbIfindex);
-        emit(make(Op::JNE32_K, kScratch, 0, 1, 0));
+        load_field(r_.scratch, kSkbIfindex);
+        emit(make(Op::JNE32_K, r_.scratch, 0, 1, 0));
         emit(make(Op::EXIT));
     }
 
@@ -299,7 +370,7 @@ class Converter {
             case kAdPktType: load_field(kA, kSkbPktType); break;
             case kAdIfindex:
                 leave_without_device();
-                emit(make(Op::MOV32_X, kA, kScratch));
+                emit(make(Op::MOV32_X, kA, r_.scratch));
                 break;
             case kAdMark: load_field(kA, kSkbMark); break;
             case kAdQueue: load_field(kA, kSkbQueue); break;
@@ -308,7 +379,7 @@ class Converter {
             case kAdVlanTagPresent: load_field(kA, kSkbVlanPresent); break;
             case kAdCpu: call(kHelperSmpProcessorId); break;
             case kAdRandom: call(kHelperPrandom); break;
-            case kAdAluXorX: emit(make(Op::XOR32_X, kA, kX)); break;
+            case kAdAluXorX: emit(make(Op::XOR32_X, kA, r_.x)); break;
             case kAdHatype:
                 leave_without_device();
                 call_with_ctx_a_x(kHelperCbpfHatype);
@@ -329,11 +400,11 @@ class Converter {
                 const uint16_t op = op_of(in.code);
                 if ((in.code & kSrcX) && (op == 0x30 || op == 0x90)) {
                     // Division by a zero X ends the program returning 0.
-                    emit(make(Op::JNE32_K, kX, 0, 2, 0));
+                    emit(make(Op::JNE32_K, r_.x, 0, 2, 0));
                     emit(make(Op::MOV32_K, kA));
                     emit(make(Op::EXIT));
                 }
-                emit(make(alu_op(in.code), kA, (in.code & kSrcX) ? kX : 0, 0, (in.code & kSrcX) ? 0 : k));
+                emit(make(alu_op(in.code), kA, (in.code & kSrcX) ? r_.x : 0, 0, (in.code & kSrcX) ? 0 : k));
                 break;
             }
             case Kind::Neg: emit(make(Op::NEG32, kA)); break;
@@ -345,18 +416,18 @@ class Converter {
                 else
                     emit(make(ld_abs_op(in.code), 0, 0, 0, k));
                 break;
-            case Kind::LdInd: load_ind(in); break;
+            case Kind::LdInd: load_ind(pc, in); break;
             case Kind::LdLen: load_field(kA, kSkbLen); break;
-            case Kind::LdxLen: load_field(kX, kSkbLen); break;
+            case Kind::LdxLen: load_field(r_.x, kSkbLen); break;
             case Kind::LdImm: emit(make(Op::MOV32_K, kA, 0, 0, k)); break;
-            case Kind::LdxImm: emit(make(Op::MOV32_K, kX, 0, 0, k)); break;
+            case Kind::LdxImm: emit(make(Op::MOV32_K, r_.x, 0, 0, k)); break;
             case Kind::LdMem: emit(make(Op::LDX_W, kA, kFp, scratch_offset(in.k))); break;
-            case Kind::LdxMem: emit(make(Op::LDX_W, kX, kFp, scratch_offset(in.k))); break;
+            case Kind::LdxMem: emit(make(Op::LDX_W, r_.x, kFp, scratch_offset(in.k))); break;
             case Kind::St: emit(make(Op::STX_W, kFp, kA, scratch_offset(in.k))); break;
-            case Kind::Stx: emit(make(Op::STX_W, kFp, kX, scratch_offset(in.k))); break;
+            case Kind::Stx: emit(make(Op::STX_W, kFp, r_.x, scratch_offset(in.k))); break;
             case Kind::LdxMsh: load_msh(in.k); break;
-            case Kind::Tax: emit(make(Op::MOV64_X, kX, kA)); break;
-            case Kind::Txa: emit(make(Op::MOV64_X, kA, kX)); break;
+            case Kind::Tax: emit(make(Op::MOV64_X, r_.x, kA)); break;
+            case Kind::Txa: emit(make(Op::MOV64_X, kA, r_.x)); break;
             case Kind::RetK:
                 emit(make(Op::MOV32_K, kA, 0, 0, k));
                 emit(make(Op::EXIT));
@@ -369,7 +440,7 @@ class Converter {
                 const size_t t = pc + 1 + in.jt, f = pc + 1 + in.jf;
                 const bool x = in.code & kSrcX;
                 const int32_t imm = x ? 0 : k;
-                const uint8_t src = x ? kX : 0;
+                const uint8_t src = x ? r_.x : 0;
                 if (t == f) {
                     if (in.jt != 0) emit_jump(Op::JA, t);
                 } else if (in.jf == 0) {
@@ -386,6 +457,9 @@ class Converter {
     }
 
     const Program& prog_;
+    const std::vector<bool> live_;
+    const std::vector<uint64_t> x_bound_;
+    const Registers r_;
     isa::Program out_;
     std::vector<size_t> position_[2];  // per copy: where each cBPF instruction starts
     std::vector<Fixup> fixups_;

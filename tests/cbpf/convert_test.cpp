@@ -36,33 +36,99 @@ TEST(CbpfConvert, SmallProgramReadsAsExpected) {
     // ldh [12]; jeq #0x800 jt 2 jf 3; ret #262144; ret #0
     const isa::Program e =
         cbpf::convert({{0x28, 0, 0, 12}, {0x15, 0, 1, 0x800}, {0x06, 0, 0, 262144}, {0x06, 0, 0, 0}});
-    // A packet load is one bounds check against data_end (r9) and a load from data (r8); every failed
-    // check shares the final "return 0".
+    // A program that calls nothing keeps the context, the packet pointers and its scratch in r1..r4
+    // (no register for X, which it never reads). A packet load is one bounds check against data_end
+    // (r3) and a load from data (r2); every failed check shares the final "return 0".
     EXPECT_EQ(isa::disassemble(e),
               " 0: w0 = 0\n"
-              " 1: w7 = 0\n"
-              " 2: r6 = r1\n"
-              " 3: w8 = *(u32 *)(r6 + 76)\n"
-              " 4: w9 = *(u32 *)(r6 + 80)\n"
-              " 5: r2 = r8\n"
-              " 6: r2 += 14\n"
-              " 7: if r2 > r9 goto +7\n"
-              " 8: w0 = *(u16 *)(r8 + 12)\n"
-              " 9: r0 = be16 r0\n"
-              "10: if w0 != 2048 goto +2\n"
-              "11: w0 = 262144\n"
+              " 1: w2 = *(u32 *)(r1 + 76)\n"
+              " 2: w3 = *(u32 *)(r1 + 80)\n"
+              " 3: r4 = r2\n"
+              " 4: r4 += 14\n"
+              " 5: if r4 > r3 goto +7\n"
+              " 6: w0 = *(u16 *)(r2 + 12)\n"
+              " 7: r0 = be16 r0\n"
+              " 8: if w0 != 2048 goto +2\n"
+              " 9: w0 = 262144\n"
+              "10: exit\n"
+              "11: w0 = 0\n"
               "12: exit\n"
               "13: w0 = 0\n"
-              "14: exit\n"
-              "15: w0 = 0\n"
-              "16: exit\n");
+              "14: exit\n");
 }
 
 TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
     // ldh [12]; jeq #0x800 jt 2 jf 4; ldb [23]; ret a; ret #0: one check for 24 bytes enters a copy
-    // without checks; shorter packets take the fully checked copy (from 15 on).
+    // without checks; shorter packets take the fully checked copy (from 13 on).
     const isa::Program e = cbpf::convert(
         {{0x28, 0, 0, 12}, {0x15, 0, 2, 0x800}, {0x30, 0, 0, 23}, {0x16, 0, 0, 0}, {0x06, 0, 0, 0}});
+    EXPECT_EQ(isa::disassemble(e),
+              " 0: w0 = 0\n"
+              " 1: w2 = *(u32 *)(r1 + 76)\n"
+              " 2: w3 = *(u32 *)(r1 + 80)\n"
+              " 3: r4 = r2\n"
+              " 4: r4 += 24\n"
+              " 5: if r4 > r3 goto +7\n"
+              " 6: w0 = *(u16 *)(r2 + 12)\n"
+              " 7: r0 = be16 r0\n"
+              " 8: if w0 != 2048 goto +2\n"
+              " 9: w0 = *(u8 *)(r2 + 23)\n"
+              "10: exit\n"
+              "11: w0 = 0\n"
+              "12: exit\n"
+              "13: r4 = r2\n"
+              "14: r4 += 14\n"
+              "15: if r4 > r3 goto +10\n"
+              "16: w0 = *(u16 *)(r2 + 12)\n"
+              "17: r0 = be16 r0\n"
+              "18: if w0 != 2048 goto +5\n"
+              "19: r4 = r2\n"
+              "20: r4 += 24\n"
+              "21: if r4 > r3 goto +4\n"
+              "22: w0 = *(u8 *)(r2 + 23)\n"
+              "23: exit\n"
+              "24: w0 = 0\n"
+              "25: exit\n"
+              "26: w0 = 0\n"
+              "27: exit\n");
+}
+
+TEST(CbpfConvert, IndexedLoadsAfterAHeaderLengthReadDirectlyWithoutTheLegacyLoad) {
+    // ldxb 4*([14]&0xf); ldh [x + 16]; ret a: X is at most 60, so X + 16 is always a small offset and
+    // the legacy LD_IND (a call) is never needed. The program calls nothing: X lives in r5, and A
+    // carries the sum, then the end of the read, until the load overwrites it.
+    const isa::Program e = cbpf::convert({{0xb1, 0, 0, 14}, {0x48, 0, 0, 16}, {0x16, 0, 0, 0}});
+    EXPECT_EQ(isa::disassemble(e),
+              " 0: w0 = 0\n"
+              " 1: w5 = 0\n"
+              " 2: w2 = *(u32 *)(r1 + 76)\n"
+              " 3: w3 = *(u32 *)(r1 + 80)\n"
+              " 4: r4 = r2\n"
+              " 5: r4 += 15\n"
+              " 6: if r4 > r3 goto +14\n"
+              " 7: w5 = *(u8 *)(r2 + 14)\n"
+              " 8: w5 &= 15\n"
+              " 9: w5 <<= 2\n"
+              "10: w0 = w5\n"
+              "11: w0 += 16\n"
+              "12: if r0 > 65280 goto +8\n"
+              "13: r4 = r2\n"
+              "14: r4 += r0\n"
+              "15: r0 = r4\n"
+              "16: r0 += 2\n"
+              "17: if r0 > r3 goto +3\n"
+              "18: w0 = *(u16 *)(r4 + 0)\n"
+              "19: r0 = be16 r0\n"
+              "20: exit\n"
+              "21: w0 = 0\n"
+              "22: exit\n");
+}
+
+TEST(CbpfConvert, IndexedLoadsWithAnUnboundedIndexKeepTheLegacyLoadAndTheKernelsRegisters) {
+    // ld [0]; tax; ldh [x + 14]; ret a: X may be anything, including the negative SKF_NET_OFF and
+    // SKF_LL_OFF bases, which only LD_IND resolves. The program calls, so it uses the kernel's mapping
+    // (context in r6, X in r7, packet pointers in r8/r9, all kept across calls).
+    const isa::Program e = cbpf::convert({{0x20, 0, 0, 0}, {0x07, 0, 0, 0}, {0x48, 0, 0, 14}, {0x16, 0, 0, 0}});
     EXPECT_EQ(isa::disassemble(e),
               " 0: w0 = 0\n"
               " 1: w7 = 0\n"
@@ -70,30 +136,41 @@ TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
               " 3: w8 = *(u32 *)(r6 + 76)\n"
               " 4: w9 = *(u32 *)(r6 + 80)\n"
               " 5: r2 = r8\n"
-              " 6: r2 += 24\n"
-              " 7: if r2 > r9 goto +7\n"
-              " 8: w0 = *(u16 *)(r8 + 12)\n"
-              " 9: r0 = be16 r0\n"
-              "10: if w0 != 2048 goto +2\n"
-              "11: w0 = *(u8 *)(r8 + 23)\n"
-              "12: exit\n"
-              "13: w0 = 0\n"
-              "14: exit\n"
-              "15: r2 = r8\n"
-              "16: r2 += 14\n"
-              "17: if r2 > r9 goto +10\n"
-              "18: w0 = *(u16 *)(r8 + 12)\n"
-              "19: r0 = be16 r0\n"
-              "20: if w0 != 2048 goto +5\n"
-              "21: r2 = r8\n"
-              "22: r2 += 24\n"
-              "23: if r2 > r9 goto +4\n"
-              "24: w0 = *(u8 *)(r8 + 23)\n"
-              "25: exit\n"
-              "26: w0 = 0\n"
-              "27: exit\n"
-              "28: w0 = 0\n"
-              "29: exit\n");
+              " 6: r2 += 4\n"
+              " 7: if r2 > r9 goto +16\n"
+              " 8: w0 = *(u32 *)(r8 + 0)\n"
+              " 9: r0 = be32 r0\n"
+              "10: r7 = r0\n"
+              "11: w0 = w7\n"
+              "12: w0 += 14\n"
+              "13: if r0 > 65280 goto +8\n"
+              "14: r2 = r8\n"
+              "15: r2 += r0\n"
+              "16: r0 = r2\n"
+              "17: r0 += 2\n"
+              "18: if r0 > r9 goto +5\n"
+              "19: w0 = *(u16 *)(r2 + 0)\n"
+              "20: r0 = be16 r0\n"
+              "21: goto +1\n"
+              "22: r0 = *(u16 *)skb[r7 + 14]\n"
+              "23: exit\n"
+              "24: w0 = 0\n"
+              "25: exit\n");
+}
+
+TEST(CbpfConvert, CommonTcpdumpFiltersCallNothing) {
+    // What decides whether a JIT-compiled filter needs a native frame: no helper call, no legacy load.
+    for (const char* expr : {"ip", "tcp port 80", "udp and dst portrange 1024-2048", "tcp port 80 and not src net 10.0.0.0/8",
+                             "host 10.0.0.1 and (port 53 or port 123)", "ip6 and tcp dst port 443", "vlan and tcp",
+                             "icmp or icmp6", "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", "ether multicast or greater 1000"}) {
+        const isa::Program e = cbpf::convert(cbpf::compile_filter(expr));
+        for (size_t pc = 0; pc < e.size(); ++pc) {
+            const isa::Shape shape = isa::info(e.insns[pc].op).shape;
+            EXPECT_TRUE(shape != isa::Shape::Call && shape != isa::Shape::LdAbs && shape != isa::Shape::LdInd)
+                << expr << ": insn " << pc << " calls\n" << isa::disassemble(e);
+            EXPECT_TRUE(e.insns[pc].dst <= 5 && e.insns[pc].src <= 5) << expr << ": insn " << pc << " uses r6..r10";
+        }
+    }
 }
 
 TEST(CbpfConvert, RefusesWhatTheCheckerRefuses) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <pcap/pcap.h>
+
 #include "tcbpf/asm.h"
+#include "tcbpf/cbpf_filter.h"
 #include "tcbpf/cbpf_object.h"
 #include "tcbpf/helpers.h"
 #include "tcbpf/runtime.h"
@@ -72,16 +75,7 @@ uint32_t ConvertedRunner::run(const cbpf::Packet& p, Engine engine) const {
     skb::Packet packet(p.data);
     packet.set_mac_header(0);
     packet.set_network_header(static_cast<int32_t>(p.network_offset));
-    skb::SkbMeta meta;
-    meta.protocol = p.protocol;
-    meta.pkt_type = static_cast<uint8_t>(p.pkt_type);
-    meta.ifindex = p.ifindex;
-    meta.mark = p.mark;
-    meta.queue_mapping = static_cast<uint16_t>(p.queue_mapping);
-    meta.hash = p.rxhash;
-    meta.vlan_tci = p.vlan_tci;
-    meta.vlan_present = p.vlan_present;
-    meta.vlan_proto = p.vlan_tpid;
+    skb::SkbMeta meta = cbpf::skb_meta(p);
     skb::SkbContext ctx;
     skb::sync_in(meta, packet, ctx);
 
@@ -109,6 +103,12 @@ uint32_t ConvertedRunner::run(const cbpf::Packet& p, Engine engine) const {
     EXPECT_EQ(cx.fault, vm::Fault::None) << engine_name(engine) << ": " << cx.fault_detail;
     EXPECT_EQ(r0 >> 32, 0u) << engine_name(engine) << ": A is 32 bits wide";
     return static_cast<uint32_t>(r0);
+}
+
+uint32_t libpcap_filter(const cbpf::Program& prog, std::span<const uint8_t> bytes) {
+    std::vector<bpf_insn> raw;
+    for (const auto& i : prog) raw.push_back(bpf_insn{i.code, i.jt, i.jf, i.k});
+    return bpf_filter(raw.data(), bytes.data(), static_cast<u_int>(bytes.size()), static_cast<u_int>(bytes.size()));
 }
 
 cbpf::Packet varied_packet(std::span<const uint8_t> bytes, uint32_t n) {

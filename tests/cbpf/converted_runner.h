@@ -42,6 +42,9 @@ class ConvertedRunner {
 // with protocol and the payload offset taken from the bytes as the kernel would.
 cbpf::Packet varied_packet(std::span<const uint8_t> bytes, uint32_t n);
 
+// libpcap's own interpreter (bpf_filter) on `bytes`, as a capture sees them (wire length = length).
+uint32_t libpcap_filter(const cbpf::Program& prog, std::span<const uint8_t> bytes);
+
 // A random program the checker accepts, using every allowed opcode and all ancillary loads.
 cbpf::Program random_program(std::mt19937& rng);
 

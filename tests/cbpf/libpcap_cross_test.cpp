@@ -5,8 +5,6 @@
 // offsets and X + k wrapping around, which only Linux gives a meaning) are compared too.
 #include <gtest/gtest.h>
 
-#include <pcap/pcap.h>
-
 #include "cbpf/opcodes.h"
 #include "converted_runner.h"
 #include "generator.h"
@@ -15,12 +13,6 @@
 using namespace tcbpf;
 
 namespace {
-
-uint32_t libpcap_filter(const cbpf::Program& prog, std::span<const uint8_t> bytes) {
-    std::vector<bpf_insn> raw;
-    for (const auto& i : prog) raw.push_back(bpf_insn{i.code, i.jt, i.jf, i.k});
-    return bpf_filter(raw.data(), bytes.data(), static_cast<u_int>(bytes.size()), static_cast<u_int>(bytes.size()));
-}
 
 // Whether libpcap and Linux define the same result for every instruction of `prog`.
 bool libpcap_comparable(const cbpf::Program& prog) {
@@ -64,7 +56,7 @@ TEST(CbpfAgainstLibpcap, SameVerdictOnGeneratedTraffic) {
             cbpf::Packet p;
             p.data = bytes;
             const uint32_t ours = cbpf::run(prog, p);
-            const uint32_t theirs = libpcap_filter(prog, bytes);
+            const uint32_t theirs = cbpf_test::libpcap_filter(prog, bytes);
             ASSERT_EQ(ours, theirs) << "filter '" << expr << "', frame " << n;
             for (cbpf_test::Engine engine : cbpf_test::kEngines)
                 ASSERT_EQ(runner.run(p, engine), theirs) << "filter '" << expr << "', frame " << n << ", " << engine_name(engine);
@@ -88,7 +80,7 @@ TEST(CbpfAgainstLibpcap, RandomProgramsWhereBothDefineTheResult) {
         for (size_t n = 0; n < frames.size(); ++n) {
             cbpf::Packet p;
             p.data = frames[n].bytes;
-            const uint32_t theirs = libpcap_filter(prog, frames[n].bytes);
+            const uint32_t theirs = cbpf_test::libpcap_filter(prog, frames[n].bytes);
             ASSERT_EQ(cbpf::run(prog, p), theirs) << cbpf::format_bytecode(prog) << ", frame " << n << "\n" << cbpf::disassemble(prog);
             ASSERT_EQ(runner.run(p, cbpf_test::Engine::Jit), theirs) << cbpf::format_bytecode(prog) << ", frame " << n;
         }
