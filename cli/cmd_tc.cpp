@@ -16,7 +16,10 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include <signal.h>
+
 #include "tcbpf/error.h"
+#include "tcbpf/live.h"
 #include "tcbpf/runtime.h"
 #include "tcbpf/tc.h"
 
@@ -95,7 +98,9 @@ void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
 void print_error(const std::string& text) { std::fprintf(stderr, "%s\n", text.c_str()); }
 
 // Applies (or shows) every command of a batch file; false after the first failure, reported as tc does.
-bool apply_batch(tc::Pipeline& pipeline, const std::string& path, const tc::GlobalOptions& globals) {
+// Target: a tc::Pipeline or a live::Runner (both apply and show commands).
+template <typename Target>
+bool apply_batch(Target& pipeline, const std::string& path, const tc::GlobalOptions& globals) {
     const std::string text = read_file_text(path);
     size_t line_no = 0, start = 0;
     while (start <= text.size()) {
@@ -122,9 +127,59 @@ bool apply_batch(tc::Pipeline& pipeline, const std::string& path, const tc::Glob
     return true;
 }
 
+// True when the setup declares a live port (`port add ... type afpacket|tap`): the run then goes on
+// until SIGTERM/SIGINT instead of ending with the captures. Lines that do not parse are left to
+// apply_batch, which reports them.
+bool declares_live_port(const std::string& path) {
+    const std::string text = read_file_text(path);
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        try {
+            const std::vector<std::string> words = tc::split_batch_line(text.substr(start, end - start));
+            if (!words.empty() && words[0] == "port") {
+                const tc::Command command = tc::parse_command(words);
+                const auto* port = std::get_if<tc::PortSpec>(&command);
+                if (port != nullptr && port->type != tc::PortType::Pcap) return true;
+            }
+        } catch (const Error&) {
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+// `run -batch SETUP` with live ports: workers move packets until SIGTERM or SIGINT, then drain, and the
+// statistics are printed as for an offline run, followed by each port's traffic.
+int run_live(const TcArgs& args) {
+    if (args.trace) throw Error("run: --trace is for offline runs (a run with live ports goes on until SIGTERM)");
+    sigset_t termination;
+    sigemptyset(&termination);
+    sigaddset(&termination, SIGTERM);
+    sigaddset(&termination, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &termination, nullptr);  // before any worker exists: the signal waits for us
+    live::RunnerOptions options;
+    options.bpffs = args.bpffs.empty() ? runtime::default_bpffs() : args.bpffs;
+    live::Runner runner(options);
+    if (!apply_batch(runner, args.batch, args.globals)) return kBatchFailed;
+    runner.start();
+    const int signal = live::wait_for_termination();
+    std::fprintf(stderr, "tcbpf: %s, draining\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    runner.stop();
+    print(runner.show_all(args.globals.stats, args.globals.json));
+    if (!args.globals.json)
+        for (const live::PortCounters& p : runner.port_counters())
+            print(fmt::format("port {} dev {} {}: rx {} packets {} bytes, tx {} packets {} bytes, tx errors {}, host {} packets\n",
+                              p.name, p.dev, tc::port_type_name(p.type), p.rx_packets, p.rx_bytes, p.tx_packets, p.tx_bytes,
+                              p.tx_errors, p.host_packets));
+    return 0;
+}
+
 int run_pipeline(const TcArgs& args) {
     if (args.batch.empty()) throw Error("run: a setup is required: tcbpf run -batch SETUP [-s] [-j] [--trace]");
     if (!args.words.empty()) throw Error(fmt::format("run: What is \"{}\"?", args.words[0]));
+    if (declares_live_port(args.batch)) return run_live(args);
     // checked = false: every eBPF program is verified as it loads and then runs JIT-compiled.
     tc::Pipeline pipeline({.checked = false, .bpffs = args.bpffs.empty() ? runtime::default_bpffs() : args.bpffs});
     if (!apply_batch(pipeline, args.batch, args.globals)) return kBatchFailed;
