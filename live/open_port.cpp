@@ -1,6 +1,8 @@
 // Live port types behind one shape (open_port.h).
 //  - afpacket: one TPACKET_V3 socket per worker in a fanout group of their own (hash fanout keeps each
 //    flow on one worker);
+//  - afxdp: one AF_XDP socket per worker, on receive queues 0 .. N-1 (io::open_afxdp_workers: native
+//    XDP where the driver has it, else generic; the device's queue choice keeps each flow on one);
 //  - tap: one device and one descriptor; worker 0 reads it, every worker writes frames into it (each
 //    frame is one writev, so writers never interleave).
 #include "live/open_port.h"
@@ -15,7 +17,8 @@ namespace tcbpf::live {
 
 uint32_t resolve_port(const tc::PortSpec& spec, std::shared_ptr<io::Port>& tap) {
     switch (spec.type) {
-        case tc::PortType::AfPacket: {
+        case tc::PortType::AfPacket:
+        case tc::PortType::AfXdp: {
             const uint32_t ifindex = if_nametoindex(spec.dev.c_str());
             if (ifindex == 0) throw Error(fmt::format("port add {}: {}: no such interface", spec.name, spec.dev));
             return ifindex;
@@ -28,17 +31,26 @@ uint32_t resolve_port(const tc::PortSpec& spec, std::shared_ptr<io::Port>& tap) 
     throw Error(fmt::format("port add {}: a {} port is not a live port", spec.name, tc::port_type_name(spec.type)));
 }
 
+namespace {
+
+// One queue per worker, each worker receiving on its own.
+OpenedPort every_worker_receives(std::vector<std::unique_ptr<io::Port>> queues) {
+    OpenedPort opened;
+    for (auto& q : queues) {
+        opened.ifindex = q->ifindex();
+        opened.queues.push_back(std::move(q));
+        opened.receives.push_back(true);
+    }
+    return opened;
+}
+
+}  // namespace
+
 OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap) {
     OpenedPort opened;
     switch (spec.type) {
-        case tc::PortType::AfPacket: {
-            for (auto& q : io::open_afpacket_workers({.device = spec.dev}, workers)) {
-                opened.ifindex = q->ifindex();
-                opened.queues.push_back(std::move(q));
-                opened.receives.push_back(true);
-            }
-            return opened;
-        }
+        case tc::PortType::AfPacket: return every_worker_receives(io::open_afpacket_workers({.device = spec.dev}, workers));
+        case tc::PortType::AfXdp: return every_worker_receives(io::open_afxdp_workers({.device = spec.dev}, workers));
         case tc::PortType::Tap:
             opened.ifindex = tap->ifindex();
             for (unsigned i = 0; i < workers; ++i) {

@@ -187,7 +187,7 @@ void Runner::start() {
     Impl& s = *impl_;
     std::lock_guard lock(s.mutex);
     if (s.started) throw Error("the runner is already running");
-    if (s.ports.empty()) throw Error("no live port: add one with `port add NAME dev IFACE type afpacket|tap`");
+    if (s.ports.empty()) throw Error("no live port: add one with `port add NAME dev IFACE type afpacket|afxdp|tap`");
     const unsigned count = s.worker_count();
     if (count > maps::default_ncpus())
         throw Error(fmt::format("{} workers, but per-CPU maps have a slot for each of the {} CPUs (worker i runs as CPU i)",

@@ -266,8 +266,9 @@ Command parse_port(Words& w) {
             const std::string& type = w.value(word);
             if (type == "pcap") p.type = PortType::Pcap;
             else if (type == "afpacket") p.type = PortType::AfPacket;
+            else if (type == "afxdp") p.type = PortType::AfXdp;
             else if (type == "tap") p.type = PortType::Tap;
-            else fail(fmt::format("port add {}: unknown port type \"{}\" (pcap, afpacket or tap)", p.name, type));
+            else fail(fmt::format("port add {}: unknown port type \"{}\" (pcap, afpacket, afxdp or tap)", p.name, type));
             typed = true;
         } else if (word == "dev") p.dev = w.value(word);
         else if (word == "workers") {
@@ -289,7 +290,7 @@ Command parse_port(Words& w) {
             fail(fmt::format("port add {}: What is \"{}\"?", p.name, word));
         }
     }
-    if (!typed) fail(fmt::format("port add {}: expected \"type pcap|afpacket|tap\"", p.name));
+    if (!typed) fail(fmt::format("port add {}: expected \"type pcap|afpacket|afxdp|tap\"", p.name));
     const bool live = p.type != PortType::Pcap;
     if (live && p.dev.empty())
         fail(fmt::format("port add {}: type {} needs \"dev IFACE\"", p.name, port_type_name(p.type)));
@@ -297,7 +298,7 @@ Command parse_port(Words& w) {
         fail(fmt::format("port add {}: in/out/host/ifindex are for pcap ports ({} ports take traffic and ifindex from their device)",
                          p.name, port_type_name(p.type)));
     if (!live && (!p.dev.empty() || p.workers != 1))
-        fail(fmt::format("port add {}: dev and workers are for live ports (type afpacket or tap)", p.name));
+        fail(fmt::format("port add {}: dev and workers are for live ports (type afpacket, afxdp or tap)", p.name));
     return p;
 }
 
@@ -312,6 +313,7 @@ const char* port_type_name(PortType type) {
         case PortType::Pcap: return "pcap";
         case PortType::AfPacket: return "afpacket";
         case PortType::Tap: return "tap";
+        case PortType::AfXdp: return "afxdp";
     }
     return "unknown";
 }

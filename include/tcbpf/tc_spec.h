@@ -180,17 +180,17 @@ struct ActionCommandSpec {
 };
 
 // Where a port's frames come from and go to. Pcap: captures (offline runs). The live types need a
-// live runner (include/tcbpf/live.h): AfPacket binds to an existing interface, Tap creates a TAP device
-// named `dev` that tcbpf owns. A new live type is one more value here, one word in parse_port and one
+// live runner (include/tcbpf/live.h): AfPacket binds to an existing interface, AfXdp opens AF_XDP
+// sockets on its queues (io::open_afxdp), Tap creates a TAP device named `dev` that tcbpf owns. A new live type is one more value here, one word in parse_port and one
 // case in live/open_port.cpp.
-enum class PortType : uint8_t { Pcap, AfPacket, Tap };
-const char* port_type_name(PortType type);  // "pcap", "afpacket", "tap"
+enum class PortType : uint8_t { Pcap, AfPacket, Tap, AfXdp };
+const char* port_type_name(PortType type);  // "pcap", "afpacket", "tap", "afxdp"
 
 // `port add NAME type pcap in FILE [out FILE] [host FILE] [ifindex N] [vlan-offload on|off]` or
-// `port add NAME dev IFACE type afpacket|tap [workers N] [vlan-offload on|off]`.
+// `port add NAME dev IFACE type afpacket|afxdp|tap [workers N] [vlan-offload on|off]`.
 struct PortSpec {
     PortType type = PortType::Pcap;
-    std::string dev;       // live ports: the interface (afpacket) or the TAP device to create (tap)
+    std::string dev;       // live ports: the interface (afpacket, afxdp) or the TAP device to create (tap)
     uint32_t workers = 1;  // live ports: fanout receive queues, one per worker
     std::string name;
     std::string in;    // input capture (may be empty: a port that only transmits)

@@ -183,7 +183,7 @@ TEST(ParsePort, AddAndPeer) {
     const auto peer = std::get<PeerSpec>(parse("port peer eth0 eth1"));
     EXPECT_EQ(peer.a, "eth0");
     EXPECT_EQ(peer.b, "eth1");
-    EXPECT_EQ(error_of("port add eth0 type veth"), "port add eth0: unknown port type \"veth\" (pcap, afpacket or tap)");
+    EXPECT_EQ(error_of("port add eth0 type veth"), "port add eth0: unknown port type \"veth\" (pcap, afpacket, afxdp or tap)");
     EXPECT_EQ(error_of("port add eth0 type pcap ifindex 1"), "port add eth0: ifindex must be a number from 2 up (1 is loopback)");
 }
 
@@ -196,12 +196,17 @@ TEST(ParsePort, LivePortsNameTheirDeviceAndWorkers) {
     EXPECT_EQ(t.type, PortType::Tap);
     EXPECT_EQ(t.dev, "tcb0");
     EXPECT_EQ(t.workers, 1u);
+    const auto x = std::get<PortSpec>(parse("port add wan dev veth0 type afxdp workers 2"));
+    EXPECT_EQ(x.type, PortType::AfXdp);
+    EXPECT_EQ(x.dev, "veth0");
+    EXPECT_EQ(x.workers, 2u);
+    EXPECT_EQ(error_of("port add wan type afxdp"), "port add wan: type afxdp needs \"dev IFACE\"");
     EXPECT_EQ(error_of("port add wan type afpacket"), "port add wan: type afpacket needs \"dev IFACE\"");
-    EXPECT_EQ(error_of("port add wan dev veth0"), "port add wan: expected \"type pcap|afpacket|tap\"");
+    EXPECT_EQ(error_of("port add wan dev veth0"), "port add wan: expected \"type pcap|afpacket|afxdp|tap\"");
     EXPECT_EQ(error_of("port add wan dev veth0 type afpacket workers 0"), "port add wan: workers must be a number from 1 to 1024");
     EXPECT_EQ(error_of("port add wan dev veth0 type afpacket in x.pcap"),
               "port add wan: in/out/host/ifindex are for pcap ports (afpacket ports take traffic and ifindex from their device)");
-    EXPECT_EQ(error_of("port add wan type pcap workers 2"), "port add wan: dev and workers are for live ports (type afpacket or tap)");
+    EXPECT_EQ(error_of("port add wan type pcap workers 2"), "port add wan: dev and workers are for live ports (type afpacket, afxdp or tap)");
 }
 
 TEST(Batch, LinesSplitAsMakeargs) {
