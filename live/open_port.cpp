@@ -7,7 +7,15 @@
 //    frame is one writev, so writers never interleave).
 #include "live/open_port.h"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -46,7 +54,16 @@ OpenedPort every_worker_receives(std::vector<std::unique_ptr<io::Port>> queues) 
 
 }  // namespace
 
-OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap) {
+NetnsHandle::NetnsHandle() {
+    fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error(fmt::format("opening this thread's network namespace: {}", std::strerror(errno)));
+}
+
+NetnsHandle::~NetnsHandle() { ::close(fd); }
+
+namespace {
+
+OpenedPort open_here(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap) {
     OpenedPort opened;
     switch (spec.type) {
         case tc::PortType::AfPacket: return every_worker_receives(io::open_afpacket_workers({.device = spec.dev}, workers));
@@ -61,6 +78,27 @@ OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shar
         case tc::PortType::Pcap: break;
     }
     throw Error(fmt::format("port add {}: a {} port is not a live port", spec.name, tc::port_type_name(spec.type)));
+}
+
+}  // namespace
+
+OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap, int netns) {
+    // Sockets belong to the namespace of the thread that creates them: a short-lived thread joins the
+    // port's namespace, so the caller never leaves its own.
+    OpenedPort opened;
+    std::exception_ptr failure;
+    std::thread opener([&] {
+        try {
+            if (setns(netns, CLONE_NEWNET) != 0)
+                throw Error(fmt::format("port {}: joining its network namespace: {}", spec.name, std::strerror(errno)));
+            opened = open_here(spec, workers, tap);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    opener.join();
+    if (failure) std::rethrow_exception(failure);
+    return opened;
 }
 
 }  // namespace tcbpf::live

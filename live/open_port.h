@@ -22,7 +22,18 @@ struct OpenedPort {
 // interface must exist ("DEV: no such interface"); a TAP device is created here and kept in `tap`.
 uint32_t resolve_port(const tc::PortSpec& spec, std::shared_ptr<io::Port>& tap);
 
-// The queues of `workers` workers. Throws tcbpf::Error naming the device and the failing step.
-OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap);
+// The queues of `workers` workers, opened in the network namespace `netns` (a descriptor of the
+// namespace the port was declared in: a runner may start from another one). Throws tcbpf::Error naming
+// the device and the failing step.
+OpenedPort open_port(const tc::PortSpec& spec, unsigned workers, const std::shared_ptr<io::Port>& tap, int netns);
+
+// A descriptor of the calling thread's network namespace (closed by the holder).
+struct NetnsHandle {
+    NetnsHandle();
+    ~NetnsHandle();
+    NetnsHandle(const NetnsHandle&) = delete;
+    NetnsHandle& operator=(const NetnsHandle&) = delete;
+    int fd = -1;
+};
 
 }  // namespace tcbpf::live

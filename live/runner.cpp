@@ -36,6 +36,7 @@ void add(tc::Stats& into, const tc::Stats& s) {
 struct LivePort {
     tc::PortSpec spec;  // ifindex filled in from the device
     std::shared_ptr<io::Port> tap;
+    std::shared_ptr<NetnsHandle> netns;  // where it was declared: its queues are opened there
 };
 
 struct Applied {
@@ -83,6 +84,7 @@ struct Runner::Impl {
             throw Error(fmt::format("port add {}: workers {} but the runner runs {} (workers are fixed once traffic flows)",
                                     spec.name, spec.workers, workers.size()));
         LivePort port;
+        port.netns = std::make_shared<NetnsHandle>();
         spec.ifindex = resolve_port(spec, port.tap);
         port.spec = spec;
         auto loads = std::make_shared<tc::SharedLoads>();
@@ -92,7 +94,7 @@ struct Runner::Impl {
             ports.push_back(std::move(port));
             return;
         }
-        const OpenedPort opened = open_port(spec, static_cast<unsigned>(workers.size()), port.tap);
+        const OpenedPort opened = open_port(spec, static_cast<unsigned>(workers.size()), port.tap, port.netns->fd);
         on_every_worker([&](Worker& w) {
             w.pipeline().apply(spec, *loads);
             attach(w, port, opened);
@@ -193,7 +195,7 @@ void Runner::start() {
         throw Error(fmt::format("{} workers, but per-CPU maps have a slot for each of the {} CPUs (worker i runs as CPU i)",
                                 count, maps::default_ncpus()));
     std::vector<OpenedPort> opened;
-    for (const LivePort& p : s.ports) opened.push_back(open_port(p.spec, count, p.tap));
+    for (const LivePort& p : s.ports) opened.push_back(open_port(p.spec, count, p.tap, p.netns->fd));
     for (unsigned i = 0; i < count; ++i) {
         auto replica = std::make_unique<tc::Pipeline>(s.pipeline_options());
         for (const Applied& a : s.history) replica->apply(a.command, *a.loads);

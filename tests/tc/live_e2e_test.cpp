@@ -1,0 +1,422 @@
+// tcbpf as a bump in the wire between two namespaces (A ⇄ tcbpf ⇄ B, live AF_PACKET ports on veth
+// pairs, tests/tc/live_topology.h), with real traffic of the tests' own: pings, UDP datagrams, a TCP
+// stream. Then the policy classifier of the demo dropping chosen 5-tuples, a policy pushed into its
+// pinned map while a flow runs, bpf_redirect to a third port, and the same programs attached with the
+// kernel's own tc to the same topology giving every flow the same fate. Skips with the reason without
+// root, namespaces or the BPF objects.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "tcbpf/live.h"
+#include "tcbpf/maps.h"
+#include "tests/support/netns.h"
+#include "tests/tc/live_topology.h"
+
+namespace tcbpf::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+using namespace std::chrono_literals;
+
+const std::string kPolicyObject = std::string(TCBPF_EXAMPLES_DIR) + "/demo_policy.o";
+const std::string kRedirectObject = TCBPF_LIVE_REDIRECT_OBJECT;
+constexpr uint16_t kSourcePort = 5555;
+
+// A directory of the test's own for tcbpf's pinned maps; removed at the end.
+struct ScratchDir {
+    ScratchDir() {
+        static int n = 0;
+        path = fs::temp_directory_path() / fmt::format("tcbpf-live-{}-{}", getpid(), n++);
+        fs::create_directories(path);
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    fs::path path;
+};
+
+// struct flow_key (examples/progs/parse.h) of a UDP flow A:kSourcePort → dst:dport.
+Bytes flow_key(const std::string& src, const std::string& dst, uint16_t dport) {
+    Bytes key(40, 0);
+    key[10] = key[11] = key[26] = key[27] = 0xff;
+    inet_pton(AF_INET, src.c_str(), key.data() + 12);
+    inet_pton(AF_INET, dst.c_str(), key.data() + 28);
+    key[32] = kSourcePort >> 8;
+    key[33] = kSourcePort & 0xff;
+    key[34] = static_cast<uint8_t>(dport >> 8);
+    key[35] = static_cast<uint8_t>(dport);
+    key[36] = IPPROTO_UDP;
+    key[37] = 4;
+    return key;
+}
+
+Bytes policy_value(int32_t verdict, uint32_t priority) {
+    Bytes v(8);
+    std::memcpy(v.data(), &verdict, 4);
+    std::memcpy(v.data() + 4, &priority, 4);
+    return v;
+}
+
+Bytes u32_value(uint32_t x) {
+    Bytes v(4);
+    std::memcpy(v.data(), &x, 4);
+    return v;
+}
+
+std::string hex_words(const Bytes& bytes) {
+    std::string out;
+    for (uint8_t b : bytes) out += fmt::format(" {}", b);
+    return out;
+}
+
+// Receives on UDP sockets (one per destination port) in a namespace, counting datagrams per port and
+// keeping the largest sequence number seen (the first 4 payload bytes).
+class UdpSink {
+   public:
+    UdpSink(const LiveTopology& topology, char side, const std::vector<uint16_t>& ports) {
+        topology.in(side, [&] {
+            for (uint16_t p : ports) fds_[p] = udp_socket_bound(topology.address(side), p);
+        });
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~UdpSink() {
+        stop_ = true;
+        thread_.join();
+        for (auto& [port, fd] : fds_) close(fd);
+    }
+    // Waits until `expected` datagrams came in all or none came for `quiet` (at most 5 s).
+    void settle(size_t expected, std::chrono::milliseconds quiet = 300ms) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        size_t last = total_.load();
+        auto last_change = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() < deadline) {
+            const size_t now = total_.load();
+            if (now >= expected) return;
+            if (now != last) last = now, last_change = std::chrono::steady_clock::now();
+            else if (std::chrono::steady_clock::now() - last_change > quiet) return;
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+    size_t count(uint16_t port) {
+        std::lock_guard lock(mutex_);
+        return counts_[port];
+    }
+    int64_t max_sequence(uint16_t port) {
+        std::lock_guard lock(mutex_);
+        return max_seq_.count(port) ? max_seq_[port] : -1;
+    }
+
+   private:
+    void loop() {
+        std::vector<pollfd> polls;
+        std::vector<uint16_t> ports;
+        for (auto& [port, fd] : fds_) polls.push_back({fd, POLLIN, 0}), ports.push_back(port);
+        while (!stop_) {
+            if (poll(polls.data(), polls.size(), 20) <= 0) continue;
+            for (size_t i = 0; i < polls.size(); ++i) {
+                uint8_t buf[2048];
+                ssize_t n;
+                while ((n = recv(polls[i].fd, buf, sizeof buf, 0)) >= 0) {
+                    uint32_t seq = 0;
+                    if (n >= 4) std::memcpy(&seq, buf, 4);
+                    std::lock_guard lock(mutex_);
+                    ++counts_[ports[i]];
+                    int64_t& m = max_seq_.try_emplace(ports[i], -1).first->second;
+                    m = std::max<int64_t>(m, seq);
+                    ++total_;
+                }
+            }
+        }
+    }
+    std::map<uint16_t, int> fds_;
+    std::mutex mutex_;
+    std::map<uint16_t, size_t> counts_;
+    std::map<uint16_t, int64_t> max_seq_;
+    std::atomic<size_t> total_{0};
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// A UDP socket in A bound to kSourcePort, so every flow's 5-tuple is known.
+int sender(const LiveTopology& topology) {
+    int fd = -1;
+    topology.in('A', [&] { fd = udp_socket_bound(topology.address('A'), kSourcePort); });
+    return fd;
+}
+
+void send_datagrams(int fd, const std::string& to, uint16_t port, size_t count, size_t size = 200) {
+    std::vector<uint8_t> payload(size, 0x5a);
+    for (uint32_t seq = 0; seq < count; ++seq) {
+        std::memcpy(payload.data(), &seq, 4);
+        udp_send(fd, to, port, payload.data(), payload.size());
+    }
+}
+
+// A ping from A to B first, so that A's ARP entry for B exists: datagrams sent while the address is
+// still being resolved would wait in A's small neighbour queue and overflow it.
+bool resolve_b(const LiveTopology& topology) {
+    bool replied = false;
+    topology.in('A', [&] {
+        for (uint16_t seq = 1; seq <= 3 && !replied; ++seq) replied = ping(topology.address('B'), seq, 2000);
+    });
+    return replied;
+}
+
+class LiveEndToEnd : public ::testing::Test {
+   protected:
+    void SetUp() override {
+        if (const std::string why = LiveTopology::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+        if (!fs::exists(kPolicyObject) || !fs::exists(kRedirectObject))
+            GTEST_SKIP() << "clang did not build " << kPolicyObject << " and " << kRedirectObject;
+    }
+};
+
+const std::vector<std::string> kBumpInTheWire = {
+    "port add wan dev a1 type afpacket",
+    "port add lan dev b1 type afpacket",
+    "port peer wan lan",
+};
+
+TEST_F(LiveEndToEnd, PingsUdpAndTcpCrossTheBumpInTheWire) {
+    LiveTopology topology;
+    ScratchDir pins;
+    auto runner = start_runner(topology, kBumpInTheWire, pins.path);
+    // Pings: ARP both ways, then echo and reply through both ports.
+    int replies = 0;
+    topology.in('A', [&] {
+        for (uint16_t seq = 1; seq <= 3; ++seq) replies += ping(topology.address('B'), seq, 2000);
+    });
+    EXPECT_EQ(replies, 3);
+
+    UdpSink sink(topology, 'B', {7000});
+    const int fd = sender(topology);
+    send_datagrams(fd, topology.address('B'), 7000, 300, 1000);
+    close(fd);
+    sink.settle(300);
+    EXPECT_EQ(sink.count(7000), 300u);
+
+    // 4 MiB of TCP: the sender's stack hands the veth GSO super-frames; they cross whole and the
+    // kernel segments them again on the way out.
+    constexpr size_t kStream = 4u << 20;
+    int listener = -1, client = -1;
+    topology.in('B', [&] {
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_port = htons(7100);
+        inet_pton(AF_INET, topology.address('B').c_str(), &at.sin_addr);
+        ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof at), 0) << std::strerror(errno);
+        ASSERT_EQ(listen(listener, 1), 0);
+    });
+    size_t received = 0;
+    std::thread server([&] {
+        const int conn = accept(listener, nullptr, nullptr);
+        if (conn < 0) return;
+        const timeval timeout{5, 0};
+        setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        std::vector<uint8_t> buf(1 << 16);
+        for (ssize_t n; (n = read(conn, buf.data(), buf.size())) > 0;) received += static_cast<size_t>(n);
+        close(conn);
+    });
+    topology.in('A', [&] { client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); });
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(7100);
+    inet_pton(AF_INET, topology.address('B').c_str(), &to.sin_addr);
+    const timeval timeout{5, 0};
+    setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    size_t sent = 0;
+    if (connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+        const std::vector<uint8_t> chunk(1 << 16, 0x33);
+        while (sent < kStream) {
+            const ssize_t n = write(client, chunk.data(), std::min(chunk.size(), kStream - sent));
+            if (n <= 0) break;
+            sent += static_cast<size_t>(n);
+        }
+    } else {
+        ADD_FAILURE() << "connect: " << std::strerror(errno);
+        shutdown(listener, SHUT_RDWR);
+    }
+    close(client);
+    server.join();
+    close(listener);
+    EXPECT_EQ(sent, kStream);
+    EXPECT_EQ(received, kStream);
+
+    runner->stop();
+    const std::vector<live::PortCounters> ports = runner->port_counters();
+    ASSERT_EQ(ports.size(), 2u);
+    EXPECT_GT(ports[0].rx_packets, 300u);  // wan: pings, datagrams, the stream
+    EXPECT_EQ(ports[1].tx_packets, ports[0].rx_packets);  // all of it left through lan
+    EXPECT_GT(ports[1].rx_packets, 3u);  // lan: replies and acknowledgements
+    for (const live::PortCounters& p : ports) EXPECT_EQ(p.tx_errors, 0u) << p.name;
+}
+
+TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect) {
+    LiveTopology topology;
+    ScratchDir pins;
+    std::vector<std::string> setup = kBumpInTheWire;
+    setup[0] += " workers 2";  // two workers: per-CPU counters get a slot each, summed below
+    setup.push_back("qdisc add dev wan clsact");
+    setup.push_back("filter add dev wan ingress pref 10 bpf da obj " + kPolicyObject + " sec tc");
+    auto runner = start_runner(topology, setup, pins.path.string());
+    ASSERT_EQ(runner->workers(), 2u);
+    const auto policy = maps::open_pinned_map((pins.path / "tc/globals/demo_policy").string());
+    const auto flows = maps::open_pinned_map((pins.path / "tc/globals/demo_flows").string());
+    const std::string a = topology.address('A'), b = topology.address('B');
+    ASSERT_EQ(policy->update_user(flow_key(a, b, 7001).data(), policy_value(2, 0).data(), 0), 0);  // TC_ACT_SHOT
+    ASSERT_TRUE(resolve_b(topology));
+
+    UdpSink sink(topology, 'B', {7001, 7002});
+    const int fd = sender(topology);
+    send_datagrams(fd, b, 7001, 100);
+    send_datagrams(fd, b, 7002, 100);
+    sink.settle(100);
+    EXPECT_EQ(sink.count(7001), 0u);
+    EXPECT_EQ(sink.count(7002), 100u);
+    // The flow counters saw every datagram of the dropped flow, spread over the workers' CPU slots.
+    Bytes counters(flows->user_value_size());
+    ASSERT_EQ(flows->lookup_user(flow_key(a, b, 7001).data(), counters.data()), 0);
+    uint64_t packets = 0;
+    for (size_t at = 0; at + 16 <= counters.size(); at += 16) {
+        uint64_t n;
+        std::memcpy(&n, counters.data() + at, 8);
+        packets += n;
+    }
+    EXPECT_EQ(packets, 100u);
+    EXPECT_EQ(runner->qdisc_stats("wan", tc::kClsactHandle).drops, 100u);
+
+    // Mid-stream: 7002 flows on; once some arrived, its policy becomes drop. Every datagram sent after
+    // the update returned is classified after it, so none of them may arrive.
+    std::atomic<uint32_t> next_seq{1000};
+    std::atomic<bool> stop{false};
+    std::thread stream([&] {
+        uint8_t payload[200] = {};
+        while (!stop) {
+            const uint32_t seq = next_seq.load();
+            std::memcpy(payload, &seq, 4);
+            udp_send(fd, b, 7002, payload, sizeof payload);
+            next_seq.store(seq + 1);
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (sink.count(7002) < 150 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(policy->update_user(flow_key(a, b, 7002).data(), policy_value(2, 0).data(), 0), 0);
+    const uint32_t first_after = next_seq.load();
+    while (next_seq.load() < first_after + 100 && std::chrono::steady_clock::now() < deadline + 5s)
+        std::this_thread::sleep_for(5ms);
+    stop = true;
+    stream.join();
+    close(fd);
+    sink.settle(SIZE_MAX, 300ms);
+    EXPECT_GE(sink.count(7002), 150u);
+    EXPECT_LT(sink.max_sequence(7002), static_cast<int64_t>(first_after));
+}
+
+// One run's outcome per destination port: which side's socket got how many.
+using Fates = std::map<uint16_t, std::string>;
+
+// Sends 50 datagrams to each of B's ports and to C's redirected port; says where each flow arrived.
+Fates send_flows(const LiveTopology& topology, const std::vector<uint16_t>& b_ports, uint16_t c_port) {
+    EXPECT_TRUE(resolve_b(topology));
+    UdpSink at_b(topology, 'B', b_ports);
+    UdpSink at_c(topology, 'C', {c_port});
+    const int fd = sender(topology);
+    for (uint16_t p : b_ports) send_datagrams(fd, topology.address('B'), p, 50);
+    send_datagrams(fd, topology.address('C'), c_port, 50);
+    close(fd);
+    at_b.settle(50 * (b_ports.size() - 1));
+    at_c.settle(50);
+    Fates fates;
+    for (uint16_t p : b_ports) fates[p] = fmt::format("B:{}", at_b.count(p));
+    fates[c_port] = fmt::format("C:{} B:{}", at_c.count(c_port), at_b.count(c_port));
+    return fates;
+}
+
+// Flows 7001 (policy: drop), 7002 (policy: pass, priority 2), 7005 (policy: TC_ACT_UNSPEC, the default
+// verdict), 7006 (no policy) to B, and 7003 to C, which the redirect program sends out of c1.
+const std::vector<uint16_t> kPorts = {7001, 7002, 7005, 7006};
+constexpr uint16_t kRedirected = 7003;
+const Fates kExpected = {{7001, "B:0"}, {7002, "B:50"}, {7005, "B:50"}, {7006, "B:50"}, {7003, "C:50 B:0"}};
+
+std::vector<std::pair<Bytes, Bytes>> policies(const LiveTopology& topology) {
+    const std::string a = topology.address('A'), b = topology.address('B');
+    return {{flow_key(a, b, 7001), policy_value(2, 0)}, {flow_key(a, b, 7002), policy_value(0, 2)},
+            {flow_key(a, b, 7005), policy_value(-1, 1)}};
+}
+
+// A knows C's address at c0's MAC: the redirected frames must be addressed to C to be taken there.
+void introduce_c(const LiveTopology& topology) {
+    const std::string mac = topology.run('C', "cat /sys/class/net/c0/address");
+    topology.run('A', fmt::format("ip neigh replace {} lladdr {} dev a0", topology.address('C'), mac.substr(0, mac.find('\n'))));
+}
+
+TEST_F(LiveEndToEnd, RedirectToAnotherPortAndTheKernelsTcGiveEveryFlowTheSameFate) {
+    LiveTopology topology(true);
+    introduce_c(topology);
+    const uint32_t c1 = topology.ifindex('T', "c1");
+    const std::vector<std::string> filters = {
+        "qdisc add dev {wan} clsact",
+        "filter add dev {wan} ingress pref 5 bpf da obj " + kRedirectObject + " sec tc",
+        "filter add dev {wan} ingress pref 10 bpf da obj " + kPolicyObject + " sec tc",
+    };
+
+    Fates tcbpf_fates;
+    {
+        ScratchDir pins;
+        std::vector<std::string> setup = kBumpInTheWire;
+        setup.push_back("port add side dev c1 type afpacket");
+        for (const std::string& f : filters) setup.push_back(fmt::format(fmt::runtime(f), fmt::arg("wan", "wan")));
+        auto runner = start_runner(topology, setup, pins.path.string());
+        const auto redirect = maps::open_pinned_map((pins.path / "tc/globals/live_redirect").string());
+        ASSERT_EQ(redirect->update_user(u32_value(0).data(), u32_value(c1).data(), 0), 0);
+        ASSERT_EQ(redirect->update_user(u32_value(1).data(), u32_value(kRedirected).data(), 0), 0);
+        const auto policy = maps::open_pinned_map((pins.path / "tc/globals/demo_policy").string());
+        for (const auto& [key, value] : policies(topology)) ASSERT_EQ(policy->update_user(key.data(), value.data(), 0), 0);
+        tcbpf_fates = send_flows(topology, kPorts, kRedirected);
+        runner->stop();
+    }
+    EXPECT_EQ(tcbpf_fates, kExpected);
+
+    // The kernel: a1 and b1 bridged (its bump in the wire), the same filters on a1's ingress.
+    if (const std::string why = NetnsVeth::unavailable_reason(); !why.empty()) GTEST_SKIP() << "kernel side: " << why;
+    ScratchDir bpffs;
+    ASSERT_EQ(mount("bpf", bpffs.path.c_str(), "bpf", 0, "mode=0700"), 0) << std::strerror(errno);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+    } unmount{bpffs.path.string()};
+    topology.run('T', "ip link add br0 type bridge && ip link set a1 master br0 && ip link set b1 master br0 && ip link set br0 up");
+    for (const std::string& f : filters)
+        topology.run('T', fmt::format("TC_BPF_MNT={} tc {}", bpffs.path.string(), fmt::format(fmt::runtime(f), fmt::arg("wan", "a1"))));
+    const std::string globals = (bpffs.path / "tc/globals/").string();
+    const auto update = [&](const std::string& map, const Bytes& key, const Bytes& value) {
+        const CommandResult r = run_shell(fmt::format("bpftool map update pinned {}{} key{} value{}", globals, map, hex_words(key), hex_words(value)));
+        ASSERT_EQ(r.status, 0) << r.err;
+    };
+    update("live_redirect", u32_value(0), u32_value(c1));
+    update("live_redirect", u32_value(1), u32_value(kRedirected));
+    for (const auto& [key, value] : policies(topology)) update("demo_policy", key, value);
+    EXPECT_EQ(send_flows(topology, kPorts, kRedirected), tcbpf_fates);
+}
+
+}  // namespace
+}  // namespace tcbpf::test

@@ -1,0 +1,29 @@
+# tcbpf on live ports between namespaces the tests create (live_topology.h): traffic, policies, redirects,
+# the kernel's tc on the same topology (label kernel: the Release suite, not the sanitizer one; they skip
+# with the reason without root). live_redirect.o is the redirect program both sides load.
+set(TCBPF_LIVE_REDIRECT_OBJECT ${CMAKE_CURRENT_BINARY_DIR}/live_redirect.o)
+if(TCBPF_BPF_CLANG)
+  add_custom_command(
+    OUTPUT ${TCBPF_LIVE_REDIRECT_OBJECT}
+    COMMAND ${TCBPF_BPF_CLANG} -O2 -g -target bpf -I/usr/include/${_tc_multiarch}
+            -c ${CMAKE_CURRENT_SOURCE_DIR}/progs/live_redirect.c -o ${TCBPF_LIVE_REDIRECT_OBJECT}
+    DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/progs/live_redirect.c ${CMAKE_SOURCE_DIR}/examples/progs/parse.h
+    COMMENT "BPF test program live_redirect.o")
+  add_custom_target(live_test_progs DEPENDS ${TCBPF_LIVE_REDIRECT_OBJECT})
+endif()
+
+add_library(tcbpf_test_live_topology STATIC live_topology.cpp)
+target_link_libraries(tcbpf_test_live_topology PUBLIC tcbpf_live tcbpf_test_veth)
+
+add_executable(test_tc_live live_e2e_test.cpp)
+target_link_libraries(test_tc_live PRIVATE tcbpf_test_live_topology GTest::gtest_main)
+target_compile_definitions(test_tc_live PRIVATE TCBPF_EXAMPLES_DIR="${TCBPF_EXAMPLES_DIR}"
+                                                TCBPF_LIVE_REDIRECT_OBJECT="${TCBPF_LIVE_REDIRECT_OBJECT}")
+if(TCBPF_BPF_CLANG)
+  add_dependencies(test_tc_live live_test_progs demo_progs)
+endif()
+gtest_discover_tests(test_tc_live PROPERTIES LABELS kernel)
+
+add_executable(test_tc_live_shaping live_shaping_test.cpp)
+target_link_libraries(test_tc_live_shaping PRIVATE tcbpf_test_live_topology GTest::gtest_main)
+gtest_discover_tests(test_tc_live_shaping PROPERTIES LABELS kernel)
