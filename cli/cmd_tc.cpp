@@ -5,9 +5,10 @@
 // CLI11 sees the arguments. Exit statuses follow tc: 255 for a command tc itself rejects (its -1),
 // 2 for one the kernel would refuse, 1 for a failed batch ("Command failed FILE:LINE").
 //
-// A pipeline lives only inside one process: `run -batch` builds one, pushes the traffic of its pcap
-// ports through and prints the statistics. A lone configuration command has no pipeline to change
-// (the daemon comes later) and says so after checking its syntax.
+// `run -batch` builds a pipeline of its own, pushes the traffic of its pcap ports through and prints
+// the statistics. A lone command (or `-batch FILE` without `run`) goes to a running `tcbpf daemon`
+// (`--ctl SOCKET`, $TCBPF_CTL or /run/tcbpf.ctl; cmd_daemon.cpp); with no daemon there, it has no
+// pipeline to change and says so after checking its syntax.
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ struct TcArgs {
     bool trace = false;
     bool run = false;
     std::string bpffs;  // run --bpffs DIR
+    std::string ctl;    // --ctl SOCKET: the daemon to send the command to
     std::vector<std::string> words;
 };
 
@@ -69,6 +71,10 @@ std::optional<TcArgs> split_args(int argc, char** argv) {
         else if (a == "--bpffs" && args.run) {
             if (i + 1 >= argc) throw Error("Option \"--bpffs\" needs a directory");
             args.bpffs = argv[++i];
+        }
+        else if (a == "--ctl" && !args.run) {
+            if (i + 1 >= argc) throw Error("Option \"--ctl\" needs a socket path");
+            args.ctl = argv[++i];
         }
         else if (a == "-b" || a == "-batch") {
             if (i + 1 >= argc) throw Error("Option \"-batch\" needs a file name");
@@ -202,12 +208,15 @@ std::optional<int> run_tc_command_line(int argc, char** argv) {
     if (!args) return std::nullopt;
     try {
         if (args->run) return run_pipeline(*args);
-        if (args->words.empty()) {  // tc -batch FILE: check and apply into a pipeline that ends with the batch
+        const std::optional<std::string> daemon = daemon_socket(args->ctl);
+        if (args->words.empty()) {
+            if (daemon) return forward_batch(*daemon, args->batch, args->globals);
+            // No daemon: check and apply into a pipeline that ends with the batch.
             tc::Pipeline pipeline;
             return apply_batch(pipeline, args->batch, args->globals) ? 0 : kBatchFailed;
         }
+        if (daemon) return forward_command(*daemon, args->words, args->globals);
         const tc::Command command = tc::parse_command(args->words, args->globals);
-        (void)command;
         print_error(fmt::format(
             "tcbpf: no running pipeline to {} (pipelines live inside `tcbpf run -batch SETUP`; put this command in the "
             "setup file)",

@@ -7,6 +7,7 @@
 
 int main(int argc, char** argv) {
     if (const auto status = tcbpf::cli::run_tc_command_line(argc, argv)) return *status;
+    if (const auto status = tcbpf::cli::run_ctl_command_line(argc, argv)) return *status;
     CLI::App app{"tcbpf: tc-bpf classifiers and actions in user space"};
     app.require_subcommand(1);
     tcbpf::cli::add_isa_commands(app);

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tcbpf/skb.h"
 #include "tcbpf/tc_spec.h"
@@ -59,6 +60,15 @@ struct Delivery {
     std::span<const uint8_t> frame;  // as it would be captured: an offloaded VLAN tag is back in place
     const skb::SkbMeta* meta = nullptr;
     uint64_t time_ns = 0;
+};
+
+// One qdisc's, class's or action's counters, for exporters (`tcbpf stats --prometheus`).
+struct CounterSample {
+    enum class Object : uint8_t { Qdisc, Class, Action } object = Object::Qdisc;
+    std::string dev;     // empty for actions (their tables are shared by every port)
+    std::string kind;    // clsact, htb, prio, pfifo, ...; for actions gact, bpf, mirred
+    std::string handle;  // as tc prints it: "1:", "1:10", or an action's index
+    Stats stats;
 };
 
 struct PipelineOptions {
@@ -139,6 +149,8 @@ class Pipeline {
     HtbXstats htb_xstats(std::string_view dev, uint32_t classid) const;
     Stats action_stats(ActionKind kind, uint32_t index) const;
     uint64_t now_ns() const;
+    // Every qdisc (the clsact/ingress hook included), class and action with its counters (tc/counters.cpp).
+    std::vector<CounterSample> counters() const;
 
     struct State;  // tc/pipeline_state.h
 
