@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "io/frame_offload.h"
+#include "io/queue_group_port.h"
 #include "tcbpf/error.h"
 
 // Debian 12's uapi headers predate multi-buffer AF_XDP (Linux 6.6); the values are the kernel's ABI.
@@ -349,16 +350,20 @@ std::unique_ptr<Port> open_afxdp(const AfXdpOptions& options) { return std::make
 
 std::vector<std::unique_ptr<Port>> open_afxdp_workers(const AfXdpOptions& options, unsigned workers) {
     if (if_nametoindex(options.device.c_str()) == 0) throw Error(fmt::format("{}: no such interface", options.device));
-    const uint32_t queues = receive_queues(options.device);
-    if (queues != 0 && queues < workers)
+    const uint32_t queues = std::max<uint32_t>(receive_queues(options.device), 1);
+    if (queues < workers)
         throw Error(fmt::format("{}: {} AF_XDP workers need {} receive queues, the interface has {}", options.device,
                                 workers, workers, queues));
-    std::vector<std::unique_ptr<Port>> ports;
-    for (unsigned i = 0; i < workers; ++i) {
+    // Every queue gets a socket (a queue without one would keep its frames from tcbpf); worker w serves
+    // queues w, w + workers, ...
+    std::vector<std::vector<std::unique_ptr<Port>>> per_worker(workers);
+    for (uint32_t q = 0; q < queues; ++q) {
         AfXdpOptions one = options;
-        one.queue = i;
-        ports.push_back(open_afxdp(one));
+        one.queue = q;
+        per_worker[q % workers].push_back(open_afxdp(one));
     }
+    std::vector<std::unique_ptr<Port>> ports;
+    for (auto& group : per_worker) ports.push_back(detail::group_queues(std::move(group)));
     return ports;
 }
 

@@ -111,9 +111,10 @@ struct AfXdpOptions {
 
 // Opens an AF_XDP port; throws tcbpf::Error naming the device and the failing step.
 std::unique_ptr<Port> open_afxdp(const AfXdpOptions& options);
-// `workers` AF_XDP ports on queues 0 .. workers-1 (the interface needs that many receive queues; a
-// veth gets them with `numrxqueues N numtxqueues N`): the NIC's (or veth's) queue choice spreads flows.
-// On a veth only native mode spreads them: generic XDP there sees every frame on queue 0.
+// `workers` AF_XDP ports covering every receive queue of the interface (it needs at least `workers`;
+// a veth gets them with `numrxqueues N numtxqueues N`): worker w serves queues w, w + workers, ...,
+// so no queue's traffic bypasses tcbpf; the NIC's (or veth's) queue choice spreads flows. On a veth
+// only native mode spreads them: generic XDP there sees every frame on queue 0.
 std::vector<std::unique_ptr<Port>> open_afxdp_workers(const AfXdpOptions& options, unsigned workers);
 
 struct TapOptions {

@@ -171,12 +171,18 @@ addr add 192.0.2.1/24 dev p0
 neigh add 192.0.2.2 lladdr 02:00:00:00:00:11 dev p0
 )";
 
-TEST_F(AfXdp, NativeWorkersOnTwoQueuesShareFlowsWithoutLossOrDuplicates) {
+// One worker serves both queues (a queue without a socket would pass its frames to the stack instead);
+// two workers take one queue each.
+class AfXdpWorkers : public AfXdp, public ::testing::WithParamInterface<unsigned> {};
+INSTANTIATE_TEST_SUITE_P(TwoQueueVeth, AfXdpWorkers, ::testing::Values(1u, 2u),
+                         [](const auto& info) { return std::to_string(info.param) + "Workers"; });
+
+TEST_P(AfXdpWorkers, NativeWorkersCoverEveryQueueWithoutLossOrDuplicates) {
     std::vector<std::vector<std::vector<uint8_t>>> per_worker;
     std::string link_after;
     const std::string failure = net::test::run_in_netns(kTwoQueueVeth, [&] {
         try {
-            std::vector<std::unique_ptr<Port>> ports = open_afxdp_workers({.device = "p1", .mode = XdpMode::Native}, 2);
+            std::vector<std::unique_ptr<Port>> ports = open_afxdp_workers({.device = "p1", .mode = XdpMode::Native}, GetParam());
             for (uint16_t i = 0; i < 64; ++i) send_udp("192.0.2.2", 9100, 20, static_cast<uint16_t>(20000 + i));
             per_worker = collect(ports, {9100}, 64);
         } catch (const Error& e) {
@@ -186,7 +192,7 @@ TEST_F(AfXdp, NativeWorkersOnTwoQueuesShareFlowsWithoutLossOrDuplicates) {
     });
     ASSERT_EQ(failure, "");
     SKIP_OR_FAIL_ON_OPEN();
-    expect_each_flow_once(per_worker, 2, 64);
+    expect_each_flow_once(per_worker, GetParam(), 64);
     // The last socket closed: libxdp took its program off the interface.
     EXPECT_EQ(link_after.find("xdp"), std::string::npos) << link_after;
 }
