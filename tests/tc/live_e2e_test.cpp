@@ -331,6 +331,48 @@ TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect)
     EXPECT_LT(sink.max_sequence(7002), static_cast<int64_t>(first_after));
 }
 
+// A command applied while a flow runs: every datagram is delivered or dropped by the new filter, none
+// lost or duplicated by the switch (sent = received + dropped), and none sent after apply() returned
+// gets through.
+TEST_F(LiveEndToEnd, AFilterAddedMidStreamSwitchesEveryWorkerBetweenPackets) {
+    LiveTopology topology;
+    ScratchDir pins;
+    std::vector<std::string> setup = kBumpInTheWire;
+    setup[0] += " workers 2";
+    setup.push_back("qdisc add dev wan clsact");
+    auto runner = start_runner(topology, setup, pins.path.string());
+    ASSERT_TRUE(resolve_b(topology));
+    UdpSink sink(topology, 'B', {7010});
+    const int fd = sender(topology);
+    std::atomic<uint32_t> next_seq{0};
+    std::atomic<bool> stop{false};
+    std::thread stream([&] {
+        uint8_t payload[200] = {};
+        while (!stop) {
+            const uint32_t seq = next_seq.load();
+            std::memcpy(payload, &seq, 4);
+            udp_send(fd, topology.address('B'), 7010, payload, sizeof payload);
+            next_seq.store(seq + 1);
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (sink.count(7010) < 100 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    runner->execute(tc::split_batch_line("filter add dev wan ingress pref 1 bpf expression 'udp dst port 7010' action drop"));
+    const uint32_t first_after = next_seq.load();
+    while (next_seq.load() < first_after + 100 && std::chrono::steady_clock::now() < deadline + 5s) std::this_thread::sleep_for(5ms);
+    stop = true;
+    stream.join();
+    close(fd);
+    sink.settle(SIZE_MAX, 300ms);
+    runner->stop();
+    const uint64_t dropped = runner->qdisc_stats("wan", tc::kClsactHandle).drops;
+    EXPECT_GE(sink.count(7010), 100u);
+    EXPECT_GE(dropped, 100u);
+    EXPECT_EQ(sink.count(7010) + dropped, next_seq.load());
+    EXPECT_LT(sink.max_sequence(7010), static_cast<int64_t>(first_after));
+}
+
 // One run's outcome per destination port: which side's socket got how many.
 using Fates = std::map<uint16_t, std::string>;
 

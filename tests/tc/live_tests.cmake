@@ -27,3 +27,12 @@ gtest_discover_tests(test_tc_live PROPERTIES LABELS kernel)
 add_executable(test_tc_live_shaping live_shaping_test.cpp)
 target_link_libraries(test_tc_live_shaping PRIVATE tcbpf_test_live_topology GTest::gtest_main)
 gtest_discover_tests(test_tc_live_shaping PROPERTIES LABELS kernel)
+
+# Pipeline replicas sharing programs (no devices: runs everywhere, sanitizers included).
+add_executable(test_tc_live_replicas live_replicas_test.cpp)
+target_link_libraries(test_tc_live_replicas PRIVATE tcbpf_tc GTest::gtest_main)
+target_compile_definitions(test_tc_live_replicas PRIVATE TCBPF_EXAMPLES_DIR="${TCBPF_EXAMPLES_DIR}")
+if(TCBPF_BPF_CLANG)
+  add_dependencies(test_tc_live_replicas demo_progs)
+endif()
+gtest_discover_tests(test_tc_live_replicas PROPERTIES LABELS unit)
