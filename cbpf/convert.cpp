@@ -58,11 +58,6 @@ int16_t scratch_offset(uint32_t k) { return static_cast<int16_t>(-static_cast<in
 // LDX MSH's slow path keeps A below the scratch words while LD_ABS overwrites r0.
 constexpr int16_t kSavedA = -static_cast<int16_t>(kMemWords * 4 + 8);
 
-// Direct access reaches offsets whose last byte a load's signed 16-bit displacement can address; LD IND
-// offsets up to kMaxDirectIndexed, which keeps the verifier's packet range (MAX_PACKET_OFF) in reach.
-constexpr uint32_t kMaxDirectEnd = 0x7fff;
-constexpr uint32_t kMaxDirectIndexed = 0xff00;
-
 Op ldx_op(uint32_t size) { return size == 4 ? Op::LDX_W : size == 2 ? Op::LDX_H : Op::LDX_B; }
 
 // Which instructions some path reaches. cBPF may carry dead code (the kernel's checker allows it), but
@@ -157,10 +152,11 @@ class Converter {
     // packet is long enough for all of them, and the fully checked copy for shorter packets. cBPF has
     // no side effects, so which copy runs cannot be observed.
     isa::Program run(bool guarded) {
-        // Prologue: A and X start at 0 (X only where something reads it); the context moves to r6 in
-        // programs that call, where LD_ABS/LD_IND expect it.
-        emit(make(Op::MOV32_K, kA));
-        if (reads_x()) emit(make(Op::MOV32_K, r_.x));
+        // Prologue: A and X start at 0 (explicitly only where some path reads that 0); the context
+        // moves to r6 in programs that call, where LD_ABS/LD_IND expect it.
+        const InitialReads initial = initial_reads(prog_);
+        if (initial.a) emit(make(Op::MOV32_K, kA));
+        if (initial.x) emit(make(Op::MOV32_K, r_.x));
         if (r_.ctx != 1) emit(make(Op::MOV64_X, r_.ctx, 1));
         if (uses_packet(prog_)) {
             load_field(r_.data, kSkbData);
@@ -228,21 +224,6 @@ class Converter {
     // LD IND at pc reads directly whatever X holds: X + k stays within kMaxDirectIndexed (no 32-bit wrap,
     // so never one of the negative bases only LD_IND resolves).
     bool indexed_always_direct(size_t pc) const { return x_bound_[pc] + prog_[pc].k <= kMaxDirectIndexed; }
-    bool reads_x() const {
-        for (size_t pc = 0; pc < prog_.size(); ++pc) {
-            const cbpf::Insn& in = prog_[pc];
-            const OpcodeRow* row = find_opcode(in.code);
-            if (!live_[pc] || row == nullptr) continue;
-            const bool src_x = (row->kind == Kind::Alu || row->kind == Kind::Jcond) && (in.code & kSrcX);
-            const bool ancillary_x = row->kind == Kind::LdAbs && in.k >= static_cast<uint32_t>(kAdOff) &&
-                                     (in.k - static_cast<uint32_t>(kAdOff) == kAdAluXorX ||
-                                      ancillary_calls(in.k - static_cast<uint32_t>(kAdOff)));
-            if (src_x || ancillary_x || row->kind == Kind::LdInd || row->kind == Kind::Stx || row->kind == Kind::Txa)
-                return true;
-        }
-        return false;
-    }
-
     void emit_copy(const std::vector<bool>& live, size_t copy, uint32_t known_length) {
         copy_ = copy;
         known_length_ = known_length;

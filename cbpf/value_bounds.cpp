@@ -40,6 +40,23 @@ uint64_t alu_bound(uint16_t code, uint64_t a, uint64_t operand, bool operand_exa
     }
 }
 
+// Calls `to` with each instruction control may reach from `pc` (all forward; a target past the end is
+// impossible in a checked program).
+template <typename F>
+void for_each_successor(const Program& prog, size_t pc, Kind kind, F&& to) {
+    const Insn& in = prog[pc];
+    switch (kind) {
+        case Kind::RetK:
+        case Kind::RetA: break;
+        case Kind::Ja: to(pc + 1 + in.k); break;
+        case Kind::Jcond:
+            to(pc + 1 + in.jt);
+            to(pc + 1 + in.jf);
+            break;
+        default: to(pc + 1); break;
+    }
+}
+
 uint64_t load_bound(uint32_t size) { return size == 1 ? 0xff : size == 2 ? 0xffff : kUnbounded; }
 
 }  // namespace
@@ -85,17 +102,65 @@ std::vector<uint64_t> x_upper_bounds(const Program& prog) {
             case Kind::Stx: b.mem[word] = b.x; break;
             case Kind::Tax: b.x = b.a; break;
             case Kind::Txa: b.a = b.x; break;
-            case Kind::RetK:
-            case Kind::RetA: continue;
-            case Kind::Ja: flow(pc + 1 + in.k, b); continue;
-            case Kind::Jcond:
-                flow(pc + 1 + in.jt, b);
-                flow(pc + 1 + in.jf, b);
-                continue;
+            default: break;  // returns and jumps change nothing
         }
-        flow(pc + 1, b);
+        for_each_successor(prog, pc, row->kind, [&](size_t target) { flow(target, b); });
     }
     return x_bound;
+}
+
+InitialReads initial_reads(const Program& prog) {
+    struct Written {
+        bool a = false, x = false;
+    };
+    std::vector<std::optional<Written>> at(prog.size() + 1);
+    InitialReads reads;
+    if (prog.empty()) return reads;
+    at[0] = Written{};
+    auto flow = [&](size_t target, Written w) {
+        if (target >= prog.size()) return;
+        if (at[target]) at[target] = Written{at[target]->a && w.a, at[target]->x && w.x};
+        else at[target] = w;
+    };
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        if (!at[pc]) continue;
+        Written w = *at[pc];
+        const Insn& in = prog[pc];
+        const OpcodeRow* row = find_opcode(in.code);
+        if (row == nullptr) continue;
+        auto read = [&](bool a, bool x) {
+            reads.a |= a && !w.a;
+            reads.x |= x && !w.x;
+        };
+        switch (row->kind) {
+            case Kind::Alu:
+                read(true, in.code & kSrcX);
+                break;
+            case Kind::Neg: read(true, false); break;
+            case Kind::LdAbs:
+                // Every ancillary load may read both: ALU_XOR_X and the helper calls use them, IFINDEX
+                // and HATYPE may end the program returning A.
+                if (in.k >= static_cast<uint32_t>(kAdOff)) read(true, true);
+                break;
+            case Kind::LdInd: read(false, true); break;
+            case Kind::LdxMsh: read(in.k >= kMaxDirectEnd, false); break;  // the LD_ABS fallback saves A
+            case Kind::St:
+            case Kind::Tax:
+            case Kind::RetA:
+            case Kind::Jcond: read(true, row->kind == Kind::Jcond && (in.code & kSrcX)); break;
+            case Kind::Stx:
+            case Kind::Txa: read(false, true); break;
+            default: break;
+        }
+        switch (row->kind) {
+            case Kind::Alu: case Kind::Neg: case Kind::LdAbs: case Kind::LdInd: case Kind::LdLen: case Kind::LdImm:
+            case Kind::LdMem: case Kind::Txa: w.a = true; break;
+            case Kind::LdxLen: case Kind::LdxMsh: case Kind::LdxImm: case Kind::LdxMem: case Kind::Tax: w.x = true; break;
+            default: break;
+        }
+        for_each_successor(prog, pc, row->kind, [&](size_t target) { flow(target, w); });
+    }
+    return reads;
 }
 
 }  // namespace tcbpf::cbpf

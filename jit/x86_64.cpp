@@ -88,7 +88,42 @@ struct Needs {
     bool tail_calls = false; // may continue in another program: save and zero everything
     bool reg_used[isa::kNumRegs] = {};
     std::vector<bool> jump_target;  // per pc: some jump or local call lands here
+    bool written_first[isa::kNumRegs] = {};  // the entry need not zero it (find_written_first)
 };
+
+// Registers the straight-line start of the program (up to the first jump, jump target, call, exit or
+// packet load) writes before anything reads them: zeroing them at entry could not be observed.
+void find_written_first(const isa::Program& prog, Needs& needs) {
+    bool touched[isa::kNumRegs] = {};
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        const isa::Insn& insn = prog.insns[pc];
+        if (insn.op == Op::LDDW_TAIL) continue;
+        if (needs.jump_target[pc]) return;
+        const bool mov = insn.op == Op::MOV64_K || insn.op == Op::MOV32_K || insn.op == Op::MOV64_X || insn.op == Op::MOV32_X;
+        bool reads_dst = false, reads_src = false, writes_dst = false;
+        switch (isa::info(insn.op).shape) {
+            case isa::Shape::AluK:
+                reads_dst = !mov;
+                writes_dst = true;
+                break;
+            case isa::Shape::AluX:
+                reads_dst = !mov;
+                reads_src = writes_dst = true;
+                break;
+            case isa::Shape::MovSx:
+            case isa::Shape::Ldx: reads_src = writes_dst = true; break;
+            case isa::Shape::Neg:
+            case isa::Shape::End: reads_dst = writes_dst = true; break;
+            case isa::Shape::Lddw: writes_dst = true; break;  // src is a pseudo type, not a register
+            case isa::Shape::St: reads_dst = true; break;
+            case isa::Shape::Stx: reads_dst = reads_src = true; break;
+            default: return;
+        }
+        if (reads_src) touched[insn.src] = true;
+        if (reads_dst) touched[insn.dst] = true;
+        if (writes_dst && !touched[insn.dst]) needs.written_first[insn.dst] = touched[insn.dst] = true;
+    }
+}
 
 Needs analyse(const isa::Program& prog) {
     Needs needs;
@@ -111,6 +146,7 @@ Needs analyse(const isa::Program& prog) {
     }
     if (needs.tail_calls) std::fill(std::begin(needs.reg_used), std::end(needs.reg_used), true);
     needs.stack = needs.reg_used[isa::kFrameReg] || needs.state;
+    find_written_first(prog, needs);
     return needs;
 }
 
@@ -237,7 +273,7 @@ class Compiler {
         }
         if (needs_.stack && in_.options.zero_stack_frames) zero_frame();
         for (int r : {0, 3, 4, 5, 6, 7, 8, 9})
-            if (needs_.reg_used[r]) a_.xor_(kReg[r].r32(), kReg[r].r32());
+            if (needs_.reg_used[r] && !needs_.written_first[r]) a_.xor_(kReg[r].r32(), kReg[r].r32());
         // Nothing to undo: the body follows, and its EXIT returns straight to the caller.
         if (saved_.empty() && frame_ == 0) return;
         a_.call(labels_[0]);

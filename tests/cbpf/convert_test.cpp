@@ -37,24 +37,24 @@ TEST(CbpfConvert, SmallProgramReadsAsExpected) {
     const isa::Program e =
         cbpf::convert({{0x28, 0, 0, 12}, {0x15, 0, 1, 0x800}, {0x06, 0, 0, 262144}, {0x06, 0, 0, 0}});
     // A program that calls nothing keeps the context, the packet pointers and its scratch in r1..r4
-    // (no register for X, which it never reads). A packet load is one bounds check against data_end
-    // (r3) and a load from data (r2); every failed check shares the final "return 0".
+    // (no register for X, which it never reads; no `w0 = 0`, since A is loaded before anything reads
+    // it). A packet load is one bounds check against data_end (r3) and a load from data (r2); every
+    // failed check shares the final "return 0".
     EXPECT_EQ(isa::disassemble(e),
-              " 0: w0 = 0\n"
-              " 1: w2 = *(u32 *)(r1 + 76)\n"
-              " 2: w3 = *(u32 *)(r1 + 80)\n"
-              " 3: r4 = r2\n"
-              " 4: r4 += 14\n"
-              " 5: if r4 > r3 goto +7\n"
-              " 6: w0 = *(u16 *)(r2 + 12)\n"
-              " 7: r0 = be16 r0\n"
-              " 8: if w0 != 2048 goto +2\n"
-              " 9: w0 = 262144\n"
-              "10: exit\n"
-              "11: w0 = 0\n"
-              "12: exit\n"
-              "13: w0 = 0\n"
-              "14: exit\n");
+              " 0: w2 = *(u32 *)(r1 + 76)\n"
+              " 1: w3 = *(u32 *)(r1 + 80)\n"
+              " 2: r4 = r2\n"
+              " 3: r4 += 14\n"
+              " 4: if r4 > r3 goto +7\n"
+              " 5: w0 = *(u16 *)(r2 + 12)\n"
+              " 6: r0 = be16 r0\n"
+              " 7: if w0 != 2048 goto +2\n"
+              " 8: w0 = 262144\n"
+              " 9: exit\n"
+              "10: w0 = 0\n"
+              "11: exit\n"
+              "12: w0 = 0\n"
+              "13: exit\n");
 }
 
 TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
@@ -63,65 +63,63 @@ TEST(CbpfConvert, SeveralConstantLoadsShareOneBoundsCheck) {
     const isa::Program e = cbpf::convert(
         {{0x28, 0, 0, 12}, {0x15, 0, 2, 0x800}, {0x30, 0, 0, 23}, {0x16, 0, 0, 0}, {0x06, 0, 0, 0}});
     EXPECT_EQ(isa::disassemble(e),
-              " 0: w0 = 0\n"
-              " 1: w2 = *(u32 *)(r1 + 76)\n"
-              " 2: w3 = *(u32 *)(r1 + 80)\n"
-              " 3: r4 = r2\n"
-              " 4: r4 += 24\n"
-              " 5: if r4 > r3 goto +7\n"
-              " 6: w0 = *(u16 *)(r2 + 12)\n"
-              " 7: r0 = be16 r0\n"
-              " 8: if w0 != 2048 goto +2\n"
-              " 9: w0 = *(u8 *)(r2 + 23)\n"
-              "10: exit\n"
-              "11: w0 = 0\n"
-              "12: exit\n"
-              "13: r4 = r2\n"
-              "14: r4 += 14\n"
-              "15: if r4 > r3 goto +10\n"
-              "16: w0 = *(u16 *)(r2 + 12)\n"
-              "17: r0 = be16 r0\n"
-              "18: if w0 != 2048 goto +5\n"
-              "19: r4 = r2\n"
-              "20: r4 += 24\n"
-              "21: if r4 > r3 goto +4\n"
-              "22: w0 = *(u8 *)(r2 + 23)\n"
-              "23: exit\n"
-              "24: w0 = 0\n"
-              "25: exit\n"
-              "26: w0 = 0\n"
-              "27: exit\n");
+              " 0: w2 = *(u32 *)(r1 + 76)\n"
+              " 1: w3 = *(u32 *)(r1 + 80)\n"
+              " 2: r4 = r2\n"
+              " 3: r4 += 24\n"
+              " 4: if r4 > r3 goto +7\n"
+              " 5: w0 = *(u16 *)(r2 + 12)\n"
+              " 6: r0 = be16 r0\n"
+              " 7: if w0 != 2048 goto +2\n"
+              " 8: w0 = *(u8 *)(r2 + 23)\n"
+              " 9: exit\n"
+              "10: w0 = 0\n"
+              "11: exit\n"
+              "12: r4 = r2\n"
+              "13: r4 += 14\n"
+              "14: if r4 > r3 goto +10\n"
+              "15: w0 = *(u16 *)(r2 + 12)\n"
+              "16: r0 = be16 r0\n"
+              "17: if w0 != 2048 goto +5\n"
+              "18: r4 = r2\n"
+              "19: r4 += 24\n"
+              "20: if r4 > r3 goto +4\n"
+              "21: w0 = *(u8 *)(r2 + 23)\n"
+              "22: exit\n"
+              "23: w0 = 0\n"
+              "24: exit\n"
+              "25: w0 = 0\n"
+              "26: exit\n");
 }
 
 TEST(CbpfConvert, IndexedLoadsAfterAHeaderLengthReadDirectlyWithoutTheLegacyLoad) {
     // ldxb 4*([14]&0xf); ldh [x + 16]; ret a: X is at most 60, so X + 16 is always a small offset and
     // the legacy LD_IND (a call) is never needed. The program calls nothing: X lives in r5, and A
-    // carries the sum, then the end of the read, until the load overwrites it.
+    // carries the sum, then the end of the read, until the load overwrites it. Both are written
+    // before they are read, so neither is set to 0 first.
     const isa::Program e = cbpf::convert({{0xb1, 0, 0, 14}, {0x48, 0, 0, 16}, {0x16, 0, 0, 0}});
     EXPECT_EQ(isa::disassemble(e),
-              " 0: w0 = 0\n"
-              " 1: w5 = 0\n"
-              " 2: w2 = *(u32 *)(r1 + 76)\n"
-              " 3: w3 = *(u32 *)(r1 + 80)\n"
-              " 4: r4 = r2\n"
-              " 5: r4 += 15\n"
-              " 6: if r4 > r3 goto +14\n"
-              " 7: w5 = *(u8 *)(r2 + 14)\n"
-              " 8: w5 &= 15\n"
-              " 9: w5 <<= 2\n"
-              "10: w0 = w5\n"
-              "11: w0 += 16\n"
-              "12: if r0 > 65280 goto +8\n"
-              "13: r4 = r2\n"
-              "14: r4 += r0\n"
-              "15: r0 = r4\n"
-              "16: r0 += 2\n"
-              "17: if r0 > r3 goto +3\n"
-              "18: w0 = *(u16 *)(r4 + 0)\n"
-              "19: r0 = be16 r0\n"
-              "20: exit\n"
-              "21: w0 = 0\n"
-              "22: exit\n");
+              " 0: w2 = *(u32 *)(r1 + 76)\n"
+              " 1: w3 = *(u32 *)(r1 + 80)\n"
+              " 2: r4 = r2\n"
+              " 3: r4 += 15\n"
+              " 4: if r4 > r3 goto +14\n"
+              " 5: w5 = *(u8 *)(r2 + 14)\n"
+              " 6: w5 &= 15\n"
+              " 7: w5 <<= 2\n"
+              " 8: w0 = w5\n"
+              " 9: w0 += 16\n"
+              "10: if r0 > 65280 goto +8\n"
+              "11: r4 = r2\n"
+              "12: r4 += r0\n"
+              "13: r0 = r4\n"
+              "14: r0 += 2\n"
+              "15: if r0 > r3 goto +3\n"
+              "16: w0 = *(u16 *)(r4 + 0)\n"
+              "17: r0 = be16 r0\n"
+              "18: exit\n"
+              "19: w0 = 0\n"
+              "20: exit\n");
 }
 
 TEST(CbpfConvert, IndexedLoadsWithAnUnboundedIndexKeepTheLegacyLoadAndTheKernelsRegisters) {
@@ -130,32 +128,37 @@ TEST(CbpfConvert, IndexedLoadsWithAnUnboundedIndexKeepTheLegacyLoadAndTheKernels
     // (context in r6, X in r7, packet pointers in r8/r9, all kept across calls).
     const isa::Program e = cbpf::convert({{0x20, 0, 0, 0}, {0x07, 0, 0, 0}, {0x48, 0, 0, 14}, {0x16, 0, 0, 0}});
     EXPECT_EQ(isa::disassemble(e),
-              " 0: w0 = 0\n"
-              " 1: w7 = 0\n"
-              " 2: r6 = r1\n"
-              " 3: w8 = *(u32 *)(r6 + 76)\n"
-              " 4: w9 = *(u32 *)(r6 + 80)\n"
-              " 5: r2 = r8\n"
-              " 6: r2 += 4\n"
-              " 7: if r2 > r9 goto +16\n"
-              " 8: w0 = *(u32 *)(r8 + 0)\n"
-              " 9: r0 = be32 r0\n"
-              "10: r7 = r0\n"
-              "11: w0 = w7\n"
-              "12: w0 += 14\n"
-              "13: if r0 > 65280 goto +8\n"
-              "14: r2 = r8\n"
-              "15: r2 += r0\n"
-              "16: r0 = r2\n"
-              "17: r0 += 2\n"
-              "18: if r0 > r9 goto +5\n"
-              "19: w0 = *(u16 *)(r2 + 0)\n"
-              "20: r0 = be16 r0\n"
-              "21: goto +1\n"
-              "22: r0 = *(u16 *)skb[r7 + 14]\n"
-              "23: exit\n"
-              "24: w0 = 0\n"
-              "25: exit\n");
+              " 0: r6 = r1\n"
+              " 1: w8 = *(u32 *)(r6 + 76)\n"
+              " 2: w9 = *(u32 *)(r6 + 80)\n"
+              " 3: r2 = r8\n"
+              " 4: r2 += 4\n"
+              " 5: if r2 > r9 goto +16\n"
+              " 6: w0 = *(u32 *)(r8 + 0)\n"
+              " 7: r0 = be32 r0\n"
+              " 8: r7 = r0\n"
+              " 9: w0 = w7\n"
+              "10: w0 += 14\n"
+              "11: if r0 > 65280 goto +8\n"
+              "12: r2 = r8\n"
+              "13: r2 += r0\n"
+              "14: r0 = r2\n"
+              "15: r0 += 2\n"
+              "16: if r0 > r9 goto +5\n"
+              "17: w0 = *(u16 *)(r2 + 0)\n"
+              "18: r0 = be16 r0\n"
+              "19: goto +1\n"
+              "20: r0 = *(u16 *)skb[r7 + 14]\n"
+              "21: exit\n"
+              "22: w0 = 0\n"
+              "23: exit\n");
+}
+
+TEST(CbpfConvert, AAndXStartAtZeroExplicitlyWhereTheZeroCanBeRead) {
+    // ret a: A's initial 0 is the verdict. txa; ret a: X's 0 reaches A.
+    EXPECT_EQ(isa::disassemble(cbpf::convert({{0x16, 0, 0, 0}})), "0: w0 = 0\n1: exit\n");
+    EXPECT_EQ(isa::disassemble(cbpf::convert({{0x87, 0, 0, 0}, {0x16, 0, 0, 0}})),
+              "0: w5 = 0\n1: r0 = r5\n2: exit\n");
 }
 
 TEST(CbpfConvert, CommonTcpdumpFiltersCallNothing) {

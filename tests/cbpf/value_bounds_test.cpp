@@ -1,5 +1,6 @@
-// The bounds of X the conversion relies on to read indexed loads directly: each test is a program and
-// the largest value X can hold at each instruction.
+// What the conversion proves about A and X: the bounds of X it relies on to read indexed loads
+// directly (each test a program and the largest value X can hold at each instruction), and whether A
+// or X is ever read before written (only then does the conversion set it to 0 first).
 #include <gtest/gtest.h>
 
 #include "cbpf/value_bounds.h"
@@ -35,4 +36,21 @@ TEST(CbpfValueBounds, WhatCannotBeBoundedIsUnbounded) {
                                     {0x87, 0, 0, 0}, {0x14, 0, 0, 1}, {0x07, 0, 0, 0}, {0x06, 0, 0, 0},
                                     {0x16, 0, 0, 0}}),
               (std::vector<uint64_t>{0, 0, kUnbounded, kUnbounded, 5, 5, 5, kUnbounded, kUnbounded}));
+}
+
+TEST(CbpfInitialReads, OnlyAPathThatReadsBeforeWritingCounts) {
+    // ldb [0]; tax; txa; ret a: both written first.
+    auto reads = cbpf::initial_reads({{0x30, 0, 0, 0}, {0x07, 0, 0, 0}, {0x87, 0, 0, 0}, {0x16, 0, 0, 0}});
+    EXPECT_FALSE(reads.a);
+    EXPECT_FALSE(reads.x);
+    // 0: ldb [0]; 1: jeq #1 jt 2 jf 3; 2: ldx #4; 3: txa; 4: ret a — the path 1 → 3 reads X unwritten.
+    reads = cbpf::initial_reads({{0x30, 0, 0, 0}, {0x15, 0, 1, 1}, {0x01, 0, 0, 4}, {0x87, 0, 0, 0}, {0x16, 0, 0, 0}});
+    EXPECT_FALSE(reads.a);
+    EXPECT_TRUE(reads.x);
+    // ld mark (ancillary loads count as reading both); ret a.
+    reads = cbpf::initial_reads({{0x20, 0, 0, 0xfffff000u + cbpf::kAdMark}, {0x16, 0, 0, 0}});
+    EXPECT_TRUE(reads.a);
+    EXPECT_TRUE(reads.x);
+    // jeq #0 jt 0 jf 0 reads A; ret #0.
+    EXPECT_TRUE(cbpf::initial_reads({{0x15, 0, 0, 0}, {0x06, 0, 0, 0}}).a);
 }

@@ -382,6 +382,21 @@ TEST(JitDirectEntry, AProgramThatCallsNothingRunsWithoutAContextAndGivesRunsResu
     EXPECT_EQ(compiled->run(cx, r1, 5), compiled->direct_entry()(r1, 5));
 }
 
+TEST(JitEntry, RegistersWrittenBeforeTheyAreReadAreNotZeroedFirst) {
+    // r3 = 5; r0 = r3: r3's zero could never be seen, so the entry leaves it; r0 = r3; r3 = 5 reads it.
+    const auto written_first = jit::Program::compile(program({mov(3, 5), movx(0, 3), exit_insn()}), {});
+    const auto read_first = jit::Program::compile(program({movx(0, 3), mov(3, 5), exit_insn()}), {});
+    EXPECT_LT(written_first->insn_offsets()[0], read_first->insn_offsets()[0]);
+    vm::Context cx;
+    EXPECT_EQ(written_first->run(cx, 0), 5u);
+    EXPECT_EQ(read_first->run(cx, 0), 0u);
+    // After a jump target nothing is known: r3 is read there on one path before the other writes it.
+    const auto joined = jit::Program::compile(
+        program({jmp(Op::JEQ64_K, 1, 0, 1), mov(3, 5), movx(0, 3), exit_insn()}), {});
+    EXPECT_EQ(joined->run(cx, 0), 0u);
+    EXPECT_EQ(joined->run(cx, 1), 5u);
+}
+
 TEST(JitDirectEntry, ProgramsThatCallHaveNone) {
     const vm::HelperRegistry helpers = registry();
     const std::vector<Insn> calling[] = {
