@@ -272,6 +272,18 @@ tc::Stats Runner::action_stats(tc::ActionKind kind, uint32_t index) {
     return impl_->summed([&](const tc::Pipeline& p) { return p.action_stats(kind, index); });
 }
 
+std::vector<tc::CounterSample> Runner::counters() {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mutex);
+    if (!s.started || s.workers.empty()) return s.shadow.counters();
+    std::vector<std::vector<tc::CounterSample>> each(s.workers.size());
+    s.on_every_worker([&](Worker& w) { each[w.index()] = w.pipeline().counters(); });
+    std::vector<tc::CounterSample> total = std::move(each[0]);
+    for (size_t w = 1; w < each.size(); ++w)
+        for (size_t i = 0; i < total.size() && i < each[w].size(); ++i) add(total[i].stats, each[w][i].stats);
+    return total;
+}
+
 int wait_for_termination() {
     sigset_t set;
     sigemptyset(&set);

@@ -3,7 +3,7 @@
 // The daemon owns a Runner — whatever moves packets through a tc configuration — and serialises the
 // control requests onto it. The Runner is the pluggable part: the one here drives a tc::Pipeline from a
 // single data thread over pcap ports (replayed at the captures' own pace, so tests are deterministic);
-// a live-port runner (AF_PACKET/TAP workers) implements the same interface.
+// the live runner (tcbpf/live.h: AF_PACKET/AF_XDP/TAP workers) is adapted to the same interface.
 //
 // Contract of a Runner: `apply` is atomic with respect to packets — each packet is processed entirely
 // under the configuration before the command or entirely under the one after it — and a command that
@@ -49,6 +49,11 @@ class Runner {
 // capture's pace (frame i leaves at start + (ts_i - ts_0)), its `out`/`host` captures are written as
 // packets leave and completed by `stop`. The pipeline's virtual clock follows the monotonic clock.
 std::unique_ptr<Runner> make_pipeline_runner(const tc::PipelineOptions& options);
+// The live runner (include/tcbpf/live.h) behind this interface: workers start with the first live port.
+std::unique_ptr<Runner> make_live_runner(const tc::PipelineOptions& options);
+// What `tcbpf daemon` runs: the first `port add` chooses — a live type (afpacket, afxdp, tap) the live
+// runner, pcap the pipeline runner; a port of the other family is refused afterwards.
+std::unique_ptr<Runner> make_runner_for_ports(const tc::PipelineOptions& options);
 
 struct DaemonOptions {
     std::string ctl_path;               // the control socket
@@ -59,9 +64,9 @@ struct DaemonOptions {
 
 // Runs until SIGTERM or SIGINT; returns the process exit status. Refuses (status 1, one line on stderr)
 // when another daemon holds the socket or the bpffs directory, or when the setup fails. The runner is
-// built by `make_runner` (default: make_pipeline_runner).
+// built by `make_runner`.
 int run_daemon(const DaemonOptions& options,
-               std::unique_ptr<Runner> (*make_runner)(const tc::PipelineOptions&) = make_pipeline_runner);
+               std::unique_ptr<Runner> (*make_runner)(const tc::PipelineOptions&) = make_runner_for_ports);
 
 // For clients: the command's file arguments (an object, a bytecode file, a port's captures) made
 // absolute against `base`, their directory. Words that do not parse come back unchanged (the daemon

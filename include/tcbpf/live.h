@@ -82,6 +82,9 @@ class Runner {
     tc::Stats qdisc_stats(std::string_view dev, uint32_t handle);  // ffff: for clsact/ingress
     tc::Stats class_stats(std::string_view dev, uint32_t classid);
     tc::Stats action_stats(tc::ActionKind kind, uint32_t index);
+    // Every qdisc, class and action with its counters summed over the workers (the daemon's Prometheus
+    // export); the workers' replicas have the same objects in the same order.
+    std::vector<tc::CounterSample> counters();
 
     struct Impl;
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <signal.h>
@@ -42,14 +43,16 @@ class DaemonFixture : public CliFixture {
     }
 
     // Starts `tcbpf daemon --ctl DIR/NAME.ctl --bpffs DIR/BPFFS [-batch SETUP] EXTRA...` without waiting.
+    // private_netns: the daemon runs in a network namespace of its own (live ports it creates vanish with it).
     Daemon& spawn(const std::string& name, const std::string& setup = "", const std::string& bpffs = "bpffs",
-                  std::vector<std::string> extra = {}) {
+                  std::vector<std::string> extra = {}, bool private_netns = false) {
         Daemon d{-1, (dir / (name + ".ctl")).string(), (dir / bpffs).string(), (dir / (name + ".log")).string()};
         std::vector<std::string> args = {TCBPF_BINARY, "daemon", "--ctl", d.ctl, "--bpffs", d.bpffs};
         if (!setup.empty()) args.insert(args.end(), {"-batch", setup});
         args.insert(args.end(), extra.begin(), extra.end());
         d.pid = ::fork();
         if (d.pid == 0) {
+            if (private_netns && ::unshare(CLONE_NEWNET) != 0) ::_exit(126);
             const int log = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
             ::dup2(log, STDERR_FILENO);
             ::dup2(log, STDOUT_FILENO);
@@ -65,8 +68,8 @@ class DaemonFixture : public CliFixture {
 
     // Starts a daemon and waits (generously) until it answers a status request.
     Daemon& start(const std::string& name, const std::string& setup = "", const std::string& bpffs = "bpffs",
-                  std::vector<std::string> extra = {}) {
-        Daemon& d = spawn(name, setup, bpffs, std::move(extra));
+                  std::vector<std::string> extra = {}, bool private_netns = false) {
+        Daemon& d = spawn(name, setup, bpffs, std::move(extra), private_netns);
         for (int i = 0; i < 600; ++i) {
             try {
                 ctl::Client client(d.ctl);
