@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "tcbpf/live_port.h"
+#include "udp_blaster.h"
 
 namespace {
 
@@ -31,52 +32,9 @@ constexpr const char* kSetup[] = {
     "ip link set p1 up",
 };
 
-// Sends UDP frames from p0 to p1's MAC, source ports cycling over 256 flows, until stopped.
-class Blaster {
-   public:
-    Blaster() : thread_([this] { run(); }) {}
-    ~Blaster() {
-        stop_ = true;
-        thread_.join();
-    }
-
-   private:
-    void run() {
-        const int fd = socket(AF_PACKET, SOCK_RAW, 0);
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_ifindex = static_cast<int>(if_nametoindex("p0"));
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        constexpr int kBatch = 64;
-        uint8_t frames[kBatch][60] = {};
-        iovec iov[kBatch];
-        mmsghdr msgs[kBatch] = {};
-        for (int i = 0; i < kBatch; ++i) {
-            uint8_t* f = frames[i];
-            const uint8_t head[] = {2, 0, 0, 0, 0, 0x11, 2, 0, 0, 0, 0, 0x10, 0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0,
-                                    64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2};
-            std::memcpy(f, head, sizeof head);
-            f[42 - 8 + 2] = 0x23;  // dport 0x2329
-            f[42 - 8 + 3] = 0x29;
-            f[42 - 8 + 5] = 26;  // UDP length
-            iov[i] = {f, sizeof frames[i]};
-            msgs[i].msg_hdr.msg_iov = &iov[i];
-            msgs[i].msg_hdr.msg_iovlen = 1;
-        }
-        uint16_t flow = 0;
-        while (!stop_) {
-            for (int i = 0; i < kBatch; ++i, ++flow) frames[i][35] = static_cast<uint8_t>(flow);  // source port low byte
-            sendmmsg(fd, msgs, kBatch, 0);
-        }
-        close(fd);
-    }
-
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
-
 void count_received(benchmark::State& state, std::vector<std::unique_ptr<tcbpf::io::Port>>& ports) {
-    Blaster blaster;
+    const uint8_t p1_mac[6] = {2, 0, 0, 0, 0, 0x11}, p0_mac[6] = {2, 0, 0, 0, 0, 0x10};
+    const tcbpf::bench::UdpBlaster blaster("p0", p1_mac, p0_mac, "192.0.2.2");
     std::vector<tcbpf::io::RxFrame> frames;
     int64_t received = 0;
     for (auto _ : state) {
