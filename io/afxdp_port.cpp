@@ -64,6 +64,27 @@ int capture_libbpf(enum libbpf_print_level level, const char* format, va_list ar
     return 0;
 }
 
+// While alive: libxdp's and libbpf's messages are captured (one setter at a time).
+class QuietLibxdp {
+   public:
+    QuietLibxdp() : lock_(libxdp_log_mutex) {
+        libxdp_last_warning.clear();
+        previous_ = libxdp_set_print(capture_libxdp);
+        previous_bpf_ = libbpf_set_print(capture_libbpf);
+    }
+    ~QuietLibxdp() {
+        libbpf_set_print(previous_bpf_);
+        libxdp_set_print(previous_);
+    }
+    QuietLibxdp(const QuietLibxdp&) = delete;
+    QuietLibxdp& operator=(const QuietLibxdp&) = delete;
+
+   private:
+    std::lock_guard<std::mutex> lock_;
+    libxdp_print_fn_t previous_;
+    libbpf_print_fn_t previous_bpf_;
+};
+
 // The interface's MTU and MAC address (what AF_PACKET's metadata would carry comes from these).
 void read_device(const std::string& device, uint32_t& mtu, uint8_t (&mac)[6]) {
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -197,10 +218,7 @@ class AfXdpPort final : public Port {
         std::string warning;
         int rc;
         {
-            std::lock_guard lock(libxdp_log_mutex);
-            libxdp_last_warning.clear();
-            const libxdp_print_fn_t previous = libxdp_set_print(capture_libxdp);
-            const libbpf_print_fn_t previous_bpf = libbpf_set_print(capture_libbpf);
+            const QuietLibxdp quiet;
             // A socket closed a moment ago still holds its queue until the kernel's deferred UMEM
             // teardown has run: a reopen (a port re-added, a restart) waits for that, briefly.
             for (int attempt = 0;; ++attempt) {
@@ -208,8 +226,6 @@ class AfXdpPort final : public Port {
                 if (rc != -EBUSY || attempt == 50) break;
                 usleep(10000);
             }
-            libbpf_set_print(previous_bpf);
-            libxdp_set_print(previous);
             warning = libxdp_last_warning;
         }
         if (rc == 0) return create_socket_error_ = "";
@@ -299,6 +315,7 @@ class AfXdpPort final : public Port {
     }
 
     void close_all() {
+        const QuietLibxdp quiet;  // detaching the program, libxdp reports what it did not find
         if (xsk_ != nullptr) xsk_socket__delete(xsk_);
         xsk_ = nullptr;
         if (umem_ != nullptr) xsk_umem__delete(umem_);
