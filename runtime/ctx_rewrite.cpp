@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "tcbpf/runtime.h"
+#include "tcbpf/verifier.h"
 
 namespace tcbpf::runtime {
 
@@ -309,15 +310,46 @@ int16_t narrow_offset(int64_t value, size_t pc) {
     return static_cast<int16_t>(value);
 }
 
-}  // namespace
+// Code the verifier proved unreachable becomes a jump to itself: never executed, and nothing in it (an
+// unknown helper, a map reference) is left for later stages to trip over.
+void sanitize_dead(const Insn& insn, std::vector<Insn>& out) {
+    out.push_back(Insn{.op = Op::JA, .off = -1});
+    if (insn.op == Op::LDDW) out.push_back(Insn{.op = Op::JA, .off = -1});
+}
 
-isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type) {
+// The verifier saw the base register of each access it explored, on every path: its answer replaces the
+// path-insensitive guess (which may join in paths the verifier proved impossible).
+isa::Program rewrite_with_proof(const isa::Program& prog, skb::ProgType type, const verifier::Result& proof,
+                                std::vector<int64_t>& new_pc) {
+    isa::Program out;
+    out.insns.reserve(prog.size() + prog.size() / 4);
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        new_pc[pc] = static_cast<int64_t>(out.insns.size());
+        const Insn& insn = prog.insns[pc];
+        if (insn.op == Op::LDDW_TAIL) {
+            if (pc == 0 || !(pc - 1 < proof.insn_seen.size() && proof.insn_seen[pc - 1])) continue;  // sanitized with its head
+            out.insns.push_back(insn);
+            continue;
+        }
+        if (pc >= proof.insn_seen.size() || !proof.insn_seen[pc]) {
+            sanitize_dead(insn, out.insns);
+            continue;
+        }
+        if (pc < proof.insn_ctx_access.size() && proof.insn_ctx_access[pc]) {
+            rewrite_access(insn, pc, type, out.insns);
+            continue;
+        }
+        out.insns.push_back(insn);
+    }
+    return out;
+}
+
+isa::Program rewrite_by_analysis(const isa::Program& prog, skb::ProgType type, std::vector<int64_t>& new_pc) {
     Analysis analysis(prog);
     analysis.run();
 
     isa::Program out;
     out.insns.reserve(prog.size() + prog.size() / 4);
-    std::vector<int64_t> new_pc(prog.size() + 1, 0);
     for (size_t pc = 0; pc < prog.size(); ++pc) {
         new_pc[pc] = static_cast<int64_t>(out.insns.size());
         const Insn& insn = prog.insns[pc];
@@ -342,6 +374,14 @@ isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type) 
         if (shape == Shape::Atomic) reject(pc, fmt::format("BPF_ATOMIC stores into R{} ctx is not allowed", base));
         rewrite_access(insn, pc, type, out.insns);
     }
+    return out;
+}
+
+}  // namespace
+
+isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type, const verifier::Result* proof) {
+    std::vector<int64_t> new_pc(prog.size() + 1, 0);
+    isa::Program out = proof ? rewrite_with_proof(prog, type, *proof, new_pc) : rewrite_by_analysis(prog, type, new_pc);
     new_pc[prog.size()] = static_cast<int64_t>(out.insns.size());
 
     for (size_t pc = 0; pc < prog.size(); ++pc) {
@@ -350,6 +390,7 @@ isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type) 
         const bool local_call = old.op == Op::CALL_LOCAL;
         const bool func_ref = old.op == Op::LDDW && old.src == static_cast<uint8_t>(isa::Pseudo::Func);
         if (!jump && !local_call && !func_ref) continue;
+        if (proof && !(pc < proof->insn_seen.size() && proof->insn_seen[pc])) continue;  // sanitized
         const int64_t target = isa::branch_target(old, pc);
         if (target < 0 || target > static_cast<int64_t>(prog.size())) continue;  // left for prepare to reject
         Insn& moved = out.insns[static_cast<size_t>(new_pc[pc])];

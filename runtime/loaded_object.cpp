@@ -40,7 +40,7 @@ void check_helpers(const isa::Program& prog, const vm::HelperRegistry& registry)
 
 // Nothing runs unchecked unless the verifier proved it safe: a rejection is the program's preparation
 // error, naming the instruction and the reason as the kernel's load would.
-void verify_for_unchecked_run(const loader::Object& object, const loader::ProgramDef& def, skb::ProgType type) {
+verifier::Result verify_for_run(const loader::Object& object, const loader::ProgramDef& def, skb::ProgType type) {
     verifier::Options options;
     options.prog_type = type;
     for (const loader::MapDef& m : object.maps)
@@ -49,6 +49,7 @@ void verify_for_unchecked_run(const loader::Object& object, const loader::Progra
     options.btf_func_info = !def.funcs.empty();
     const verifier::Result r = verifier::verify(def.prog, options);
     if (!r.ok) throw Error(fmt::format("verifier rejects insn {}: {}", r.insn_idx, r.message));
+    return r;
 }
 
 // LDDW map references become what helpers and loads expect: src 5 the maps::Map address, src 6 the
@@ -133,8 +134,9 @@ void LoadedObject::prepare_programs() {
         p.id = static_cast<uint32_t>(i + 1);
         p.type = to_skb_type(options_.type.value_or(def.default_type));
         try {
-            if (!options_.checked) verify_for_unchecked_run(object_, def, p.type);
-            p.rewritten = rewrite_ctx_accesses(def.prog, p.type);
+            std::optional<verifier::Result> proof;
+            if (!options_.checked || options_.verify_checked) proof = verify_for_run(object_, def, p.type);
+            p.rewritten = rewrite_ctx_accesses(def.prog, p.type, proof ? &*proof : nullptr);
             bind_maps(p.rewritten, maps_);
             check_helpers(p.rewritten, registry);
             p.program = vm::Program::prepare(p.rewritten, registry, vm::PrepareOptions{.checked = options_.checked});

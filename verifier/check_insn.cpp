@@ -18,13 +18,20 @@ Step rejected(const Rejection& why) {
     return step;
 }
 
-std::pair<std::optional<Reg>, std::optional<Rejection>> map_reference(Context& ctx, const isa::Insn& insn, size_t pc) {
+// What an ld_imm64 map reference names: the map's index, or why no map of the program is meant. The
+// kernel resolves these for every instruction before exploring (resolve_pseudo_ldimm64), so a bad one is
+// refused even in code no path reaches; check_map_references runs the same test up front.
+struct MapTarget {
+    std::optional<uint32_t> index;
+    std::optional<Rejection> error;
+};
+
+MapTarget resolve_map_reference(const std::vector<MapInfo>& maps, const isa::Insn& insn, size_t pc) {
     using isa::Pseudo;
     auto pseudo = static_cast<Pseudo>(insn.src);
     bool by_fd = pseudo == Pseudo::MapFd || pseudo == Pseudo::MapValue;
     bool by_index = pseudo == Pseudo::MapIdx || pseudo == Pseudo::MapIdxValue;
     if (!by_fd && !by_index) return {std::nullopt, not_supported("64-bit loads of BTF ids and functions", pc)};
-    const auto& maps = ctx.options.maps;
     std::optional<uint32_t> index;
     if (by_index && static_cast<uint32_t>(insn.imm) < maps.size()) index = static_cast<uint32_t>(insn.imm);
     for (size_t i = 0; by_fd && i < maps.size(); ++i)
@@ -34,9 +41,7 @@ std::pair<std::optional<Reg>, std::optional<Rejection>> map_reference(Context& c
                                               : fmt::format("map index {} is not one of the program's {} maps",
                                                             static_cast<uint32_t>(insn.imm), maps.size()),
                                         pc}};
-    Reg reg = Reg::pointer(RegType::MapPtr);
-    reg.map = *index;
-    if (pseudo == Pseudo::MapFd || pseudo == Pseudo::MapIdx) return {reg, std::nullopt};
+    if (pseudo == Pseudo::MapFd || pseudo == Pseudo::MapIdx) return {index, std::nullopt};
     const MapInfo& map = maps[*index];
     constexpr uint32_t kArrayMap = 2;
     if (map.type != kArrayMap || map.max_entries != 1)
@@ -46,8 +51,25 @@ std::pair<std::optional<Reg>, std::optional<Rejection>> map_reference(Context& c
         return {std::nullopt, Rejection{fmt::format("invalid access to map value pointer, value_size={} off={}",
                                                     map.value_size, offset),
                                         pc}};
+    return {index, std::nullopt};
+}
+
+bool is_map_reference(const isa::Insn& insn) {
+    using isa::Pseudo;
+    auto pseudo = static_cast<Pseudo>(insn.src);
+    return insn.op == isa::Op::LDDW && (pseudo == Pseudo::MapFd || pseudo == Pseudo::MapValue ||
+                                        pseudo == Pseudo::MapIdx || pseudo == Pseudo::MapIdxValue);
+}
+
+std::pair<std::optional<Reg>, std::optional<Rejection>> map_reference(Context& ctx, const isa::Insn& insn, size_t pc) {
+    MapTarget target = resolve_map_reference(ctx.options.maps, insn, pc);
+    if (!target.index) return {std::nullopt, target.error};
+    Reg reg = Reg::pointer(RegType::MapPtr);
+    reg.map = *target.index;
+    auto pseudo = static_cast<isa::Pseudo>(insn.src);
+    if (pseudo == isa::Pseudo::MapFd || pseudo == isa::Pseudo::MapIdx) return {reg, std::nullopt};
     reg.type = RegType::MapValue;
-    reg.off = static_cast<int32_t>(offset);
+    reg.off = static_cast<int32_t>(static_cast<uint32_t>(insn.imm64 >> 32));
     return {reg, std::nullopt};
 }
 
@@ -93,6 +115,15 @@ Step execute(Context& ctx, State& state, size_t pc) {
         case Shape::Atomic: step.error = execute_atomic(ctx, insn, state, pc); return step;
     }
     return rejected(not_supported("this instruction", pc));
+}
+
+std::optional<Rejection> check_map_references(const isa::Program& prog, const Options& options) {
+    for (size_t pc = 0; pc < prog.size(); ++pc) {
+        if (!is_map_reference(prog.insns[pc])) continue;
+        MapTarget target = resolve_map_reference(options.maps, prog.insns[pc], pc);
+        if (!target.index) return target.error;
+    }
+    return std::nullopt;
 }
 
 }  // namespace tcbpf::verifier::detail

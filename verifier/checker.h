@@ -52,6 +52,9 @@ struct Context {
 void note_stack_use(Context& ctx, const State& state, uint32_t frame, size_t pc, int64_t lowest_off);
 
 Step execute(Context& ctx, State& state, size_t pc);
+// Every ld_imm64 map reference, reached or not, names a map of the program (the kernel resolves them all
+// before exploring, so a bad one in dead code is still refused).
+std::optional<Rejection> check_map_references(const isa::Program& prog, const Options& options);
 
 // Pieces of execute, by instruction family.
 std::optional<Rejection> execute_alu(Context& ctx, const isa::Insn& insn, State& state, size_t pc);

@@ -296,7 +296,8 @@ Result verify(const isa::Program& prog, const Options& options) {
         }
     }
     Explorer explorer(prog, options, shape.cfg);
-    std::optional<Rejection> rejection = explorer.run(result.stats);
+    std::optional<Rejection> rejection = check_map_references(prog, options);
+    if (!rejection) rejection = explorer.run(result.stats);
     result.stats.subprog_stack_depth = explorer.context().stack_depth;
     result.stats.stack_depth = result.stats.subprog_stack_depth[0];
     if (!rejection) rejection = check_call_chains(shape.cfg, result.stats.subprog_stack_depth);
@@ -316,6 +317,9 @@ Result verify(const isa::Program& prog, const Options& options) {
     }
     result.ok = true;
     result.insn_seen = std::move(explorer.seen());
+    const std::vector<uint8_t>& base_kind = explorer.context().base_kind;
+    result.insn_ctx_access.resize(prog.size());
+    for (size_t pc = 0; pc < prog.size() && pc < base_kind.size(); ++pc) result.insn_ctx_access[pc] = base_kind[pc] == 1;
     return result;
 }
 

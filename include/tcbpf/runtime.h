@@ -41,13 +41,20 @@ namespace tcbpf::helpers {
 struct RunEnv;
 }
 
+namespace tcbpf::verifier {
+struct Result;
+}
+
 namespace tcbpf::runtime {
 
 // Checks every access made through the context pointer and rewrites it for skb::SkbContext; inserted
 // instructions move jump, call and function-reference offsets accordingly. Throws tcbpf::Error
 // "pc N: <the verifier's message>" for an access the kernel rejects. ctx_rewrite.cpp explains how
-// context registers are found.
-isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type);
+// context registers are found. With the verifier's `proof` of the program (an accepted Result), the
+// accesses it saw through the context are rewritten and code no path reaches becomes `goto -1`, as the
+// kernel sanitises dead code; without one, a path-insensitive analysis finds the context registers.
+isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type,
+                                  const verifier::Result* proof = nullptr);
 
 skb::ProgType to_skb_type(loader::ProgType type);
 
@@ -70,6 +77,10 @@ struct LoadOptions {
     // environment names one, else none — every map private to the object, pinning attributes ignored
     // (BPF_PROG_TEST_RUN-style runs).
     std::optional<std::string> bpffs;
+    // Verify programs run in checked mode too (soundness tests: the checked interpreter then watches a
+    // program the verifier accepted, prepared exactly as an unchecked load prepares it). Unchecked loads
+    // always verify.
+    bool verify_checked = false;
 };
 
 // Whether an object's license string lets it call GPL-only helpers (the kernel's

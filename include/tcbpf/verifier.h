@@ -82,6 +82,10 @@ struct Result {
     // Per instruction: whether some explored path reached it (the kernel's `seen`). Instructions never
     // reached are dead: every path to them was proven impossible. Filled for accepted programs.
     std::vector<bool> insn_seen;
+    // Per instruction: a load, store or atomic whose base register is the context pointer on every path
+    // that reaches it (the verifier refuses an instruction reached with the context and another pointer).
+    // The context rewrite uses this instead of guessing from the program text. Filled for accepted programs.
+    std::vector<bool> insn_ctx_access;
     // Helper ids the program calls (on explored paths), sorted, once each.
     std::vector<int32_t> helpers_called;
     // The kernel-style log (Options::log_level).

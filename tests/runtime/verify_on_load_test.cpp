@@ -14,11 +14,10 @@ loader::Object object_with(const char* text) {
     loader::Object object;
     object.path = "inline.o";
     object.license = "GPL";
-    loader::ProgramDef def;
+    loader::ProgramDef& def = object.programs.emplace_back();
     def.name = "prog";
     def.section = "tc";
     def.prog = isa::assemble(text);
-    object.programs.push_back(def);
     return object;
 }
 
@@ -44,6 +43,38 @@ TEST(VerifyOnLoad, CheckedLoadsAndSafeProgramsAreUnaffected) {
     unchecked.checked = false;
     auto safe = LoadedObject::load(object_with("r0 = *(u32 *)(r1 + 0)\nexit\n"), unchecked);
     EXPECT_NO_THROW(safe->select("prog"));
+}
+
+// Both programs below load in Linux 6.18 as SCHED_CLS (checked by hand with BPF_PROG_LOAD): the kernel
+// never explores what its verifier proved unreachable and sanitises it, and rewrites a context access
+// by the pointer the verifier saw there.
+TEST(VerifyOnLoad, DeadCodeIsSanitisedNotRefused) {
+    const std::vector<uint8_t> frame(60, 0);
+    for (Engine engine : {Engine::Interp, Engine::Jit}) {
+        LoadOptions options;
+        options.checked = false;
+        options.engine = engine;
+        options.jit_fallback = false;
+        auto object = LoadedObject::load(object_with("r0 = 7\nif r0 == 7 goto +1\ncall 99999\nexit\n"), options);
+        const PreparedProgram& program = object->select("prog");
+        EXPECT_EQ(isa::disassemble(program.rewritten.insns[2], 2), "goto -1");
+        const RunResult r = object->test_run(program, frame);
+        EXPECT_EQ(r.refusal, "");
+        EXPECT_EQ(r.ret, 7);
+    }
+}
+
+TEST(VerifyOnLoad, ContextAccessesAreTheOnesTheVerifierSaw) {
+    // Read as text, r2 at the load is the context on one path and the stack on another; the second
+    // path is impossible (r3 is 1), so the load reads skb->len.
+    constexpr const char* kText = "r3 = 1\nr2 = r1\nif r3 == 1 goto +2\nr2 = r10\nr2 += -8\n"
+                                  "r0 = *(u32 *)(r2 + 0)\nexit\n";
+    EXPECT_THROW(rewrite_ctx_accesses(isa::assemble(kText), skb::ProgType::Classifier), Error);
+    LoadOptions options;
+    options.checked = false;
+    auto object = LoadedObject::load(object_with(kText), options);
+    const std::vector<uint8_t> frame(60, 0);
+    EXPECT_EQ(object->test_run(object->select("prog"), frame).ret, 60);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // touch memory outside what it may touch, never exceed an instruction budget (the verifier proved it
 // terminates), and never let a register it did not initialise decide anything. The last is tested by
 // running the program twice behind a prologue that fills r0 and r2..r9 with two different poison
-// values: every result (return value, frame bytes, skb fields, map contents) must come out identical.
+// values: every result (return value, frame bytes, skb fields, map contents) must come out identical
+// (for programs that cannot see addresses: SoundnessOptions::compare_runs).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,10 @@ struct SoundnessOptions {
     uint64_t seed = 1;          // of the frames
     size_t frames = 4;          // frames per program
     uint64_t insn_budget = 1u << 24;  // executed instructions per run before "does not terminate"
+    // Compare the two poisoned runs. Only meaningful for programs that cannot observe addresses — those
+    // the verifier accepts with --strict: the default (privileged) rules let a program compare pointers
+    // with numbers or store them, and addresses differ from run to run.
+    bool compare_runs = true;
 };
 
 // Empty when every run was clean; otherwise what went wrong, naming the frame and the pc.

@@ -72,6 +72,16 @@ TEST(MapValue, ReferencesMustNameAKnownMap) {
     EXPECT_EQ(r.message, "map index 2 is not one of the program's 2 maps");
     r = verify(isa::assemble("r1 = map[fd:9] ll\nr0 = 0\nexit\n"), two_arrays());
     EXPECT_EQ(r.message, "fd 9 is not pointing to valid bpf_map");
+    // The kernel resolves every map reference before exploring: one in dead code is refused too.
+    r = verify(isa::assemble("r0 = 0\nif r0 == 0 goto +2\nr1 = map[fd:9] ll\nexit\n"), two_arrays());
+    EXPECT_EQ(r.message, "fd 9 is not pointing to valid bpf_map");
+    EXPECT_EQ(r.insn_idx, 2u);
+}
+
+TEST(MapValue, DeadCodeMayCallHelpersNoKernelHas) {
+    Result r = verify(isa::assemble("r0 = 0\nif r0 == 0 goto +1\ncall 99999\nexit\n"), two_arrays());
+    EXPECT_TRUE(r.ok) << r.message;
+    EXPECT_FALSE(r.insn_seen[2]);
 }
 
 TEST(MapValue, MapPointersOnlyMoveByZero) {
