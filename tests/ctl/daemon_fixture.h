@@ -43,16 +43,23 @@ class DaemonFixture : public CliFixture {
     }
 
     // Starts `tcbpf daemon --ctl DIR/NAME.ctl --bpffs DIR/BPFFS [-batch SETUP] EXTRA...` without waiting.
-    // private_netns: the daemon runs in a network namespace of its own (live ports it creates vanish with it).
+    // netns: "" the test's own network namespace, kPrivateNetns a new one of the daemon's own (live ports
+    // it creates vanish with it), else the named namespace (/run/netns/NAME) to join.
+    static constexpr const char* kPrivateNetns = "(private)";
     Daemon& spawn(const std::string& name, const std::string& setup = "", const std::string& bpffs = "bpffs",
-                  std::vector<std::string> extra = {}, bool private_netns = false) {
+                  std::vector<std::string> extra = {}, const std::string& netns = "") {
         Daemon d{-1, (dir / (name + ".ctl")).string(), (dir / bpffs).string(), (dir / (name + ".log")).string()};
         std::vector<std::string> args = {TCBPF_BINARY, "daemon", "--ctl", d.ctl, "--bpffs", d.bpffs};
         if (!setup.empty()) args.insert(args.end(), {"-batch", setup});
         args.insert(args.end(), extra.begin(), extra.end());
         d.pid = ::fork();
         if (d.pid == 0) {
-            if (private_netns && ::unshare(CLONE_NEWNET) != 0) ::_exit(126);
+            if (netns == kPrivateNetns) {
+                if (::unshare(CLONE_NEWNET) != 0) ::_exit(126);
+            } else if (!netns.empty()) {
+                const int ns = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+                if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
+            }
             const int log = ::open(d.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
             ::dup2(log, STDERR_FILENO);
             ::dup2(log, STDOUT_FILENO);
@@ -68,8 +75,8 @@ class DaemonFixture : public CliFixture {
 
     // Starts a daemon and waits (generously) until it answers a status request.
     Daemon& start(const std::string& name, const std::string& setup = "", const std::string& bpffs = "bpffs",
-                  std::vector<std::string> extra = {}, bool private_netns = false) {
-        Daemon& d = spawn(name, setup, bpffs, std::move(extra), private_netns);
+                  std::vector<std::string> extra = {}, const std::string& netns = "") {
+        Daemon& d = spawn(name, setup, bpffs, std::move(extra), netns);
         for (int i = 0; i < 600; ++i) {
             try {
                 ctl::Client client(d.ctl);
