@@ -26,6 +26,7 @@ namespace {
 constexpr size_t kBatch = 256;       // frames taken from one port per receive
 constexpr size_t kSendBatch = 64;    // frames per send call
 constexpr int kIdlePollMs = 100;     // longest sleep when nothing is queued
+constexpr int kRingSettleMs = 20;    // a receive ring's partly filled block is retired within this
 
 }  // namespace
 
@@ -200,7 +201,9 @@ void Worker::run() {
 }
 
 void Worker::drain() {
-    while (receive_batch(0)) flush_all();  // what already sits in the rings
+    // What already sits in the rings: the kernel hands over a partly filled block only after its
+    // timeout (io/DESIGN.md), so wait a little longer than that for each port before calling it empty.
+    while (receive_batch(kRingSettleMs)) flush_all();
     const uint64_t deadline = monotonic_ns() + uint64_t{drain_timeout_ms_} * 1000000u;
     for (uint64_t now = monotonic_ns(); pipeline_->next_wakeup() != UINT64_MAX && now < deadline; now = monotonic_ns()) {
         const uint64_t until = std::min(pipeline_->next_wakeup(), deadline);

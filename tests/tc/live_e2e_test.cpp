@@ -17,6 +17,10 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <csignal>
+#include <cstdio>
+#include <sys/wait.h>
 #include <map>
 #include <thread>
 
@@ -329,6 +333,91 @@ TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect)
     sink.settle(SIZE_MAX, 300ms);
     EXPECT_GE(sink.count(7002), 150u);
     EXPECT_LT(sink.max_sequence(7002), static_cast<int64_t>(first_after));
+}
+
+// A TAP port: tcbpf creates the device in the middle namespace, whose own stack then sits behind it. A
+// pings that stack through wan ⇄ tap (worker 0 reads the device, the replies cross back), and UDP
+// datagrams reach a socket there.
+TEST_F(LiveEndToEnd, ATapPortConnectsTheHostsStackBehindIt) {
+    LiveTopology topology;
+    ScratchDir pins;
+    auto runner = start_runner(topology, {"port add wan dev a1 type afpacket", "port add host dev tcbt0 type tap", "port peer wan host"},
+                               pins.path.string());
+    const std::string behind_tap = topology.address('B').substr(0, topology.address('B').rfind('.')) + ".9";
+    topology.run('T', fmt::format("ip link set tcbt0 up && ip addr add {}/24 dev tcbt0", behind_tap));
+    bool replied = false;
+    topology.in('A', [&] {
+        for (uint16_t seq = 1; seq <= 3 && !replied; ++seq) replied = ping(behind_tap, seq, 2000);
+    });
+    EXPECT_TRUE(replied);
+    int rx = -1;
+    topology.in('T', [&] { rx = udp_socket_bound(behind_tap, 7300); });
+    const int fd = sender(topology);
+    send_datagrams(fd, behind_tap, 7300, 20);
+    close(fd);
+    size_t got = 0;
+    for (int wait = 0; wait < 200 && got < 20; ++wait) {
+        uint8_t buf[512];
+        if (recv(rx, buf, sizeof buf, 0) > 0) ++got;
+        else std::this_thread::sleep_for(5ms);
+    }
+    close(rx);
+    EXPECT_EQ(got, 20u);
+    runner->stop();
+    const std::vector<live::PortCounters> ports = runner->port_counters();
+    ASSERT_EQ(ports.size(), 2u);
+    EXPECT_EQ(ports[1].type, tc::PortType::Tap);
+    EXPECT_GE(ports[1].rx_packets, 1u);  // the stack's replies and ARP, read from the device
+    EXPECT_GE(ports[1].tx_packets, 21u);  // pings and datagrams written into it
+}
+
+// `tcbpf run -batch SETUP` with live ports runs until SIGTERM, then lets the shaped queue drain at its
+// rate before it exits: a burst of 50 datagrams queued behind a 1 Mbit/s class (0.4 s of traffic)
+// when the signal comes all arrive, and the run ends with status 0 and its statistics.
+TEST_F(LiveEndToEnd, RunUntilSigtermDrainsTheShapedQueue) {
+    LiveTopology topology;
+    ScratchDir dir;
+    const fs::path setup = dir.path / "live.tc", out = dir.path / "out", err = dir.path / "err";
+    {
+        std::FILE* f = std::fopen(setup.c_str(), "w");
+        std::fputs("port add wan dev a1 type afpacket\nport add lan dev b1 type afpacket\nport peer wan lan\n"
+                   "qdisc add dev lan root handle 1: htb default 10\n"
+                   "class add dev lan parent 1: classid 1:10 htb rate 1mbit ceil 1mbit\n",
+                   f);
+        std::fclose(f);
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+        std::freopen(out.c_str(), "w", stdout);
+        std::freopen(err.c_str(), "w", stderr);
+        execlp("ip", "ip", "netns", "exec", topology.ns('T').c_str(), TCBPF_BINARY, "run", "-batch", setup.c_str(), "-s",
+               "--bpffs", dir.path.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    const auto read_text = [](const fs::path& path) {
+        std::ifstream in(path);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    for (int wait = 0; wait < 500 && read_text(err).find("tcbpf: running") == std::string::npos; ++wait)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_NE(read_text(err).find("tcbpf: running"), std::string::npos) << read_text(err);
+    ASSERT_TRUE(resolve_b(topology));
+    UdpSink sink(topology, 'B', {7020});
+    const int fd = sender(topology);
+    send_datagrams(fd, topology.address('B'), 7020, 50, 1000);
+    close(fd);
+    kill(pid, SIGTERM);
+    int status = -1;
+    for (int wait = 0; wait < 1000 && waitpid(pid, &status, WNOHANG) == 0; ++wait) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(WIFEXITED(status)) << "tcbpf did not end after SIGTERM";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << read_text(err);
+    sink.settle(50);
+    EXPECT_EQ(sink.count(7020), 50u);
+    EXPECT_NE(read_text(err).find("tcbpf: SIGTERM, draining"), std::string::npos) << read_text(err);
+    const std::string stats = read_text(out);
+    EXPECT_NE(stats.find("class htb 1:10 root prio 0 rate 1Mbit ceil 1Mbit"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("port wan dev a1 afpacket: rx "), std::string::npos) << stats;
 }
 
 // A command applied while a flow runs: every datagram is delivered or dropped by the new filter, none

@@ -18,7 +18,9 @@ target_link_libraries(tcbpf_test_live_topology PUBLIC tcbpf_live tcbpf_test_veth
 add_executable(test_tc_live live_e2e_test.cpp)
 target_link_libraries(test_tc_live PRIVATE tcbpf_test_live_topology GTest::gtest_main)
 target_compile_definitions(test_tc_live PRIVATE TCBPF_EXAMPLES_DIR="${TCBPF_EXAMPLES_DIR}"
-                                                TCBPF_LIVE_REDIRECT_OBJECT="${TCBPF_LIVE_REDIRECT_OBJECT}")
+                                                TCBPF_LIVE_REDIRECT_OBJECT="${TCBPF_LIVE_REDIRECT_OBJECT}"
+                                                TCBPF_BINARY="$<TARGET_FILE:tcbpf>")
+add_dependencies(test_tc_live tcbpf)
 if(TCBPF_BPF_CLANG)
   add_dependencies(test_tc_live live_test_progs demo_progs)
 endif()
