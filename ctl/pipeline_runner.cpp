@@ -8,6 +8,7 @@
 // taken, so a port that cannot be opened is refused before anything changes. A control request
 // announces itself (waiting_) so the data thread steps aside between batches rather than racing it for
 // the mutex.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -26,6 +27,7 @@ namespace {
 
 constexpr size_t kBatch = 64;
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
+constexpr auto kMinWait = std::chrono::microseconds(50);
 
 template <class Clock>
 uint64_t clock_ns() {
@@ -187,8 +189,10 @@ class PipelineRunner final : public Runner {
             }
             if (done == kBatch) continue;  // more may be due already
             const uint64_t wakeup = std::min(next_due, pipeline_.next_wakeup());
-            const auto wait = wakeup == UINT64_MAX ? kIdleWait
-                                                   : std::min<std::chrono::nanoseconds>(kIdleWait, std::chrono::nanoseconds(wakeup > t ? wakeup - t : 0));
+            // At least kMinWait: a qdisc whose wakeup is already past (one that never frees up) must not
+            // turn this loop into a spin.
+            const auto wait = wakeup == UINT64_MAX ? std::chrono::nanoseconds(kIdleWait)
+                                                   : std::clamp<std::chrono::nanoseconds>(std::chrono::nanoseconds(wakeup > t ? wakeup - t : 0), kMinWait, kIdleWait);
             wake_.wait_for(lock, wait);
         }
     }
