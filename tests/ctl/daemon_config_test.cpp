@@ -68,6 +68,29 @@ TEST_F(DaemonConfig, TheSocketCanComeFromTCBPF_CTL) {
     EXPECT_NE(ctl(d, "qdisc show").out.find("qdisc clsact ffff: dev eth0 parent ffff:fff1"), std::string::npos);
 }
 
+// tc -batch FILE goes to the daemon line by line, as tc sends it to the kernel: the lines before a
+// failing one stay applied, the failing one changes nothing and is named.
+TEST_F(DaemonConfig, ABatchFileGoesToTheDaemonLineByLine) {
+    const Daemon& d = start("d", write("setup.tc", "port add eth0 type pcap\n"));
+    const std::string batch = write("more.tc", "qdisc add dev eth0 clsact\n# a comment\n\nqdisc add dev eth7 clsact\nqdisc add dev eth0 root prio\n");
+    const Outcome o = ctl(d, "-batch " + batch);
+    EXPECT_EQ(o.status, 1);
+    EXPECT_EQ(o.err, "Cannot find device \"eth7\"\nCommand failed " + batch + ":4\n");
+    const std::string qdiscs = ctl(d, "qdisc show dev eth0").out;
+    EXPECT_NE(qdiscs.find("qdisc clsact ffff:"), std::string::npos) << qdiscs;
+    EXPECT_EQ(qdiscs.find("prio"), std::string::npos) << qdiscs;
+}
+
+// A file named relatively is the one where the command was typed, not where the daemon runs.
+TEST_F(DaemonConfig, RelativeFileArgumentsAreTheClientsFiles) {
+    const Daemon& d = start("d", write("setup.tc", "port add eth0 type pcap\nqdisc add dev eth0 clsact\n"));
+    write("prog.bc", "1,6 0 0 0,");
+    const std::string cmd = fmt::format("cd {} && {} --ctl {} filter add dev eth0 ingress bpf da bcf prog.bc 2>{}", dir.string(), TCBPF_BINARY,
+                                        d.ctl, (dir / "err").string());
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(dir / "err");
+    EXPECT_NE(client(d, "save").out.find("bcf " + (dir / "prog.bc").string() + "\n"), std::string::npos) << client(d, "save").out;
+}
+
 TEST_F(DaemonConfig, BadRequestsAreAnsweredAndChangeNothing) {
     const Daemon& d = start("d", write("setup.tc", fmt::format("port add eth0 type pcap\nqdisc add dev eth0 clsact\n"
                                                                "filter add dev eth0 ingress bpf da {}\n", kPassAll)));
