@@ -11,8 +11,8 @@
 //  - tcbpf's live runner (include/tcbpf/live.h): `port add` a1 and b1 of one port type, peered as a bump
 //    in the wire, the same object on a1's clsact ingress; 1 and 2 workers, AF_PACKET and AF_XDP.
 // The policy map is empty, so every frame is a hash lookup that misses and passes (TC_ACT_OK), as in
-// bench_tc. The kernel is measured first and last; the summary printed at the end gives each row's
-// ratio to the mean of the two.
+// bench_tc. With --rounds N the kernel and tcbpf rows take turns N times (then the kernel once more);
+// the summary printed at the end gives each row's median and its ratio to the kernel's median.
 //
 // Each row measures for --seconds (default 3) after half a second of warm-up. The sender, the kernel's
 // veth work and tcbpf's workers share the machine's cores: the kernel forwards inside the sender's
@@ -93,30 +93,45 @@ double measure_pps() {
     return static_cast<double>(after - before) / elapsed;
 }
 
-// Every row's rate, for the summary printed after the last row (ratios need both kernel rows).
+// Every row's rate, for the summary printed after the last row.
 struct Row {
-    std::string name;
+    std::string label;
     double pps = 0;
-    bool kernel = false;
 };
 std::vector<Row> g_rows;
+const std::string kKernelLabel = "kernel: bridge + tc policy.o";
 
-void report(benchmark::State& state, std::string name, double pps, bool kernel) {
+void report(benchmark::State& state, std::string label, double pps) {
     state.SetIterationTime(g_seconds);
     state.counters["pps"] = pps;
-    g_rows.push_back({std::move(name), pps, kernel});
+    g_rows.push_back({std::move(label), pps});
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Each row's median over the rounds, and its ratio to the kernel's median (all kernel rows).
 void print_summary() {
-    double kernel_sum = 0;
-    int kernel_rows = 0;
+    std::vector<std::string> labels;
     for (const Row& r : g_rows)
-        if (r.kernel) kernel_sum += r.pps, ++kernel_rows;
-    if (kernel_rows == 0) return;
-    const double kernel = kernel_sum / kernel_rows;
-    std::printf("\n%-42s %12s %10s\n", "row", "packets/s", "vs kernel");
-    for (const Row& r : g_rows) std::printf("%-42s %12.0f %9.2fx\n", r.name.c_str(), r.pps, r.pps / kernel);
-    std::printf("(kernel: mean of its %d rows, %.0f packets/s)\n", kernel_rows, kernel);
+        if (std::find(labels.begin(), labels.end(), r.label) == labels.end()) labels.push_back(r.label);
+    auto rates = [](const std::string& label) {
+        std::vector<double> v;
+        for (const Row& r : g_rows)
+            if (r.label == label) v.push_back(r.pps);
+        return v;
+    };
+    const std::vector<double> kernel = rates(kKernelLabel);
+    if (kernel.empty()) return;
+    const double kernel_median = median(kernel);
+    std::printf("\n%-34s %5s %12s %10s\n", "row (median over the runs)", "runs", "packets/s", "vs kernel");
+    for (const std::string& label : labels) {
+        const std::vector<double> v = rates(label);
+        std::printf("%-34s %5zu %12.0f %9.2fx\n", label.c_str(), v.size(), median(v), median(v) / kernel_median);
+    }
 }
 
 void BM_Kernel(benchmark::State& state) {
@@ -130,13 +145,11 @@ void BM_Kernel(benchmark::State& state) {
     for (auto _ : state) pps = measure_pps();
     sh("tc qdisc del dev a1 clsact");
     sh("ip link del br0");  // a1 and b1 leave the bridge with it
-    const bool again = std::any_of(g_rows.begin(), g_rows.end(), [](const Row& r) { return r.kernel; });
-    report(state, again ? "kernel: bridge + tc policy.o (again)" : "kernel: bridge + tc policy.o", pps, true);
+    report(state, kKernelLabel, pps);
 }
 
 // tcbpf's live runner forwarding a1 -> b1 through ports of `type`, `workers` workers.
-void BM_Tcbpf(benchmark::State& state, const char* type) {
-    const unsigned workers = static_cast<unsigned>(state.range(0));
+void BM_Tcbpf(benchmark::State& state, const std::string& type, unsigned workers) {
     double pps = 0;
     try {
         tcbpf::live::RunnerOptions options;
@@ -144,8 +157,8 @@ void BM_Tcbpf(benchmark::State& state, const char* type) {
         options.log = [](std::string_view) {};  // the runner's event lines would interleave with the table
         tcbpf::live::Runner runner(std::move(options));
         const std::string lines[] = {
-            "port add wan dev a1 type " + std::string(type) + " workers " + std::to_string(workers),
-            "port add lan dev b1 type " + std::string(type) + " workers " + std::to_string(workers),
+            fmt::format("port add wan dev a1 type {} workers {}", type, workers),
+            fmt::format("port add lan dev b1 type {} workers {}", type, workers),
             "port peer wan lan",
             "qdisc add dev wan clsact",
             "filter add dev wan ingress bpf da obj " + kPolicy + " sec tc",
@@ -163,25 +176,36 @@ void BM_Tcbpf(benchmark::State& state, const char* type) {
     } catch (const tcbpf::Error& e) {
         return state.SkipWithError(e.what());
     }
-    report(state, fmt::format("tcbpf: {}, {} worker{}", type, workers, workers == 1 ? "" : "s"), pps, false);
+    report(state, fmt::format("tcbpf: {}, {} worker{}", type, workers, workers == 1 ? "" : "s"), pps);
 }
 
-void BM_TcbpfAfPacket(benchmark::State& state) { BM_Tcbpf(state, "afpacket"); }
-void BM_TcbpfAfXdp(benchmark::State& state) { BM_Tcbpf(state, "afxdp"); }
+// `rounds` times the kernel and every tcbpf row in turn, then the kernel once more: interleaved, so a
+// change in the machine's load hits every row alike.
+void register_rows(int rounds) {
+    auto add = [](const std::string& name, auto fn) {
+        benchmark::RegisterBenchmark(name.c_str(), fn)->Iterations(1)->UseManualTime();
+    };
+    for (int round = 0; round < rounds; ++round) {
+        add("kernel_bridge_tc_policy", BM_Kernel);
+        for (const char* type : {"afpacket", "afxdp"})
+            for (unsigned workers : {1u, 2u})
+                add(fmt::format("tcbpf_{}/workers:{}", type, workers),
+                    [type, workers](benchmark::State& state) { BM_Tcbpf(state, type, workers); });
+    }
+    add("kernel_bridge_tc_policy", BM_Kernel);
+}
 
-BENCHMARK(BM_Kernel)->Name("kernel_bridge_tc_policy")->Iterations(1)->UseManualTime();
-BENCHMARK(BM_TcbpfAfPacket)->Name("tcbpf_afpacket")->ArgName("workers")->Arg(1)->Arg(2)->Iterations(1)->UseManualTime();
-BENCHMARK(BM_TcbpfAfXdp)->Name("tcbpf_afxdp")->ArgName("workers")->Arg(1)->Arg(2)->Iterations(1)->UseManualTime();
-BENCHMARK(BM_Kernel)->Name("kernel_bridge_tc_policy_again")->Iterations(1)->UseManualTime();
-
-// --seconds N: how long each row measures (the rest goes to Google Benchmark).
-void take_seconds_flag(int& argc, char** argv) {
-    int out = 1;
+// --seconds N: how long each row measures; --rounds N: how often the rows repeat (the rest of the
+// arguments go to Google Benchmark).
+int take_own_flags(int& argc, char** argv) {
+    int rounds = 1, out = 1;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) g_seconds = std::atof(argv[++i]);
+        else if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
         else argv[out++] = argv[i];
     }
     argc = out;
+    return rounds;
 }
 
 std::string unavailable_reason() {
@@ -200,11 +224,12 @@ std::string unavailable_reason() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    take_seconds_flag(argc, argv);
+    const int rounds = take_own_flags(argc, argv);
     if (const std::string reason = unavailable_reason(); !reason.empty()) {
         std::printf("bench_live_forward: skipped: %s\n", reason.c_str());
         return 0;
     }
+    register_rows(rounds);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
