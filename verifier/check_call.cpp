@@ -128,6 +128,7 @@ std::optional<uint64_t> constant_stack_key(Context& ctx, State& state, const Reg
     if (!spilled4 || slot.spilled.type != RegType::Scalar || !slot.spilled.value.is_const()) return std::nullopt;
     ctx.want_slot = spi;
     ctx.want_slot_frame = key.frame;
+    ctx.want_slot_bytes = static_cast<uint8_t>(0xfu << first);
     return slot.spilled.value.const_value() & 0xffffffff;
 }
 

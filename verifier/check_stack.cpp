@@ -73,6 +73,7 @@ std::optional<Rejection> access_range(Context& ctx, const State& state, const Re
     if (out.fixed) {
         ctx.touched_spi = slot_index(out.lo);
         ctx.touched_frame = base.frame;
+        ctx.touched_bytes = static_cast<uint8_t>(((1u << size) - 1) << byte_in_slot(out.lo));
     }
     return std::nullopt;
 }
@@ -103,10 +104,17 @@ void mark_range(State& state, uint32_t frame, const Range& r, StackByte kind) {
 
 }  // namespace
 
+void Context::note_slots_read(uint32_t frame, int64_t lo, int64_t hi) {
+    if (frame >= slots_read.size() || lo >= hi) return;
+    for (int spi = slot_index(hi - 1); spi <= slot_index(lo); ++spi)
+        if (spi >= 0 && spi < 64) slots_read[frame] |= uint64_t{1} << spi;
+}
+
 std::optional<Rejection> stack_load(Context& ctx, State& state, const isa::Insn& insn, const Reg& base, int size,
                                     Reg& out, size_t pc) {
     Range r{};
     if (auto e = access_range(ctx, state, base, insn.src, insn.off, size, false, pc, r)) return e;
+    ctx.note_slots_read(base.frame, r.lo, r.hi);
     if (!r.fixed) {
         bool all_zero = true;
         for (int64_t off = r.lo; off < r.hi; ++off) {
@@ -114,6 +122,9 @@ std::optional<Rejection> stack_load(Context& ctx, State& state, const isa::Insn&
             if (slot.bytes[static_cast<size_t>(byte_in_slot(off))] != StackByte::Zero) all_zero = false;
         }
         out = Reg::scalar(all_zero ? Scalar::constant(0) : Scalar::unknown());
+        // The zero may matter to what follows; no history entry names these bytes, so they are
+        // wanted now (precision.h).
+        if (all_zero) ctx.want_zero_range = {r.lo, r.hi}, ctx.want_zero_frame = base.frame;
         return std::nullopt;
     }
     StackSlot& slot = state.slot_of(base.frame, slot_index(r.lo));
@@ -160,6 +171,7 @@ std::optional<Rejection> stack_store(Context& ctx, State& state, const isa::Insn
         return std::nullopt;
     }
     StackSlot& slot = state.slot_of(base.frame, slot_index(r.lo));
+    if (size == kSlot && slot_index(r.lo) < 64) ctx.slots_written[base.frame] |= uint64_t{1} << slot_index(r.lo);
     if (size == kSlot && value && !known_zero) {
         slot.bytes.fill(StackByte::Spill);
         slot.spilled = *value;
@@ -184,6 +196,7 @@ std::optional<Rejection> stack_atomic(Context& ctx, State& state, const isa::Ins
                                       size_t pc) {
     Range r{};
     if (auto e = access_range(ctx, state, base, insn.dst, insn.off, size, true, pc, r)) return e;
+    ctx.note_slots_read(base.frame, r.lo, r.hi);
     StackSlot& slot = state.slot_of(base.frame, slot_index(r.lo));
     if (r.fixed && slot.is_spill() && slot.spilled.type != RegType::Scalar)
         return not_supported("atomic operations on a spilled pointer", pc);
@@ -220,6 +233,7 @@ std::optional<Rejection> stack_helper_access(Context& ctx, State& state, int reg
                                          tnum_text(base.value.var_off), base.off, size),
                              pc};
     }
+    if (reads) ctx.note_slots_read(base.frame, r.lo, r.hi);
     if (reads && ctx.options.strict)
         if (auto e = check_initialised(state, base.frame, r, base.off, reg, true, pc)) return e;
     // A helper reading the bytes may also have written them (the kernel's clobber), and one writing

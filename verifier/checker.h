@@ -3,6 +3,7 @@
 // functions here only say whether the instruction is safe in `state`, update it, and name the successors.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <set>
 
@@ -37,10 +38,20 @@ struct Context {
     std::vector<uint8_t> base_kind;
     int32_t touched_spi = -1;
     uint32_t touched_frame = 0;
+    uint8_t touched_bytes = 0;  // of that slot, bit b: byte b
 
-    // A spilled scalar (frame, slot) the instruction's outcome depended on; -1: none.
+    // Stack bytes (frame, slot, bytes) the instruction's outcome depended on; want_slot -1: none.
     int32_t want_slot = -1;
     uint32_t want_slot_frame = 0;
+    uint8_t want_slot_bytes = 0;
+    // A variable-offset load that read known zeros: every byte of [lo, hi) in the frame must stay zero.
+    std::optional<std::pair<int64_t, int64_t>> want_zero_range{};
+    uint32_t want_zero_frame = 0;
+    // Stack liveness (explore.cpp): per frame, the 8-byte slots the instruction read (bit i: slot i,
+    // r10 - 8*(i+1)), and those it overwrote whole, so their earlier contents can matter to no one.
+    std::array<uint64_t, kMaxCallFrames> slots_read{};
+    std::array<uint64_t, kMaxCallFrames> slots_written{};
+    void note_slots_read(uint32_t frame, int64_t lo, int64_t hi);
 
     void need_precise(int reg) { want_precise = static_cast<uint16_t>(want_precise | (1u << reg)); }
 

@@ -12,6 +12,12 @@
 // pruned) releases its checkpoint, and a checkpoint reaching zero releases its own parent.
 // Checkpoints are added the way the kernel does — only after ≥ 2 jumps and ≥ 8 instructions processed
 // since the last one — which keeps them rare on straight code but present in every loop.
+//
+// Stack liveness is tracked as the kernel's read marks do: a slot read on a path marks every checkpoint
+// up its parent chain "live" until one below which the slot was overwritten whole (or the frame was
+// created). When a checkpoint is fully explored its liveness is final, and its dead slots are forgotten:
+// they compare as never written, so paths differing only in stack contents nothing reads again prune
+// each other. A path pruned against a checkpoint inherits that checkpoint's live slots.
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -31,7 +37,13 @@ using namespace detail;
 namespace {
 
 constexpr size_t kMaxPendingPaths = 8192;  // BPF_COMPLEXITY_LIMIT_JMP_SEQ
+// Fully explored checkpoints kept per instruction (each prune attempt scans them). Open ones are not
+// capped: a loop the budget ends must keep leaving checkpoints, or the history precision walks back
+// through would grow with every iteration.
 constexpr size_t kMaxCheckpointsPerInsn = 4096;
+
+// Per frame (by depth), a bit per 8-byte stack slot.
+using SlotMasks = std::array<uint64_t, kMaxCallFrames>;
 
 struct Checkpoint {
     State state;
@@ -41,6 +53,8 @@ struct Checkpoint {
     uint32_t hits = 0, misses = 0;   // prune attempts it answered / failed since it was stored
     uint64_t fingerprint = 0;        // of `state` (after forgetting dead registers)
     size_t pc = 0;
+    SlotMasks live{};             // slots some continuation read before overwriting them
+    SlotMasks written_before{};   // slots overwritten whole between the parent checkpoint and this one
 };
 
 // The checkpoints of one instruction: those fully explored (candidates for pruning) in a list, those
@@ -57,6 +71,7 @@ struct Path {
     size_t pc = 0;
     Checkpoint* parent = nullptr;
     std::vector<HistEntry> history;  // the instructions since the parent checkpoint
+    SlotMasks written{};             // slots overwritten whole since the parent checkpoint
     size_t log_mark = 0;             // log length when the path was set aside (level 1 rewinds to it)
     size_t from_pc = 0;              // the jump that set it aside
 };
@@ -71,6 +86,7 @@ class Explorer {
    public:
     Explorer(const isa::Program& prog, const Options& options, const Cfg& cfg)
         : ctx_{prog, options, cfg, std::vector<int>(cfg.subprogs.size(), 0), 0, {}, 0, std::vector<uint8_t>(prog.size(), 0), -1, 0},
+          pruning_{true, !options.strict},
           cfg_(cfg),
           checkpoints_(prog.size()),
           live_(compute_liveness(prog)),
@@ -82,7 +98,7 @@ class Explorer {
 
     std::optional<Rejection> run(Stats& stats) {
         std::vector<Path> pending;
-        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}, 0, 0};
+        Path path{ctx_.raw() ? initial_raw_state(*ctx_.options.raw_memory_size) : initial_state(), 0, nullptr, {}, {}, 0, 0};
         note_peak(stats, 0, path.state);
         const int level = ctx_.options.log_level;
         if (level >= 1) log_ += fmt::format("0:{}\n", format_state(path.state, ctx_.options));
@@ -103,7 +119,11 @@ class Explorer {
                 const uint32_t frame = path.state.frame();
                 ctx_.want_precise = 0;
                 ctx_.want_slot = -1;
+                ctx_.want_zero_range.reset();
                 ctx_.touched_spi = -1;
+                ctx_.touched_bytes = 0;
+                ctx_.slots_read.fill(0);
+                ctx_.slots_written.fill(0);
                 size_t insn_start = log_.size();
                 if (level >= 1) log_ += format_insn(ctx_.prog, path.pc, ctx_.options, last_line_pc_);
                 std::string before = level >= 1 ? format_state(path.state, ctx_.options) : std::string();
@@ -114,16 +134,21 @@ class Explorer {
                     return step.error;
                 }
                 if (level >= 2) log_ += fmt::format("{}:{}\n", path.pc, format_state(path.state, ctx_.options));
-                if (ctx_.want_precise || ctx_.want_slot >= 0) {
+                if (ctx_.want_precise || ctx_.want_slot >= 0 || ctx_.want_zero_range) {
                     Wanted wanted;
                     wanted.regs[frame] = ctx_.want_precise;
-                    if (ctx_.want_slot >= 0 && ctx_.want_slot < 64)
-                        wanted.slots[ctx_.want_slot_frame] |= uint64_t{1} << ctx_.want_slot;
+                    wanted.want(ctx_.want_slot_frame, ctx_.want_slot, ctx_.want_slot_bytes);
+                    if (ctx_.want_zero_range)
+                        for (int64_t off = ctx_.want_zero_range->first; off < ctx_.want_zero_range->second; ++off) {
+                            int spi = static_cast<int>((-off - 1) / 8);
+                            wanted.want(ctx_.want_zero_frame, spi, static_cast<uint8_t>(1u << (off + 8 * (spi + 1))));
+                        }
                     backtrack(path, wanted);
                 }
+                note_stack_liveness(path);
                 path.history.push_back(HistEntry{static_cast<uint32_t>(path.pc), static_cast<uint8_t>(frame),
                                                  static_cast<uint8_t>(ctx_.touched_frame),
-                                                 static_cast<int16_t>(ctx_.touched_spi)});
+                                                 static_cast<int8_t>(ctx_.touched_spi), ctx_.touched_bytes});
                 const isa::OpInfo& row = isa::info(ctx_.prog.insns[path.pc].op);
                 if (isa::is_jump(row.op) || row.shape == isa::Shape::Call || row.shape == isa::Shape::Exit)
                     ++jumps_since_checkpoint_;
@@ -132,8 +157,8 @@ class Explorer {
                         return Rejection{fmt::format("The sequence of {} jumps is too complex.", pending.size() + 1),
                                          path.pc};
                     if (path.parent) ++path.parent->branches;
-                    pending.push_back(
-                        Path{std::move(*step.branch), step.branch_pc, path.parent, path.history, log_.size(), path.pc});
+                    pending.push_back(Path{std::move(*step.branch), step.branch_pc, path.parent, path.history,
+                                           path.written, log_.size(), path.pc});
                     stats.peak_pending = std::max<uint64_t>(stats.peak_pending, pending.size());
                     note_peak(stats, pending.size(), path.state);
                 }
@@ -168,9 +193,10 @@ class Explorer {
     Verdict visit(Path& path, Stats& stats) {
         InsnCheckpoints& here = checkpoints_[path.pc];
         for (Checkpoint* cp : here.done) {
-            if (includes(cp->state, path.state, true)) {
-                // The path's own checkpoints now rely on the values the checkpoint needed.
+            if (includes(cp->state, path.state, pruning_)) {
+                // The path's own checkpoints now rely on the values and slots the checkpoint needed.
                 backtrack(path, precise_values(cp->state));
+                for (uint32_t f = 0; f <= cp->state.frame(); ++f) mark_slots_read(path, f, cp->live[f]);
                 ++cp->hits;
                 ++stats.paths_pruned;
                 return Verdict{std::nullopt, true};
@@ -180,28 +206,38 @@ class Explorer {
         // An open checkpoint is on this path: back in the same state means no progress.
         const bool looping = !here.open.empty();
         if (looping) {
-            State live_state = path.state;
-            forget_dead_registers(live_state, path.pc, live_);
-            auto [from, to] = here.open.equal_range(fingerprint(live_state));
-            for (auto it = from; it != to; ++it)
-                if (includes(it->second->state, live_state) && includes(live_state, it->second->state))
-                    return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
+            // The registers forget_dead_registers keeps (r10 always).
+            constexpr uint16_t kFp = 1u << isa::kFrameReg;
+            std::array<uint16_t, kMaxCallFrames + 1> live_regs{};
+            for (size_t f = 0; f < path.state.callers.size() && f < kMaxCallFrames; ++f)
+                live_regs[f] = live_[path.state.callers[f].callsite + 1] | kFp;
+            live_regs[std::min<size_t>(path.state.callers.size(), kMaxCallFrames)] = live_[path.pc] | kFp;
+            auto [from, to] = here.open.equal_range(
+                fingerprint(path.state, std::span(live_regs).first(path.state.callers.size() + 1)));
+            if (from != to) {
+                State live_state = path.state;
+                forget_dead_registers(live_state, path.pc, live_);
+                for (auto it = from; it != to; ++it)
+                    if (includes(it->second->state, live_state) && includes(live_state, it->second->state))
+                        return Verdict{Rejection{fmt::format("infinite loop detected at insn {}", path.pc), path.pc}};
+            }
         }
         // The kernel's heuristics: a checkpoint after ≥ 2 jumps and ≥ 8 instructions, but inside a loop
         // still being explored only after ≥ 20 jumps or ≥ 100 instructions (each iteration would
         // otherwise leave one that only ever matches itself).
         bool due = looping ? (jumps_since_checkpoint_ >= 20 || insns_since_checkpoint_ >= 100)
                            : (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8);
-        if (due && here.done.size() + here.open.size() < kMaxCheckpointsPerInsn) {
+        if (due && here.done.size() < kMaxCheckpointsPerInsn) {
             // Fully explored checkpoints that keep missing are dropped (misses > 3 * hits + 3); they
             // stay allocated, as finished descendants still name them as parents.
             std::erase_if(here.done, [](Checkpoint* cp) { return cp->misses > 3 * cp->hits + 3; });
             auto cp = std::make_unique<Checkpoint>(
-                Checkpoint{path.state, path.parent, 1, std::move(path.history), 0, 0, 0, path.pc});
+                Checkpoint{path.state, path.parent, 1, std::move(path.history), 0, 0, 0, path.pc, {}, path.written});
             clear_precision(cp->state);
             forget_dead_registers(cp->state, path.pc, live_);
             cp->fingerprint = fingerprint(cp->state);
             path.history.clear();
+            path.written = {};
             path.parent = cp.get();
             jumps_since_checkpoint_ = 0;
             insns_since_checkpoint_ = 0;
@@ -225,8 +261,41 @@ class Explorer {
                 at.open.erase(it);
                 break;
             }
+            // Its liveness is final now: slots no continuation read compare as never written.
+            forget_dead_slots(*cp);
             at.done.push_back(cp);
             cp = cp->parent;
+        }
+    }
+
+    // Stack liveness, the kernel's read marks: a slot read on the path is live in every checkpoint up
+    // the parent chain until one below which the slot was overwritten whole. A call starts the callee's
+    // frame afresh, so nothing before it can be read through that frame.
+    void note_stack_liveness(Path& path) {
+        for (uint32_t f = 0; f < ctx_.slots_read.size(); ++f)
+            if (ctx_.slots_read[f]) mark_slots_read(path, f, ctx_.slots_read[f]);
+        for (uint32_t f = 0; f < ctx_.slots_written.size(); ++f) path.written[f] |= ctx_.slots_written[f];
+        if (ctx_.prog.insns[path.pc].op == isa::Op::CALL_LOCAL) {
+            uint32_t callee = path.state.frame();
+            if (callee < path.written.size()) path.written[callee] = ~uint64_t{0};
+        }
+    }
+
+    void mark_slots_read(const Path& path, uint32_t frame, uint64_t slots) {
+        slots &= ~path.written[frame];
+        for (Checkpoint* cp = path.parent; cp && slots && frame <= cp->state.frame(); cp = cp->parent) {
+            slots &= ~cp->live[frame];  // marked before: as far up as the mark can go
+            cp->live[frame] |= slots;
+            slots &= ~cp->written_before[frame];
+        }
+    }
+
+    static void forget_dead_slots(Checkpoint& cp) {
+        for (uint32_t f = 0; f <= cp.state.frame(); ++f) {
+            std::vector<StackSlot>& stack = cp.state.stack_of(f);
+            for (size_t i = 0; i < stack.size(); ++i)
+                if (i >= 64 || !(cp.live[f] >> i & 1)) stack[i] = StackSlot{};
+            while (!stack.empty() && stack.back() == StackSlot{}) stack.pop_back();
         }
     }
 
@@ -252,6 +321,7 @@ class Explorer {
     }
 
     Context ctx_;
+    const Inclusion pruning_;
     const Cfg& cfg_;
     uint64_t stored_bytes_ = 0;
     std::string log_;

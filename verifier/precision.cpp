@@ -2,6 +2,8 @@
 // it to what was needed before it.
 #include "verifier/precision.h"
 
+#include <bit>
+
 namespace tcbpf::verifier::detail {
 
 using isa::Shape;
@@ -10,6 +12,19 @@ bool Wanted::empty() const {
     for (size_t f = 0; f < regs.size(); ++f)
         if (regs[f] || slots[f]) return false;
     return true;
+}
+
+void Wanted::want(uint32_t frame, int spi, uint8_t bytes) {
+    if (frame >= kMaxFrames || spi < 0 || spi >= 64 || !bytes) return;
+    slot_bytes[frame][static_cast<size_t>(spi)] |= bytes;
+    slots[frame] |= uint64_t{1} << spi;
+}
+
+void Wanted::drop(uint32_t frame, int spi, uint8_t bytes) {
+    if (frame >= kMaxFrames || spi < 0 || spi >= 64) return;
+    uint8_t& left = slot_bytes[frame][static_cast<size_t>(spi)];
+    left = static_cast<uint8_t>(left & ~bytes);
+    if (!left) slots[frame] &= ~(uint64_t{1} << spi);
 }
 
 namespace {
@@ -47,15 +62,15 @@ void step_back(const isa::Program& prog, const HistEntry& entry, Wanted& wanted)
         case Shape::Ldx:
             if (!dst_wanted) return;
             regs &= static_cast<uint16_t>(~bit(insn.dst));
-            if (entry.spi >= 0 && entry.spi < 64) wanted.slots[entry.slot_frame] |= uint64_t{1} << entry.spi;
+            wanted.want(entry.slot_frame, entry.spi, entry.bytes);
             return;
         case Shape::St:
         case Shape::Stx: {
-            if (entry.spi < 0 || entry.spi >= 64) return;
-            uint64_t& slots = wanted.slots[entry.slot_frame];
-            uint64_t slot_bit = uint64_t{1} << entry.spi;
-            if (!(slots & slot_bit)) return;
-            slots &= ~slot_bit;
+            if (entry.spi < 0) return;
+            // The store defined the wanted bytes it wrote: their need passes to the stored register.
+            uint8_t wanted_bytes = wanted.slot_bytes[entry.slot_frame][static_cast<size_t>(entry.spi)];
+            if (!(wanted_bytes & entry.bytes)) return;
+            wanted.drop(entry.slot_frame, entry.spi, entry.bytes);
             if (row.shape == Shape::Stx) regs |= bit(insn.src);
             return;
         }
@@ -63,7 +78,7 @@ void step_back(const isa::Program& prog, const HistEntry& entry, Wanted& wanted)
             constexpr int32_t kCmpxchg = 0xf1;
             int loaded = insn.imm == kCmpxchg ? 0 : insn.src;
             regs &= static_cast<uint16_t>(~bit(loaded));
-            if (entry.spi >= 0 && entry.spi < 64) wanted.slots[entry.slot_frame] &= ~(uint64_t{1} << entry.spi);
+            wanted.drop(entry.slot_frame, entry.spi, entry.bytes);
             return;
         }
         case Shape::Call:
@@ -74,6 +89,7 @@ void step_back(const isa::Program& prog, const HistEntry& entry, Wanted& wanted)
                     regs |= static_cast<uint16_t>(wanted.regs[callee] & 0x3e);
                     wanted.regs[callee] = 0;
                     wanted.slots[callee] = 0;
+                    wanted.slot_bytes[callee] = {};
                 }
                 return;
             }
@@ -105,10 +121,11 @@ void for_each_frame(State& state, F&& f) {
 
 bool mark_precise(State& state, Wanted& wanted) {
     bool marked = false;
-    for (uint32_t f = state.frame() + 1; f < kMaxFrames; ++f) wanted.regs[f] = 0, wanted.slots[f] = 0;
+    for (uint32_t f = state.frame() + 1; f < kMaxFrames; ++f)
+        if (wanted.regs[f] || wanted.slots[f]) wanted.regs[f] = 0, wanted.slots[f] = 0, wanted.slot_bytes[f] = {};
     for_each_frame(state, [&](uint32_t f, std::array<Reg, isa::kNumRegs>& regs, std::vector<StackSlot>& stack) {
-        for (int r = 0; r < isa::kNumRegs; ++r) {
-            if (!(wanted.regs[f] & bit(r))) continue;
+        for (uint16_t left = wanted.regs[f]; left; left = static_cast<uint16_t>(left & (left - 1))) {
+            const int r = std::countr_zero(left);
             Reg& reg = regs[static_cast<size_t>(r)];
             if (reg.type != RegType::Scalar) {
                 wanted.regs[f] &= static_cast<uint16_t>(~bit(r));
@@ -117,16 +134,20 @@ bool mark_precise(State& state, Wanted& wanted) {
                 marked = true;
             }
         }
-        for (int i = 0; i < 64; ++i) {
-            uint64_t slot_bit = uint64_t{1} << i;
-            if (!(wanted.slots[f] & slot_bit)) continue;
+        for (uint64_t left = wanted.slots[f]; left; left &= left - 1) {
+            const int i = std::countr_zero(left);
             StackSlot* slot = static_cast<size_t>(i) < stack.size() ? &stack[static_cast<size_t>(i)] : nullptr;
-            if (!slot || !slot->is_spill() || slot->spilled.type != RegType::Scalar) {
-                wanted.slots[f] &= ~slot_bit;
-            } else if (!slot->spilled.precise) {
-                slot->spilled.precise = true;
-                marked = true;
+            const uint8_t bytes = wanted.slot_bytes[f][static_cast<size_t>(i)];
+            bool zeros = false, spilled = false;
+            for (int b = 0; slot && b < 8; ++b) {
+                if (!(bytes >> b & 1)) continue;
+                zeros = zeros || slot->bytes[static_cast<size_t>(b)] == StackByte::Zero;
+                spilled = spilled || slot->bytes[static_cast<size_t>(b)] == StackByte::Spill;
             }
+            spilled = spilled && slot->spilled.type == RegType::Scalar;
+            if (!zeros && !spilled) wanted.drop(f, i);
+            if (zeros && !slot->zero_precise) slot->zero_precise = marked = true;
+            if (spilled && !slot->spilled.precise) slot->spilled.precise = marked = true;
         }
     });
     return marked;
@@ -139,15 +160,21 @@ Wanted precise_values(State& state) {
             const Reg& reg = regs[static_cast<size_t>(r)];
             if (reg.type == RegType::Scalar && reg.precise) wanted.regs[f] |= bit(r);
         }
-        for (size_t i = 0; i < stack.size() && i < 64; ++i)
+        for (size_t i = 0; i < stack.size() && i < 64; ++i) {
+            const int spi = static_cast<int>(i);
             if (stack[i].is_spill() && stack[i].spilled.type == RegType::Scalar && stack[i].spilled.precise)
-                wanted.slots[f] |= uint64_t{1} << i;
+                wanted.want(f, spi, 0xff);
+            if (stack[i].zero_precise) wanted.want(f, spi, 0xff);
+        }
     });
     return wanted;
 }
 
 void clear_precision(State& state) {
     for_each_reg(state, [](Reg& r) { r.precise = false; });
+    for_each_frame(state, [](uint32_t, std::array<Reg, isa::kNumRegs>&, std::vector<StackSlot>& stack) {
+        for (StackSlot& slot : stack) slot.zero_precise = false;
+    });
 }
 
 }  // namespace tcbpf::verifier::detail

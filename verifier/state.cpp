@@ -1,8 +1,11 @@
 // Inclusion between states. Scalars compare by their facts (Scalar::includes); pointers must be the
 // same type and offset, and a packet pointer with a larger proven range is more specific. An
 // uninitialised register in the general state includes anything, since a continuation that was proven
-// safe never read it. Stack bytes: a never-written byte includes anything, "unknown data" includes a
-// known zero and (data-wise) any scalar spill, and a spilled register includes what its Reg includes.
+// safe never read it. Stack bytes: a never-written byte includes anything, "unknown data" includes any
+// byte that reads as a number (privileged: any byte at all), and a spilled register includes what its
+// Reg includes. When pruning, what no continuation relied on (precision.h) is just "some number": an
+// imprecise spilled scalar or known zero includes any bytes that read as numbers, and a precise whole
+// spilled scalar includes plain bytes whose load it includes (zeros: 0; unknown data: any number).
 #include "verifier/state.h"
 
 #include <tuple>
@@ -51,11 +54,11 @@ State initial_raw_state(uint32_t memory_size) {
     return s;
 }
 
-bool includes(const Reg& general, const Reg& specific, bool use_precision) {
+bool includes(const Reg& general, const Reg& specific, Inclusion how) {
     if (general.type == RegType::NotInit) return true;
     if (general.type != specific.type) return false;
     if (general.type == RegType::Scalar)
-        return (use_precision && !general.precise) || general.value.includes(specific.value);
+        return (how.use_precision && !general.precise) || general.value.includes(specific.value);
     if (general.off != specific.off || general.map != specific.map || general.frame != specific.frame ||
         !general.value.includes(specific.value))
         return false;
@@ -78,8 +81,9 @@ void mix_reg(uint64_t& h, const Reg& r) {
     mix(h, uint64_t{r.map} | uint64_t{r.frame} << 32);
 }
 
-void mix_frame(uint64_t& h, const std::array<Reg, isa::kNumRegs>& regs, const std::vector<StackSlot>& stack) {
-    for (const Reg& r : regs) mix_reg(h, r);
+void mix_frame(uint64_t& h, const std::array<Reg, isa::kNumRegs>& regs, const std::vector<StackSlot>& stack,
+               uint16_t live) {
+    for (size_t i = 0; i < regs.size(); ++i) mix_reg(h, (live >> i & 1) ? regs[i] : Reg{});
     size_t used = stack.size();
     while (used > 0 && stack[used - 1] == StackSlot{}) --used;  // trailing never-written slots
     for (size_t i = 0; i < used; ++i) {
@@ -92,37 +96,74 @@ void mix_frame(uint64_t& h, const std::array<Reg, isa::kNumRegs>& regs, const st
 
 }  // namespace
 
-uint64_t fingerprint(const State& state) {
+uint64_t fingerprint(const State& state, std::span<const uint16_t> live_regs) {
+    auto live = [&](size_t f) { return f < live_regs.size() ? live_regs[f] : uint16_t{0xffff}; };
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (const CallerFrame& caller : state.callers) {
-        mix(h, caller.callsite);
-        mix_frame(h, caller.regs, caller.stack);
+    for (size_t f = 0; f < state.callers.size(); ++f) {
+        mix(h, state.callers[f].callsite);
+        mix_frame(h, state.callers[f].regs, state.callers[f].stack, live(f));
     }
-    mix_frame(h, state.regs, state.stack);
+    mix_frame(h, state.regs, state.stack, live(state.callers.size()));
     return h;
 }
 
 namespace {
 
-bool slot_includes(const StackSlot& general, const StackSlot& specific, bool use_precision) {
+// The number a full 8-byte load of a slot without a spill gives: zero when every byte is a known zero.
+Reg loaded_from_bytes(const StackSlot& slot) {
+    for (StackByte b : slot.bytes)
+        if (b != StackByte::Zero) return Reg::scalar(Scalar::unknown());
+    return Reg::scalar(Scalar::constant(0));
+}
+
+// Whether a byte of `specific` reads as some number: what a general byte whose value no continuation
+// relied on allows. Never-written bytes read as numbers only where the rules allow reading them.
+bool reads_as_number(StackByte b, const StackSlot& specific, Inclusion how) {
+    switch (b) {
+        case StackByte::Invalid: return how.misc_includes_any;
+        case StackByte::Misc:
+        case StackByte::Zero: return true;
+        case StackByte::Spill: return specific.spilled.type == RegType::Scalar || how.misc_includes_any;
+    }
+    return false;
+}
+
+// One byte of a slot without a spill in `general`.
+bool byte_includes(const StackSlot& general, StackByte g, StackByte s, const StackSlot& specific, Inclusion how) {
+    if (g == StackByte::Invalid || g == s) return true;
+    if (g == StackByte::Misc) return reads_as_number(s, specific, how);
+    if (g == StackByte::Zero) return how.use_precision && !general.zero_precise && reads_as_number(s, specific, how);
+    return false;
+}
+
+bool slot_includes(const StackSlot& general, const StackSlot& specific, Inclusion how) {
     if (general.is_spill()) {
-        if (!specific.is_spill()) return false;
-        if (general.bytes != specific.bytes) return false;
-        return includes(general.spilled, specific.spilled, use_precision);
+        if (specific.is_spill() && general.bytes == specific.bytes) return includes(general.spilled, specific.spilled, how);
+        if (general.spilled.type != RegType::Scalar) return false;
+        if (how.use_precision && !general.spilled.precise) {
+            // No continuation relied on the spilled number: any bytes that read as numbers will do.
+            for (size_t i = 0; i < 8; ++i) {
+                StackByte g = general.bytes[i], s = specific.bytes[i];
+                bool ok = g == StackByte::Spill ? reads_as_number(s, specific, how) : byte_includes(general, g, s, specific, how);
+                if (!ok) return false;
+            }
+            return true;
+        }
+        // A whole spilled scalar against plain bytes (the kernel's "scalar spill vs MISC" rule): the
+        // bytes load as an unknown number (or zero), which the spilled scalar must include.
+        if (specific.is_spill() || general.bytes[7] != StackByte::Spill) return false;
+        for (StackByte b : specific.bytes)
+            if (b == StackByte::Invalid && !how.misc_includes_any) return false;
+        return includes(general.spilled, loaded_from_bytes(specific), how);
     }
-    for (size_t i = 0; i < 8; ++i) {
-        StackByte g = general.bytes[i], s = specific.bytes[i];
-        if (g == StackByte::Invalid || g == s) continue;
-        if (g == StackByte::Misc && s == StackByte::Zero) continue;
-        if (g == StackByte::Misc && s == StackByte::Spill && specific.spilled.type == RegType::Scalar) continue;
-        return false;
-    }
+    for (size_t i = 0; i < 8; ++i)
+        if (!byte_includes(general, general.bytes[i], specific.bytes[i], specific, how)) return false;
     return true;
 }
 
 }  // namespace
 
-bool includes(const State& general, const State& specific, bool use_precision) {
+bool includes(const State& general, const State& specific, Inclusion how) {
     // Same call chain first: frames at the same depth, suspended at the same call sites.
     if (general.callers.size() != specific.callers.size()) return false;
     for (size_t f = 0; f < general.callers.size(); ++f)
@@ -145,12 +186,12 @@ bool includes(const State& general, const State& specific, bool use_precision) {
     auto frame_includes = [&](const std::array<Reg, isa::kNumRegs>& g_regs, const std::vector<StackSlot>& g_stack,
                               const std::array<Reg, isa::kNumRegs>& s_regs, const std::vector<StackSlot>& s_stack) {
         for (size_t r = 0; r < g_regs.size(); ++r)
-            if (!includes(g_regs[r], s_regs[r], use_precision) || !ids_agree(g_regs[r], s_regs[r])) return false;
+            if (!includes(g_regs[r], s_regs[r], how) || !ids_agree(g_regs[r], s_regs[r])) return false;
         static const StackSlot kEmpty{};
         for (size_t i = 0; i < g_stack.size(); ++i) {
             const StackSlot& s = i < s_stack.size() ? s_stack[i] : kEmpty;
-            if (!slot_includes(g_stack[i], s, use_precision)) return false;
-            if (g_stack[i].is_spill() && !ids_agree(g_stack[i].spilled, s.spilled)) return false;
+            if (!slot_includes(g_stack[i], s, how)) return false;
+            if (g_stack[i].is_spill() && !ids_agree(g_stack[i].spilled, s.is_spill() ? s.spilled : Reg{})) return false;
         }
         return true;
     };

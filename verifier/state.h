@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,9 @@ struct StackSlot {
     // Valid when the slot's first byte is Spill (the kernel's "is a spill" test): a register spilled
     // whole, or a scalar's low 1, 2 or 4 bytes spilled at the slot's start (zero-extended here).
     Reg spilled;
+    // In checkpoints: some continuation's safety depends on the slot's known-zero bytes being zero
+    // (precision.h); otherwise a zero byte includes any byte that reads as a number.
+    bool zero_precise = false;
     bool is_spill() const { return bytes[0] == StackByte::Spill; }
     bool operator==(const StackSlot&) const = default;
 };
@@ -91,16 +95,26 @@ State initial_state();
 // For the raw program type: r1 = the memory, r2 = its size.
 State initial_raw_state(uint32_t memory_size);
 
-// Value inclusion of one register, ids aside. With `use_precision`, a scalar of `general` not marked
-// precise includes every scalar (its value matters to no continuation).
-bool includes(const Reg& general, const Reg& specific, bool use_precision = false);
+// How loosely pruning may compare (both off: exact value inclusion, as the infinite-loop test needs).
+struct Inclusion {
+    // A scalar of `general` not marked precise includes every scalar (its value matters to no continuation).
+    bool use_precision = false;
+    // Privileged rules (no --strict): a stack byte that reads as "some number" in `general` includes any
+    // byte, even part of a spilled pointer — reading it there gave an unknown number, and a program may
+    // do anything with a number (the kernel's allow_uninit_stack rule in stacksafe).
+    bool misc_includes_any = false;
+};
+
+// Value inclusion of one register, ids aside.
+bool includes(const Reg& general, const Reg& specific, Inclusion how = {});
 // Whole-state inclusion, including the equalities ids state: values linked in `general` must be linked
 // in `specific` too.
-bool includes(const State& general, const State& specific, bool use_precision = false);
+bool includes(const State& general, const State& specific, Inclusion how = {});
 
 // A hash of everything `includes` compares both ways except ids: states equal up to id renaming have
-// the same fingerprint (the infinite-loop test compares fingerprints before states).
-uint64_t fingerprint(const State& state);
+// the same fingerprint (the infinite-loop test compares fingerprints before states). `live_regs[f]`,
+// where given, masks the registers of frame f (callers first): the others hash as uninitialised.
+uint64_t fingerprint(const State& state, std::span<const uint16_t> live_regs = {});
 
 // Calls f(Reg&) for every register and spilled register of the state, callers' frames included.
 template <typename F>

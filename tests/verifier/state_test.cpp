@@ -71,5 +71,58 @@ TEST(State, StackBytes) {
     EXPECT_TRUE(includes(empty, specific));
 }
 
+// Pruning as a privileged load prunes: what the general state's continuation read as "some number"
+// may be anything in the specific one, since a program may do anything with a number.
+constexpr Inclusion kPrivileged{true, true}, kStrict{true, false};
+
+TEST(State, PrivilegedUnknownBytesIncludeSpilledPointersAndUnwrittenBytes) {
+    State general = initial_state(), specific = initial_state();
+    general.slot(0).bytes.fill(StackByte::Misc);
+    specific.slot(0).bytes.fill(StackByte::Spill);
+    specific.slot(0).spilled = Reg::pointer(RegType::Ctx);
+    EXPECT_TRUE(includes(general, specific, kPrivileged));
+    EXPECT_FALSE(includes(general, specific, kStrict));  // --strict: a pointer would leak as that number
+    State unwritten = initial_state();
+    unwritten.slot(0);
+    EXPECT_TRUE(includes(general, unwritten, kPrivileged));
+    EXPECT_FALSE(includes(general, unwritten, kStrict));  // --strict refuses reading it at all
+}
+
+TEST(State, KnownZerosNoOneReliedOnIncludeAnyNumber) {
+    State general = initial_state(), specific = initial_state();
+    general.slot(0).bytes.fill(StackByte::Zero);
+    specific.slot(0).bytes.fill(StackByte::Misc);
+    EXPECT_TRUE(includes(general, specific, kStrict));
+    EXPECT_FALSE(includes(general, specific));  // exact comparison (the infinite-loop test)
+    // Once a continuation depended on the zeros (a branch on the loaded 0, a constant map key), they
+    // must be zeros.
+    general.slot(0).zero_precise = true;
+    EXPECT_FALSE(includes(general, specific, kStrict));
+}
+
+TEST(State, ImpreciseNarrowSpillIncludesPlainBytes) {
+    State general = initial_state(), specific = initial_state();
+    StackSlot& spill = general.slot(0);
+    spill.bytes = {StackByte::Spill, StackByte::Spill, StackByte::Spill, StackByte::Spill,
+                   StackByte::Misc,  StackByte::Misc,  StackByte::Misc,  StackByte::Misc};
+    spill.spilled = byte_scalar();
+    specific.slot(0).bytes = {StackByte::Zero, StackByte::Zero, StackByte::Zero, StackByte::Zero,
+                              StackByte::Misc, StackByte::Misc, StackByte::Misc, StackByte::Misc};
+    EXPECT_TRUE(includes(general, specific, kStrict));
+    spill.spilled.precise = true;
+    EXPECT_FALSE(includes(general, specific, kStrict));
+}
+
+TEST(State, WholeSpilledScalarIncludesBytesReadingAsAnIncludedNumber) {
+    State general = initial_state(), specific = initial_state();
+    general.slot(0).bytes.fill(StackByte::Spill);
+    general.slot(0).spilled = byte_scalar();
+    general.slot(0).spilled.precise = true;
+    specific.slot(0).bytes.fill(StackByte::Zero);  // loads as 0, within 0..255
+    EXPECT_TRUE(includes(general, specific, kStrict));
+    specific.slot(0).bytes.fill(StackByte::Misc);  // loads as any number
+    EXPECT_FALSE(includes(general, specific, kStrict));
+}
+
 }  // namespace
 }  // namespace tcbpf::verifier
