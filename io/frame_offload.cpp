@@ -101,12 +101,14 @@ void infer_offloads(std::span<uint8_t> frame, uint32_t mtu, FrameMeta& meta) {
     if (l->proto == 17 && !l->ipv6 && field == 0) return;  // sent without a checksum
     const size_t l4_len = l->end - l->l4;
     const uint32_t pseudo = pseudo_sum(frame, *l, l4_len);
-    if (fold(add_words(&frame[l->l4], l4_len, pseudo)) == 0xffff) return;  // complete and correct
-    if (field != fold(pseudo)) return;  // wrong, not unfinished: left as it came, as the kernel would
-    if (l->proto == 6 && l->end - l->l3 > mtu && l->end - l->l3 - (l->header_end - l->l3) > 0 &&
-        mtu > l->header_end - l->l3) {
+    // Only a field holding exactly the pseudo-header sum can be unfinished; anything else is complete
+    // or wrong, and left as it came (as the kernel would). So the common case sums no payload.
+    if (field != fold(pseudo)) return;
+    if (fold(add_words(&frame[l->l4], l4_len, pseudo)) == 0xffff) return;  // complete after all (1 in 65536)
+    const size_t headers = l->header_end - l->l3;
+    if (l->proto == 6 && l->end - l->l3 > mtu && mtu > headers) {
         meta.gso = l->ipv6 ? Gso::Tcpv6 : Gso::Tcpv4;
-        meta.gso_size = static_cast<uint16_t>(mtu - (l->header_end - l->l3));
+        meta.gso_size = static_cast<uint16_t>(mtu - headers);
         meta.hdr_len = static_cast<uint16_t>(l->header_end);
         meta.csum_partial = true;
         meta.csum_start = static_cast<uint16_t>(l->l4);
