@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "live/merge_stats.h"
 #include "live/open_port.h"
 #include "live/worker.h"
 #include "tcbpf/error.h"
@@ -115,6 +116,14 @@ struct Runner::Impl {
         return n;
     }
 
+    // A show text rendered by every worker's replica, counters summed (merge_stats.h).
+    template <typename Render>
+    std::string merged(Render render) {
+        std::vector<std::string> each(workers.size());
+        on_every_worker([&](Worker& w) { each[w.index()] = render(w.pipeline()); });
+        return merge_stats_text(each);
+    }
+
     // Counters of every worker's replica, summed.
     template <typename Read>
     tc::Stats summed(Read read) {
@@ -159,15 +168,7 @@ std::string Runner::show(const tc::Command& command) {
     Impl& s = *impl_;
     std::lock_guard lock(s.mutex);
     if (!s.started || !tc::command_shows_stats(command) || s.workers.empty()) return s.shadow.show(command);
-    std::string text;
-    // One worker: its replica's counters are the port's. Several: each worker's view, in order.
-    for (auto& w : s.workers) {
-        std::string mine;
-        w->post([&](Worker& self) { mine = self.pipeline().show(command); }).get();
-        if (s.workers.size() == 1) return mine;
-        text += fmt::format("# worker {}\n{}", w->index(), mine);
-    }
-    return text;
+    return s.merged([&](const tc::Pipeline& p) { return p.show(command); });
 }
 
 std::string Runner::show_all(bool stats, bool json) {
@@ -175,14 +176,7 @@ std::string Runner::show_all(bool stats, bool json) {
     std::lock_guard lock(s.mutex);
     auto render = [&](const tc::Pipeline& p) { return json ? p.show_all_json(stats) : p.show_all(stats); };
     if (!s.started || !stats || s.workers.empty()) return render(s.shadow);
-    std::string text;
-    for (auto& w : s.workers) {
-        std::string mine;
-        w->post([&](Worker& self) { mine = render(self.pipeline()); }).get();
-        if (s.workers.size() == 1) return mine;
-        text += fmt::format("# worker {}\n{}", w->index(), mine);
-    }
-    return text;
+    return s.merged(render);
 }
 
 void Runner::start() {

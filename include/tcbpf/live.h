@@ -68,7 +68,7 @@ class Runner {
     // Throws tcbpf::Error with tc's message; nothing changed then. Thread-safe (one apply at a time).
     void apply(const tc::Command& command);
     // parse_command + apply, or for a show command its text (configuration from the shadow pipeline;
-    // with -s, counters summed over the workers).
+    // with -s, counters summed over the workers: live/merge_stats.h).
     std::string execute(const std::vector<std::string>& words, const tc::GlobalOptions& globals = {});
     std::string show(const tc::Command& command);
     std::string show_all(bool stats, bool json);

@@ -460,6 +460,9 @@ TEST_F(LiveEndToEnd, AFilterAddedMidStreamSwitchesEveryWorkerBetweenPackets) {
     EXPECT_GE(dropped, 100u);
     EXPECT_EQ(sink.count(7010) + dropped, next_seq.load());
     EXPECT_LT(sink.max_sequence(7010), static_cast<int64_t>(first_after));
+    // tc -s shows the two workers' counters summed.
+    const std::string shown = runner->execute({"qdisc", "show", "dev", "wan", "ingress"}, {.stats = true});
+    EXPECT_NE(shown.find(fmt::format("(dropped {}, overlimits 0 requeues 0)", dropped)), std::string::npos) << shown;
 }
 
 // One run's outcome per destination port: which side's socket got how many.

@@ -38,3 +38,8 @@ if(TCBPF_BPF_CLANG)
   add_dependencies(test_tc_live_replicas demo_progs)
 endif()
 gtest_discover_tests(test_tc_live_replicas PROPERTIES LABELS unit)
+
+# Several workers' statistics merged into one tc -s text (live/merge_stats.h).
+add_executable(test_tc_live_merge live_merge_stats_test.cpp)
+target_link_libraries(test_tc_live_merge PRIVATE tcbpf_live GTest::gtest_main)
+gtest_discover_tests(test_tc_live_merge PROPERTIES LABELS unit)
