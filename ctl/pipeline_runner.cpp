@@ -3,7 +3,9 @@
 //
 // Atomicity is a mutex: the data thread holds it while it pushes a batch of frames through, and
 // `apply` holds it while the pipeline applies a command, so every packet is processed wholly under one
-// configuration. Batches are short (kBatch frames) so a command waits at most one batch. What apply
+// configuration. The slow part of a command (loading and verifying programs) happens before, on a
+// shadow pipeline without traffic (tc::SharedLoads hands its programs to the real one), so the lock is
+// held only for the switch. Batches are short (kBatch frames) so a command waits at most one batch. What apply
 // needs from the file system (the input capture, the output files) is opened before the lock is
 // taken, so a port that cannot be opened is refused before anything changes. A control request
 // announces itself (waiting_) so the data thread steps aside between batches rather than racing it for
@@ -49,7 +51,7 @@ struct PortIo {
 
 class PipelineRunner final : public Runner {
    public:
-    explicit PipelineRunner(const tc::PipelineOptions& options) : pipeline_(options), epoch_(monotonic_ns()), wall_epoch_(clock_ns<std::chrono::system_clock>()) {
+    explicit PipelineRunner(const tc::PipelineOptions& options) : shadow_(options), pipeline_(options), epoch_(monotonic_ns()), wall_epoch_(clock_ns<std::chrono::system_clock>()) {
         pipeline_.set_sink([this](const tc::Delivery& d) { deliver(d); });
     }
     ~PipelineRunner() override { stop(); }
@@ -57,9 +59,18 @@ class PipelineRunner final : public Runner {
     void apply(const tc::Command& command) override {
         std::unique_ptr<PortIo> io;
         if (const auto* port = std::get_if<tc::PortSpec>(&command)) io = open_port(*port);
+        // The shadow carries no traffic: the command is checked and its programs loaded and verified
+        // there while packets keep flowing; a refusal stops here, with nothing changed anywhere.
+        tc::SharedLoads loads;
+        shadow_.apply(command, loads);
         const auto lock = control_lock();
         if (stopped_) throw Error("the pipeline is stopping");
-        pipeline_.apply(command);
+        try {
+            pipeline_.apply(command, loads);  // the same configuration takes the same programs: only the switch is under the lock
+        } catch (const Error& e) {
+            log(Level::Error, "runner.diverged", fmt::format("error=\"{}\" (the shadow accepted what the pipeline refused)", e.what()));
+            throw;
+        }
         if (io) {
             io->ifindex = pipeline_.ifindex(io->counters.port);
             if (running_) io->started_at = now();
@@ -197,7 +208,8 @@ class PipelineRunner final : public Runner {
         }
     }
 
-    tc::Pipeline pipeline_;
+    tc::Pipeline shadow_;    // the configuration alone: commands are checked and built here first
+    tc::Pipeline pipeline_;  // the same configuration, carrying the traffic
     const uint64_t epoch_;       // monotonic time of virtual time 0
     const uint64_t wall_epoch_;  // wall-clock time of virtual time 0, for output timestamps
     std::atomic<int> waiting_{0};
