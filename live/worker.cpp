@@ -161,7 +161,12 @@ bool Worker::receive_batch(int timeout_ms) {
         uint64_t bytes = 0;
         for (const io::RxFrame& f : frames_) {
             bytes += f.bytes.size();
-            pipeline_->receive(p->ifindex, f.bytes, now, arrival_meta(f.bytes, f.meta));
+            if (f.meta.gso == io::Gso::None) {
+                pipeline_->receive(p->ifindex, f.bytes, now);  // the common case: no metadata to carry
+            } else {
+                gso_meta_ = arrival_meta(f.bytes, f.meta);
+                pipeline_->receive(p->ifindex, f.bytes, now, gso_meta_);
+            }
         }
         p->traffic.rx_packets.fetch_add(n, std::memory_order_relaxed);
         p->traffic.rx_bytes.fetch_add(bytes, std::memory_order_relaxed);

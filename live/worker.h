@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tcbpf/live_port.h"
+#include "tcbpf/skb.h"
 #include "tcbpf/tc.h"
 
 namespace tcbpf::live {
@@ -74,6 +75,7 @@ class Worker {
     std::vector<std::unique_ptr<WorkerPort>> ports_;
     std::vector<WorkerPort*> by_ifindex_;  // dense index for deliveries (ifindex → port, nullptr when absent)
     std::vector<io::RxFrame> frames_;
+    skb::SkbMeta gso_meta_;  // a GSO frame's arrival metadata (reused)
 
     int wake_fd_ = -1;  // eventfd: a job was posted or a stop requested
     std::atomic<bool> has_jobs_{false};
