@@ -655,7 +655,11 @@ void Compiler::emit_insn(const isa::Insn& insn) {
         case Op::LE64: break;
         case Op::BE16: case Op::BSWAP16:
             a_.ror(d.r16(), 8);
-            a_.movzx(d.r32(), d.r16());
+            // Right after a 16-bit load into the same register (and with no jump landing in between)
+            // bits 16..63 are already zero: cBPF's `ldh` becomes exactly this pair.
+            if (!(pc_ > 0 && !needs_.jump_target[pc_] && in_.prog.insns[pc_ - 1].op == Op::LDX_H &&
+                  in_.prog.insns[pc_ - 1].dst == insn.dst))
+                a_.movzx(d.r32(), d.r16());
             break;
         case Op::BE32: case Op::BSWAP32: a_.bswap(d.r32()); break;
         case Op::BE64: case Op::BSWAP64: a_.bswap(d.r64()); break;

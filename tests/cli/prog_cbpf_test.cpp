@@ -1,4 +1,4 @@
-// `tcbpf prog run|dump` with classic BPF in place of an object: tc's `bytecode STRING` and
+// `tcbpf prog run|verify|dump` with classic BPF in place of an object: tc's `bytecode STRING` and
 // `bytecode-file FILE`, and a libpcap `filter EXPRESSION` — the same per-frame lines as for an
 // object, the cBPF and its conversion side by side in dump, and an exact error line (exit 1) for
 // every kind of bad input, usage errors (exit 2) for misplaced keywords.
@@ -65,6 +65,20 @@ TEST_F(ProgCbpfCli, BytecodeFileAndFilterRunLikeAnObject) {
     const auto filter = tcbpf(fmt::format("prog run filter ip or ip6 --pcap {}", pcap));
     ASSERT_EQ(filter.status, 0) << filter.err;
     EXPECT_EQ(verdicts(filter.out), (std::vector<std::string>{"262144", "0", "262144", "err"}));
+}
+
+TEST_F(ProgCbpfCli, VerifyTakesEveryClassicForm) {
+    // The converted program is what tcbpf's verifier judges, whichever way the cBPF came in.
+    const std::string file = write("ip.bpf", "4\n40 0 0 12\n21 0 1 2048\n6 0 0 65535\n6 0 0 0\n");
+    const auto from_file = tcbpf("prog verify bytecode-file " + file);
+    ASSERT_EQ(from_file.status, 0) << from_file.err;
+    EXPECT_NE(from_file.out.find("prog bytecode (section classifier): verified"), std::string::npos) << from_file.out;
+    const auto filter = tcbpf("prog verify filter 'tcp port 80 and not src net 10.0.0.0/8' type action");
+    ASSERT_EQ(filter.status, 0) << filter.err;
+    EXPECT_NE(filter.out.find("prog filter (section action): verified"), std::string::npos) << filter.out;
+    const auto bad = tcbpf("prog verify filter 'tcp port'");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.err, "tcbpf: filter 'tcp port': can't parse filter expression: syntax error\n");
 }
 
 TEST_F(ProgCbpfCli, AncillaryLoadsSeeTheTestRunSkb) {

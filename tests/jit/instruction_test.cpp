@@ -260,6 +260,23 @@ TEST(JitInstructions, CopyThenAddPairsGiveTheSumsAndJumpsOntoTheAddStillWork) {
     }
 }
 
+TEST(JitInstructions, AByteSwapRightAfterA16BitLoadStillClearsTheUpperBitsWhenAJumpLandsOnIt) {
+    // [r1] = 0x3412 (little-endian 0x12 0x34). r3 = 0x34 load and swap: 0x1234. r4 = -1, then a jump
+    // from the load's predecessor straight onto the swap: the swap alone must clear bits 16..63.
+    std::vector<uint8_t> memory(32, 0);
+    memory[0] = 0x12, memory[1] = 0x34;
+    const RunResult r = expect_same({
+        ldx(Op::LDX_H, 3, 1, 0), insn(Op::BE16, 3, 0, 0, 16), stx(Op::STX_DW, 1, 3, 8),
+        mov(4, -1), mov(5, 1), jmp(Op::JEQ64_K, 5, 1, 1),  // taken: skips the load
+        ldx(Op::LDX_H, 4, 1, 0), insn(Op::BE16, 4, 0, 0, 16), stx(Op::STX_DW, 1, 4, 16),
+        mov(0, 0), exit_insn(),
+    }, memory);
+    uint64_t out[2];
+    std::memcpy(out, r.memory.data() + 8, sizeof out);
+    EXPECT_EQ(out[0], 0x1234u);
+    EXPECT_EQ(out[1], 0xffffu);
+}
+
 TEST(JitInstructions, CodeIsCompactForAnEmptyProgram) {
     const auto compiled = jit::Program::compile(program({mov(0, 0), exit_insn()}), {});
     vm::Context cx;
