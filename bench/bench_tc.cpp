@@ -31,7 +31,7 @@ const std::vector<io::Frame>& capture() {
 }
 
 std::unique_ptr<tc::Pipeline> make_pipeline(const std::string& object, bool checked) {
-    auto p = std::make_unique<tc::Pipeline>(tc::PipelineOptions{.checked = checked});
+    auto p = std::make_unique<tc::Pipeline>(tc::PipelineOptions{.checked = checked, .bpffs = std::nullopt});
     for (const std::string line : {"port add eth0 type pcap", "port add eth1 type pcap", "port peer eth0 eth1",
                                    "qdisc add dev eth0 clsact", "qdisc add dev eth1 root handle 1: prio"})
         p->apply(tc::parse_command(tc::split_batch_line(line)));

@@ -52,6 +52,8 @@ void apply_peer(Pipeline::State& state, const PeerSpec& spec) {
             throw Error(fmt::format("port \"{}\" already has a peer", p->spec.name));
     a.peer = b.ifindex;
     b.peer = a.ifindex;
+    a.peer_port = &b;
+    b.peer_port = &a;
 }
 
 }  // namespace tcbpf::tc

@@ -22,16 +22,16 @@ int32_t direct_action_verdict(int32_t r) {
     }
 }
 
-// One cls_bpf tcf_proto: its programs in list order (§4).
-int32_t classify_bpf(const TcfProto& proto, Skb& skb, ActionEnv& env, ClassifyResult& result,
-                     const TraceFn* trace) {
+// One cls_bpf tcf_proto: its programs in list order (§4). The result travels by value: written
+// through a reference, its two halves were stored separately and read back as one 8-byte word, a
+// store-forwarding stall on every packet.
+ClassifyResult classify_bpf(const TcfProto& proto, Skb& skb, ActionEnv& env, const TraceFn* trace) {
     for (const FilterInstance& f : proto.filters) {
         const uint32_t configured = f.spec.classid.value_or(0);
         skb.meta.tc_classid = static_cast<uint16_t>(configured);
         if (f.spec.skip_sw) {
             if (f.spec.direct_action) continue;
-            result.classid = configured;
-            return kActOk;
+            return {kActOk, configured};
         }
         const int32_t r = f.program->run(skb, *env.scratch, env.at_ingress);
         if (f.spec.direct_action) {
@@ -40,37 +40,30 @@ int32_t classify_bpf(const TcfProto& proto, Skb& skb, ActionEnv& env, ClassifyRe
                 (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf da returned {} -> {}", proto.pref, f.handle, r,
                                      format_control(verdict)));
             if (verdict == kActUnspec) continue;
-            result.classid = handle_major(configured) | skb.meta.tc_classid;
-            return verdict;
+            return {verdict, handle_major(configured) | skb.meta.tc_classid};
         }
         if (r == 0) {
             if (trace) (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf returned 0: no match", proto.pref, f.handle));
             continue;
         }
-        result.classid = r == -1 ? configured : static_cast<uint32_t>(r);
+        const uint32_t classid = r == -1 ? configured : static_cast<uint32_t>(r);
         if (f.actions.empty()) {
             if (trace)
                 (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf matched, classid {}", proto.pref, f.handle,
-                                     format_classid(result.classid)));
-            return kActOk;
+                                     format_classid(classid)));
+            return {kActOk, classid};
         }
         const int32_t verdict = run_actions(f.actions, skb, env);
         if (trace)
             (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf matched, classid {}, actions -> {}", proto.pref,
-                                 f.handle, format_classid(result.classid), format_control(verdict)));
+                                 f.handle, format_classid(classid), format_control(verdict)));
         if (verdict < 0) continue;
-        return verdict;
+        return {verdict, classid};
     }
-    return kActUnspec;
+    return {kActUnspec, 0};
 }
 
 }  // namespace
-
-bool FilterBlock::empty() const {
-    for (const FilterChain& c : chains)
-        if (!c.protos.empty()) return false;
-    return true;
-}
 
 const FilterChain* FilterBlock::chain(uint32_t index) const {
     for (const FilterChain& c : chains)
@@ -86,20 +79,19 @@ FilterChain& FilterBlock::chain_for_insert(uint32_t index) {
 }
 
 ClassifyResult classify(const FilterBlock& block, Skb& skb, ActionEnv& env, const TraceFn* trace) {
-    ClassifyResult result;
     const FilterChain* chain = block.chain(0);
     int restarts = 0;
     const FilterChain* first = chain;
 restart:
-    if (chain == nullptr) return result;
+    if (chain == nullptr) return {};
     for (const TcfProto& proto : chain->protos) {
         if (proto.protocol != kEthPAll && proto.protocol != skb.meta.protocol) continue;
-        const int32_t r = classify_bpf(proto, skb, env, result, trace);
+        const ClassifyResult result = classify_bpf(proto, skb, env, trace);
+        const int32_t r = result.verdict;
         if (r == kActReclassify) {
             if (++restarts > kMaxReclassify) {
                 if (trace) (*trace)("reclassify limit reached -> drop");
-                result.verdict = kActShot;
-                return result;
+                return {kActShot, result.classid};
             }
             chain = first;
             goto restart;
@@ -109,18 +101,13 @@ restart:
             chain = block.chain(target);
             if (chain == nullptr) {
                 if (trace) (*trace)(fmt::format("goto chain {}: no such chain -> drop", target));
-                result.verdict = kActShot;
-                return result;
+                return {kActShot, result.classid};
             }
             goto restart;
         }
-        if (r >= 0) {
-            result.verdict = r;
-            return result;
-        }
+        if (r >= 0) return result;
     }
-    result.verdict = kActUnspec;
-    return result;
+    return {kActUnspec, 0};
 }
 
 }  // namespace tcbpf::tc

@@ -73,8 +73,7 @@ void Datapath::ingress(Port& port, Skb* skb) {
     skb->packet.set_mac_header(0);
     skb->packet.set_network_header(kEthHlen);
     if (port.mini && !hook(port, *skb, true)) return;
-    Port* peer = port.peer != 0 ? state_.port_by_ifindex(port.peer) : nullptr;
-    if (peer != nullptr) {
+    if (Port* peer = port.peer_port) {
         // Crossing to the peer: the qdisc control block starts afresh; mark, priority and tc_index stay.
         std::fill(std::begin(m.cb), std::end(m.cb), 0u);
         transmit(*peer, skb);
@@ -91,10 +90,14 @@ bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
     mini.stats.bytes += skb.counted_len(at_ingress);
     mini.stats.packets += 1;
     ActionEnv env{this, &scratch, at_ingress, now_ns_};
-    TraceFn prefixed;
-    if (trace)
-        prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} {}: {}", skb.trace_id, port.spec.name, where, line)); };
-    const ClassifyResult r = classify(at_ingress ? mini.ingress : mini.egress, skb, env, trace ? &prefixed : nullptr);
+    const FilterBlock& block = at_ingress ? mini.ingress : mini.egress;
+    ClassifyResult r;
+    if (trace) {
+        const TraceFn prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} {}: {}", skb.trace_id, port.spec.name, where, line)); };
+        r = classify(block, skb, env, &prefixed);
+    } else {
+        r = classify(block, skb, env, nullptr);
+    }
     if (r.verdict == kActOk || r.verdict == kActReclassify) skb.meta.tc_index = static_cast<uint16_t>(handle_minor(r.classid));
     if (r.verdict == kActShot) {
         mini.stats.drops += 1;
@@ -132,12 +135,22 @@ void Datapath::transmit(Port& port, Skb* skb) {
             deliver(port, Exit::Wire, skb);
         } else {
             ActionEnv env{this, &scratch, false, now_ns_};
+            QdiscEnv qenv{&pool, &env, nullptr, now_ns_};
             TraceFn prefixed;
-            if (trace)
+            if (trace) {
                 prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} qdisc: {}", skb->trace_id, port.spec.name, line)); };
-            QdiscEnv qenv{&pool, &env, trace ? &prefixed : nullptr, now_ns_};
-            port.root->enqueue(skb, qenv);
-            run_queue(port);
+                qenv.trace = &prefixed;
+            }
+            if (port.root->stats.backlog_packets == 0) {
+                // Nothing waits ahead of it: enqueue and the dequeue run_queue would do, in one step.
+                const EnqueueResult r = port.root->pass_through(skb, qenv);
+                if (r == EnqueueResult::Passed) deliver(port, Exit::Wire, skb);
+                else if (r == EnqueueResult::Queued) maybe_queued_ = true;
+            } else {
+                maybe_queued_ = true;
+                port.root->enqueue(skb, qenv);
+                run_queue(port);
+            }
         }
     }
     --xmit_depth_;
@@ -214,6 +227,10 @@ bool Datapath::mirred(uint32_t ifindex, bool to_ingress, const Skb& skb) {
 }
 
 void Datapath::advance(uint64_t now_ns) {
+    if (!maybe_queued_) {  // the usual case between packets of an unshaped pipeline: only the clock moves
+        now_ns_ = std::max(now_ns_, now_ns);
+        return;
+    }
     while (true) {
         const uint64_t wake = next_wakeup();
         if (wake > now_ns) break;
@@ -222,7 +239,11 @@ void Datapath::advance(uint64_t now_ns) {
         if (next_wakeup() <= now_ns_) break;  // nothing moved: avoid spinning on a stuck qdisc
     }
     now_ns_ = std::max(now_ns_, now_ns);
-    for (auto& port : state_.ports) run_queue(*port);
+    maybe_queued_ = false;
+    for (auto& port : state_.ports) {
+        run_queue(*port);
+        maybe_queued_ = maybe_queued_ || (port->root && port->root->stats.backlog_packets != 0);
+    }
 }
 
 uint64_t Datapath::next_wakeup() const {

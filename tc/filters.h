@@ -32,7 +32,11 @@ struct FilterChain {
 
 struct FilterBlock {
     std::vector<FilterChain> chains;  // chain index ascending
-    bool empty() const;
+    bool empty() const {  // inline: qdiscs ask for every packet
+        for (const FilterChain& c : chains)
+            if (!c.protos.empty()) return false;
+        return true;
+    }
     const FilterChain* chain(uint32_t index) const;
     FilterChain& chain_for_insert(uint32_t index);
 };

@@ -47,10 +47,10 @@ std::string Pipeline::show_all(bool stats) const { return show_everything(*state
 std::string Pipeline::show_all_json(bool stats) const { return show_everything_json(*state_, stats); }
 
 void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns) {
-    Port* port = state_->port_by_ifindex(ifindex);
-    if (port == nullptr) return;
-    state_->datapath.advance(time_ns);
-    state_->datapath.receive(*port, frame, time_ns);
+    // A fresh skb: copying one zeroed SkbMeta in is cheaper than zeroing a temporary per packet (which
+    // compiles to rep stos, and the copy out of it then stalls on those stores).
+    static const skb::SkbMeta kFresh{};
+    receive(ifindex, frame, time_ns, kFresh);
 }
 
 void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns, const skb::SkbMeta& arrival) {

@@ -24,9 +24,10 @@ struct MiniQdisc {
 };
 
 struct Port {
+    uint32_t ifindex = 0;  // first: port_by_ifindex reads it on every packet, the spec rarely
     PortSpec spec;
-    uint32_t ifindex = 0;
     uint32_t peer = 0;  // ifindex of the peer port, 0 without one
+    Port* peer_port = nullptr;  // the same port, for the data path (ports live as long as the pipeline)
     std::optional<MiniQdisc> mini;
     std::unique_ptr<Qdisc> root;  // nullptr: noqueue, as on a veth
     uint32_t next_auto_major = 0x8000;
@@ -37,7 +38,7 @@ class Datapath {
    public:
     explicit Datapath(Pipeline::State& state) : state_(state) {}
 
-    void receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival = {});
+    void receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival);
     void advance(uint64_t now_ns);
     uint64_t next_wakeup() const;
     // mirred: a copy of `skb` sent out of (egress) or into (ingress) the port with this ifindex.
@@ -65,6 +66,7 @@ class Datapath {
     uint32_t frames_ = 0;
     int xmit_depth_ = 0;
     int mirred_depth_ = 0;
+    bool maybe_queued_ = false;  // false: no root qdisc holds a packet, so advance only moves the clock
     std::vector<std::pair<uint32_t, Skb*>> backlog_;  // netif_rx: packets waiting to be received
     std::vector<uint8_t> frame_buffer_;               // a frame with its VLAN tag put back
 };

@@ -21,7 +21,8 @@ struct QdiscEnv {
     uint64_t now_ns = 0;
 };
 
-enum class EnqueueResult : uint8_t { Queued, Dropped, Consumed };
+// Passed: only from pass_through — the packet went through the empty qdisc and is the caller's to send.
+enum class EnqueueResult : uint8_t { Queued, Dropped, Consumed, Passed };
 
 // A class as `tc class show` lists it.
 struct ClassView {
@@ -42,6 +43,11 @@ class Qdisc {
     virtual EnqueueResult enqueue(Skb* skb, QdiscEnv& env) = 0;
     // The next packet allowed out at env.now_ns, or nullptr.
     virtual Skb* dequeue(QdiscEnv& env) = 0;
+    // enqueue followed at once by dequeue, for a packet reaching a qdisc with nothing queued (only
+    // called then: the kernel's TCQ_F_CAN_BYPASS shortcut, generalised). A work-conserving qdisc
+    // classifies and counts the packet exactly as the pair would, without touching its queues, and
+    // returns Passed. The default runs the pair (shaping qdiscs: the packet may have to wait, Queued).
+    virtual EnqueueResult pass_through(Skb* skb, QdiscEnv& env);
     // Earliest time something queued may be sent (shaping); UINT64_MAX when nothing waits on time.
     virtual uint64_t next_wakeup(uint64_t /*now_ns*/) const { return UINT64_MAX; }
     // The options part of `tc qdisc show` ("bands 3 priomap ...", "limit 1000p").
@@ -78,6 +84,11 @@ std::unique_ptr<Qdisc> make_htb(const QdiscSpec& spec);
 inline void count_enqueued(Stats& stats, uint32_t len) {
     stats.backlog_bytes += len;
     stats.backlog_packets += 1;
+}
+// A packet that went through without waiting: counted as sent, the backlog untouched.
+inline void count_passed(Stats& stats, uint32_t len) {
+    stats.bytes += len;
+    stats.packets += 1;
 }
 inline void count_dequeued(Stats& stats, uint32_t len) {
     stats.backlog_bytes -= len;

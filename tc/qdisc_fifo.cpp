@@ -9,6 +9,17 @@ namespace tcbpf::tc {
 void Qdisc::add_class(const ClassSpec&) { throw Error("Error: Qdisc does not support class operations.\nRTNETLINK answers: Operation not supported"); }
 void Qdisc::delete_class(uint32_t) { throw Error("Error: Qdisc does not support class operations.\nRTNETLINK answers: Operation not supported"); }
 
+EnqueueResult Qdisc::pass_through(Skb* skb, QdiscEnv& env) {
+    const EnqueueResult r = enqueue(skb, env);
+    if (r != EnqueueResult::Queued) return r;
+    QdiscEnv quiet = env;  // run_queue dequeues without trace lines; so does this
+    quiet.trace = nullptr;
+    Skb* out = dequeue(quiet);
+    if (out == nullptr) return EnqueueResult::Queued;  // shaped: it waits
+    // Only this packet was queued, so it is the one that came out.
+    return EnqueueResult::Passed;
+}
+
 namespace {
 
 class Fifo final : public Qdisc {
@@ -17,8 +28,7 @@ class Fifo final : public Qdisc {
 
     EnqueueResult enqueue(Skb* skb, QdiscEnv& env) override {
         const uint32_t len = skb->packet.size();
-        const bool fits = bytes_ ? stats.backlog_bytes + len <= limit_ : queue_.size() < limit_;
-        if (!fits) {
+        if (!fits(len)) {
             if (env.trace) (*env.trace)(fmt::format("{} {} queue full -> drop", kind, format_classid(handle)));
             drop_packet(skb, stats, env);
             return EnqueueResult::Dropped;
@@ -27,6 +37,14 @@ class Fifo final : public Qdisc {
         queue_.push(skb);
         count_enqueued(stats, len);
         return EnqueueResult::Queued;
+    }
+
+    EnqueueResult pass_through(Skb* skb, QdiscEnv& env) override {
+        const uint32_t len = skb->packet.size();
+        if (!fits(len)) return enqueue(skb, env);  // drops it
+        skb->enqueued_ns = env.now_ns;
+        count_passed(stats, len);
+        return EnqueueResult::Passed;
     }
 
     Skb* dequeue(QdiscEnv&) override {
@@ -44,6 +62,8 @@ class Fifo final : public Qdisc {
     }
 
    private:
+    bool fits(uint32_t len) const { return bytes_ ? stats.backlog_bytes + len <= limit_ : queue_.size() < limit_; }
+
     bool bytes_;
     uint32_t limit_;
     SkbQueue queue_;

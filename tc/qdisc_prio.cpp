@@ -19,14 +19,31 @@ class Prio final : public Qdisc {
         if (!select_band(*skb, env, band)) return EnqueueResult::Consumed;  // dropped or consumed inside
         Qdisc& child = *bands_[band];
         const uint32_t len = skb->packet.size();
-        if (env.trace) (*env.trace)(fmt::format("prio {} band {} (class {})", format_classid(handle), band,
-                                                format_classid(make_handle(handle, band + 1))));
-        if (child.enqueue(skb, env) == EnqueueResult::Dropped) {
+        trace_band(env, band);
+        const EnqueueResult r = child.enqueue(skb, env);
+        if (r == EnqueueResult::Dropped) {
             stats.drops += 1;
             return EnqueueResult::Dropped;
         }
+        if (r == EnqueueResult::Consumed) return r;  // a classful child's filter took it
         count_enqueued(stats, len);
         return EnqueueResult::Queued;
+    }
+
+    // Nothing queued in any band: the band chosen is the one dequeue would serve first.
+    EnqueueResult pass_through(Skb* skb, QdiscEnv& env) override {
+        uint32_t band = 0;
+        if (!select_band(*skb, env, band)) return EnqueueResult::Consumed;
+        const uint32_t len = skb->packet.size();
+        trace_band(env, band);
+        const EnqueueResult r = bands_[band]->pass_through(skb, env);
+        switch (r) {
+            case EnqueueResult::Passed: count_passed(stats, len); break;
+            case EnqueueResult::Queued: count_enqueued(stats, len); break;
+            case EnqueueResult::Dropped: stats.drops += 1; break;
+            case EnqueueResult::Consumed: break;
+        }
+        return r;
     }
 
     Skb* dequeue(QdiscEnv& env) override {
@@ -87,6 +104,11 @@ class Prio final : public Qdisc {
     }
 
    private:
+    void trace_band(QdiscEnv& env, uint32_t band) const {
+        if (env.trace) (*env.trace)(fmt::format("prio {} band {} (class {})", format_classid(handle), band,
+                                                format_classid(make_handle(handle, band + 1))));
+    }
+
     // prio_classify: false when the packet was dropped (SHOT) or consumed by a filter.
     bool select_band(Skb& skb, QdiscEnv& env, uint32_t& band) {
         const uint32_t priority = skb.meta.priority;

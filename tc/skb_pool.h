@@ -33,9 +33,13 @@ struct Skb {
         if (packet.headroom() < skb::kDefaultHeadroom || packet.size() + packet.tailroom() < frame.size()) {
             packet = skb::Packet(frame);
         } else {
+            // Resize first, then copy over: put() zeroes what it adds, so only a longer frame than the
+            // last one pays for zeroing (the bytes it adds, which the copy overwrites anyway).
             packet.set_meta_len(0);
-            packet.trim(0);
-            std::memcpy(packet.put(static_cast<uint32_t>(frame.size())), frame.data(), frame.size());
+            const auto len = static_cast<uint32_t>(frame.size());
+            if (packet.size() >= len) packet.trim(len);
+            else packet.put(len - packet.size());
+            std::memcpy(packet.data(), frame.data(), frame.size());
         }
         packet.set_mac_header(0);
     }
