@@ -132,16 +132,13 @@ int forward_command(const std::string& socket, const std::vector<std::string>& w
 int forward_batch(const std::string& socket, const std::string& path, const tc::GlobalOptions& globals) {
     const std::string text = read_file_text(path);
     std::vector<std::vector<std::string>> lines;
-    for (size_t start = 0; start <= text.size();) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
+    for (const std::string_view line : ctl::batch_file_lines(text)) {
         try {
-            lines.push_back(tc::split_batch_line(std::string_view(text).substr(start, end - start)));
+            lines.push_back(tc::split_batch_line(line));
         } catch (const Error& e) {
             std::fprintf(stderr, "%s\nCommand failed %s:%zu\n", e.what(), path.c_str(), lines.size() + 1);
             return 1;
         }
-        start = end + 1;
     }
     try {
         return forward(socket, lines, globals, path);

@@ -63,15 +63,10 @@ class Daemon {
             return false;
         }
         const std::string base = std::filesystem::current_path().string();
-        size_t line_no = 0;
-        for (size_t start = 0; start < text.size();) {
-            size_t end = text.find('\n', start);
-            if (end == std::string::npos) end = text.size();
-            const std::string line = text.substr(start, end - start);
-            start = end + 1;
-            ++line_no;
+        const std::vector<std::string_view> lines = batch_file_lines(text);
+        for (size_t line_no = 1; line_no <= lines.size(); ++line_no) {
             try {
-                const std::vector<std::string> words = with_absolute_paths(tc::split_batch_line(line), base);
+                const std::vector<std::string> words = with_absolute_paths(tc::split_batch_line(lines[line_no - 1]), base);
                 if (words.empty()) continue;
                 const tc::Command command = tc::parse_command(words);
                 if (tc::command_is_show(command)) {

@@ -1,6 +1,8 @@
 // Encoding and decoding of control messages (the layout is in include/tcbpf/ctl.h). The decoder reads
 // through a cursor that knows how much is left, so every length is checked before it is trusted and an
 // error can say at which byte the message went wrong.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tcbpf/ctl.h"
@@ -164,6 +166,16 @@ std::string format_batch_line(const std::vector<std::string>& words) {
     std::string line;
     for (const std::string& w : words) line += (line.empty() ? "" : " ") + quote_batch_word(w);
     return line;
+}
+
+std::vector<std::string_view> batch_file_lines(std::string_view text) {
+    std::vector<std::string_view> lines;
+    for (size_t start = 0; start < text.size();) {
+        const size_t end = std::min(text.find('\n', start), text.size());
+        lines.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return lines;
 }
 
 }  // namespace tcbpf::ctl

@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tcbpf/error.h"
@@ -92,5 +93,7 @@ class Client {
 // the splitter treats specially; '' for an empty word); joins a command's words into one batch line.
 std::string quote_batch_word(const std::string& word);
 std::string format_batch_line(const std::vector<std::string>& words);
+// A batch file's lines, line i + 1 at index i (the line numbers "Command failed FILE:LINE" names).
+std::vector<std::string_view> batch_file_lines(std::string_view text);
 
 }  // namespace tcbpf::ctl

@@ -104,6 +104,12 @@ TEST(CtlProtocol, SavedWordsReadBackUnchanged) {
     EXPECT_EQ(tc::split_batch_line(line), words) << line;
 }
 
+TEST(CtlProtocol, BatchFileLinesAreNumberedAsWritten) {
+    EXPECT_EQ(batch_file_lines("a\n\nb c\n"), (std::vector<std::string_view>{"a", "", "b c"}));
+    EXPECT_EQ(batch_file_lines("last line without newline"), (std::vector<std::string_view>{"last line without newline"}));
+    EXPECT_EQ(batch_file_lines(""), std::vector<std::string_view>{});
+}
+
 TEST(CtlProtocol, FileArgumentsBecomeAbsolute) {
     EXPECT_EQ(with_absolute_paths({"filter", "add", "dev", "obj", "ingress", "bpf", "da", "obj", "p.o", "sec", "tc"}, "/w"),
               (std::vector<std::string>{"filter", "add", "dev", "obj", "ingress", "bpf", "da", "obj", "/w/p.o", "sec", "tc"}));
