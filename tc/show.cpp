@@ -95,13 +95,12 @@ std::string show_block(const Pipeline::State& state, const FilterBlock& block, c
     return out;
 }
 
-std::string show_filters(const Pipeline::State& state, const Port& port, std::optional<uint32_t> parent, bool dev_given,
-                         bool stats) {
-    std::string out;
+// Calls one(id, block) for every filter list of the port that `parent` selects (every list without one).
+template <typename Fn>
+void for_each_block(const Port& port, std::optional<uint32_t> parent, Fn&& fn) {
     const auto one = [&](uint32_t id, const FilterBlock& block) {
         if (parent && *parent != id && !(handle_major(*parent) == kClsactHandle && !port.mini->clsact)) return;
-        const std::string prefix = dev_part(port, dev_given) + (parent ? "" : parent_word(id) + " ");
-        out += show_block(state, block, prefix, stats);
+        fn(id, block);
     };
     for (const Qdisc* q : port_qdiscs(port)) {
         if (FilterBlock* b = const_cast<Qdisc*>(q)->filters_at(q->handle)) one(q->handle, *b);
@@ -114,7 +113,74 @@ std::string show_filters(const Pipeline::State& state, const Port& port, std::op
         one(make_handle(kClsactHandle, port.mini->clsact ? kMinIngress : 0), port.mini->ingress);
         if (port.mini->clsact) one(make_handle(kClsactHandle, kMinEgress), port.mini->egress);
     }
+}
+
+std::string show_filters(const Pipeline::State& state, const Port& port, std::optional<uint32_t> parent, bool dev_given,
+                         bool stats) {
+    std::string out;
+    for_each_block(port, parent, [&](uint32_t id, const FilterBlock& block) {
+        out += show_block(state, block, dev_part(port, dev_given) + (parent ? "" : parent_word(id) + " "), stats);
+    });
     return out;
+}
+
+std::string stats_json(const Stats& s);
+
+const char* action_kind_name(ActionKind kind) {
+    static constexpr const char* kNames[] = {"gact", "bpf", "mirred"};
+    return kNames[static_cast<int>(kind)];
+}
+
+// tc -j filter show: per tcf_proto a header object, then one object per filter with its "options" —
+// members, names and order as iproute2's f_bpf.c prints them (verified against tc 6.1 for classic and
+// eBPF filters). Actions are listed with the members common to every kind (order, kind, index, ref, bind,
+// and stats with -s).
+std::string filters_json(const Port& port, std::optional<uint32_t> parent, bool dev_given, bool stats) {
+    std::string out;
+    const auto add = [&](const std::string& body) { out += (out.empty() ? "{" : ",{") + body + "}"; };
+    for_each_block(port, parent, [&](uint32_t id, const FilterBlock& block) {
+        std::string where = dev_given ? "" : fmt::format("\"dev\":\"{}\",", port.spec.name);
+        if (!parent) {
+            if (id == make_handle(kClsactHandle, kMinIngress)) where += "\"ingress\":true,";
+            else if (id == make_handle(kClsactHandle, kMinEgress)) where += "\"egress\":true,";
+            else where += fmt::format("\"parent\":\"{}\",", format_classid(id));
+        }
+        for (const FilterChain& chain : block.chains)
+            for (const TcfProto& proto : chain.protos) {
+                const std::string head = fmt::format("{}\"protocol\":\"{}\",\"pref\":{},\"kind\":\"bpf\",\"chain\":{}", where,
+                                                     detail::format_protocol(proto.protocol), proto.pref, chain.index);
+                add(head);
+                for (const FilterInstance& f : proto.filters) {
+                    std::string o = fmt::format("\"handle\":\"0x{:x}\"", f.handle);
+                    if (f.spec.classid && *f.spec.classid != 0) o += fmt::format(",\"flowid\":\"{}\"", format_classid(*f.spec.classid));
+                    if (!f.program->classic()) o += fmt::format(",\"bpf_name\":\"{}\"", f.spec.program.annotation());
+                    if (f.spec.direct_action) o += ",\"direct-action\":true";
+                    if (f.spec.skip_hw) o += ",\"skip_hw\":true";
+                    if (f.spec.skip_sw) o += ",\"skip_sw\":true";
+                    o += ",\"not_in_hw\":true";
+                    if (f.program->classic()) {
+                        std::string insns;
+                        for (const cbpf::Insn& i : f.program->bytecode())
+                            insns += fmt::format("{}{{\"code\":{},\"jt\":{},\"jf\":{},\"k\":{}}}", insns.empty() ? "" : ",", i.code, i.jt, i.jf, i.k);
+                        o += fmt::format(",\"bytecode\":{{\"length\":{},\"insns\":[{}]}}", f.program->bytecode().size(), insns);
+                    } else {
+                        o += fmt::format(",\"prog\":{{\"id\":{},\"name\":\"{}\"}}", f.program->id(), f.program->function_name());
+                    }
+                    if (!f.actions.empty()) {
+                        std::string acts;
+                        for (size_t i = 0; i < f.actions.size(); ++i) {
+                            const Action& a = *f.actions[i];
+                            acts += fmt::format("{}{{\"order\":{},\"kind\":\"{}\",\"index\":{},\"ref\":{},\"bind\":{}{}}}", i ? "," : "", i + 1,
+                                                action_kind_name(a.kind), a.index, a.refcnt, a.bindcnt,
+                                                stats ? ",\"stats\":{" + stats_json(a.stats).substr(1) + "}" : "");
+                        }
+                        o += ",\"actions\":[" + acts + "]";
+                    }
+                    add(head + ",\"options\":{" + o + "}");
+                }
+            }
+    });
+    return "[" + out + "]";
 }
 
 std::vector<const Port*> ports_for(const Pipeline::State& state, const std::string& dev) {
@@ -192,7 +258,9 @@ std::string show_command(const Pipeline::State& state, const Command& command) {
     }
     if (const auto* f = std::get_if<FilterSpec>(&command)) {
         const std::optional<uint32_t> parent = f->parent != 0 ? std::optional<uint32_t>(f->parent) : std::nullopt;
-        for (const Port* p : ports_for(state, f->dev)) out += show_filters(state, *p, parent, !f->dev.empty(), f->stats);
+        for (const Port* p : ports_for(state, f->dev))
+            out += f->json ? filters_json(*p, parent, !f->dev.empty(), f->stats) + "\n"
+                           : show_filters(state, *p, parent, !f->dev.empty(), f->stats);
     }
     if (const auto* a = std::get_if<ActionCommandSpec>(&command))
         out += show_actions(state, a->list_kind.value_or(ActionKind::Gact), a->stats);
@@ -220,12 +288,12 @@ std::string show_everything_json(const Pipeline::State& state, bool stats) {
     }
     out += "]";
     for (int kind = 0; kind < 3; ++kind) {
-        static constexpr const char* kNames[] = {"gact", "bpf", "mirred"};
+        const char* name = action_kind_name(static_cast<ActionKind>(kind));
         std::string actions;
         for (const auto& [index, a] : state.actions[kind])
-            actions += fmt::format("{}{{\"kind\":\"{}\",\"index\":{}{}}}", actions.empty() ? "" : ",", kNames[kind], index,
+            actions += fmt::format("{}{{\"kind\":\"{}\",\"index\":{}{}}}", actions.empty() ? "" : ",", name, index,
                                    stats ? stats_json(a->stats) : "");
-        if (!actions.empty()) out += ",\"" + std::string(kNames[kind]) + "\":[" + actions + "]";
+        if (!actions.empty()) out += ",\"" + std::string(name) + "\":[" + actions + "]";
     }
     return "{\"ports\":" + out + "}\n";
 }
