@@ -83,8 +83,10 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
     }
     if (ptr.type == RegType::PacketEnd)
         return Rejection{fmt::format("R{} pointer arithmetic on pkt_end prohibited", dst), pc};
-    if (ptr.type == RegType::MapValueOrNull)
-        return Rejection{fmt::format("R{} pointer arithmetic on map_value_or_null prohibited, null-check it first", dst), pc};
+    if (ptr.type == RegType::MapValueOrNull || ptr.type == RegType::RingbufMemOrNull)
+        return Rejection{fmt::format("R{} pointer arithmetic on {} prohibited, null-check it first", dst,
+                                     type_name(ptr.type)),
+                         pc};
     if (ptr.type == RegType::MapPtr) {
         // Only `+ 0` keeps a map pointer a map pointer.
         if (add && offset.is_const() && offset.const_value() == 0) {
@@ -105,7 +107,7 @@ std::optional<Rejection> pointer_arithmetic(Context& ctx, const isa::Insn& insn,
         if (ptr.type == RegType::Stack && ctx.options.strict)
             return Rejection{fmt::format("R{} variable stack access prohibited for !root, off={}", dst, ptr.off), pc};
         bool movable = packet || ptr.type == RegType::MapValue || ptr.type == RegType::Stack || ptr.type == RegType::Mem ||
-                       ptr.type == RegType::Ctx;
+                       ptr.type == RegType::RingbufMem || ptr.type == RegType::Ctx;
         if (movable && add) return variable_packet_offset(ctx, insn, state, pc, ptr, offset);
         return not_supported(fmt::format("{} pointer arithmetic with a variable offset", packet ? "subtracting from a packet" : type_name(ptr.type)), pc);
     }

@@ -8,6 +8,11 @@
 // Then r1-r5 are clobbered, r0 takes the return kind (a lookup result gets a fresh id so one null check
 // settles its copies), and helpers that may move packet data turn every packet pointer into a number, so
 // the program must re-load data/data_end and check again. bpf_tail_call and LD_ABS/LD_IND are here too.
+//
+// Ring buffer reservations are references, as in the kernel: bpf_ringbuf_reserve acquires one (r0 is
+// memory of the constant size asked for, or null; the null branch of its check drops the reference),
+// bpf_ringbuf_submit/discard release it and every copy of the pointer stops being one. A path may not
+// end (exit, a tail call, LD_ABS/LD_IND's implicit exit) while it holds a reference.
 #include <algorithm>
 #include <array>
 
@@ -39,6 +44,14 @@ void invalidate_packet_pointers(State& state) {
 
 }  // namespace
 
+std::optional<Rejection> check_reference_leak(const State& state, std::string_view what, size_t pc) {
+    if (state.refs.empty()) return std::nullopt;
+    const Reference& ref = state.refs.front();
+    return Rejection{fmt::format("Unreleased reference id={} alloc_insn={}\n{} would lead to reference leak", ref.id,
+                                 ref.insn, what),
+                     pc};
+}
+
 std::optional<Rejection> check_ctx_arg(const State& state, int reg, size_t pc) {
     if (auto e = check_readable(state, reg, pc)) return e;
     const Reg& r = state.regs[static_cast<size_t>(reg)];
@@ -60,6 +73,7 @@ std::optional<Rejection> execute_tail_call(Context& ctx, const isa::Insn&, State
         return Rejection{"expected prog array map for tail call", pc};
     if (auto e = check_readable(state, 3, pc)) return e;
     if (ctx.options.strict && is_pointer(state.regs[3].type)) return Rejection{"R3 leaks addr into helper function", pc};
+    if (auto e = check_reference_leak(state, "tail_call", pc)) return e;
     clobber_caller_saved(state);
     return std::nullopt;
 }
@@ -72,14 +86,26 @@ struct CallArgs {
     std::optional<uint64_t> constant_key;  // a key known exactly (on the stack)
     int mem_reg = 0;              // the memory argument the next size argument sizes
     ArgKind mem_kind = ArgKind::None;
+    uint32_t alloc_size = 0;      // AllocSize
+    uint32_t released = 0;        // ReleaseRingbuf: the reference id
 };
+
+void release_reference(Context& ctx, State& state, uint32_t id) {
+    std::erase_if(state.refs, [id](const Reference& ref) { return ref.id == id; });
+    // Every copy stops being a pointer: privileged, a number (the address may leak); --strict, unreadable.
+    for_each_reg(state, [&](Reg& r) {
+        if ((r.type == RegType::RingbufMem || r.type == RegType::RingbufMemOrNull) && r.id == id)
+            r = ctx.options.strict ? Reg{} : Reg::scalar(Scalar::unknown());
+    });
+}
 
 std::optional<Rejection> check_memory_type(const HelperProto& proto, const State& state, int reg, std::string_view expected,
                                            bool null_ok, size_t pc) {
     const Reg& r = state.regs[static_cast<size_t>(reg)];
     if (null_ok && r.type == RegType::Scalar && r.value.is_const() && r.value.const_value() == 0) return std::nullopt;
     bool packet = r.type == RegType::Packet || r.type == RegType::PacketMeta;
-    bool usable = packet || r.type == RegType::Stack || r.type == RegType::MapValue || r.type == RegType::Mem;
+    bool usable = packet || r.type == RegType::Stack || r.type == RegType::MapValue || r.type == RegType::Mem ||
+                  r.type == RegType::RingbufMem;
     if (!usable) return Rejection{fmt::format("R{} type={} expected={}", reg, type_name(r.type), expected), pc};
     if (packet && !proto.packet_access) return Rejection{"helper access to the packet is not allowed", pc};
     return std::nullopt;
@@ -184,6 +210,23 @@ std::optional<Rejection> check_arg(Context& ctx, const HelperProto& proto, State
             return check_memory_type(proto, state, reg, kMemTypes, kind == ArgKind::MemOrNull, pc);
         case ArgKind::Size:
         case ArgKind::SizeOrZero: return check_size_arg(ctx, state, args, reg, kind == ArgKind::SizeOrZero, pc);
+        case ArgKind::AllocSize:
+            ctx.need_precise(reg);
+            if (r.type != RegType::Scalar)
+                return Rejection{fmt::format("R{} type={} expected=scalar", reg, type_name(r.type)), pc};
+            if (!r.value.is_const()) return Rejection{fmt::format("R{} is not a known constant'", reg), pc};
+            if (r.value.const_value() > INT32_MAX)
+                return Rejection{fmt::format("R{} is not a known constant'", reg), pc};
+            args.alloc_size = static_cast<uint32_t>(r.value.const_value());
+            return std::nullopt;
+        case ArgKind::ReleaseRingbuf:
+            if (r.type != RegType::RingbufMem)
+                return Rejection{fmt::format("R{} type={} expected=ringbuf_mem", reg, type_name(r.type)), pc};
+            if (r.off != 0 || !r.value.is_const() || r.value.const_value() != 0)
+                return Rejection{
+                    fmt::format("R{} must have zero offset when passed to release func or trusted arg to kfunc", reg), pc};
+            args.released = r.id;
+            return std::nullopt;
         case ArgKind::FixedMem:
         case ArgKind::FixedOut: {
             if (auto e = check_memory_type(proto, state, reg, kMemTypes, false, pc)) return e;
@@ -211,7 +254,14 @@ std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn
     CallArgs args;
     for (int reg = 1; reg <= 5 && proto->args[static_cast<size_t>(reg - 1)] != ArgKind::None; ++reg)
         if (auto e = check_arg(ctx, *proto, state, args, reg, pc)) return e;
+    // bpf_trace_printk reads as many of r3-r5 as its format asks for, which the kernel does not check;
+    // --strict promises no read of an uninitialised value, so all three must hold one.
+    constexpr int32_t kTracePrintk = 6;
+    if (insn.imm == kTracePrintk && ctx.options.strict)
+        for (int reg = 3; reg <= 5; ++reg)
+            if (auto e = check_readable(state, reg, pc)) return e;
     clobber_caller_saved(state);
+    if (args.released) release_reference(ctx, state, args.released);
     if (proto->changes_packet_data) invalidate_packet_pointers(state);
     switch (proto->ret) {
         case RetKind::Integer: state.regs[0] = Reg::scalar(Scalar::unknown()); break;
@@ -226,6 +276,16 @@ std::optional<Rejection> execute_helper_call(Context& ctx, const isa::Insn& insn
             value.map = *args.map;
             if (!present) value.id = ++ctx.last_id;
             state.regs[0] = value;
+            break;
+        }
+        case RetKind::RingbufMemOrNull: {
+            // Ids as the kernel hands them out: one for the null check, then the reference's own.
+            ++ctx.last_id;
+            Reg mem = Reg::pointer(RegType::RingbufMemOrNull);
+            mem.id = ++ctx.last_id;
+            mem.range = static_cast<int32_t>(args.alloc_size);
+            state.regs[0] = mem;
+            state.refs.push_back(Reference{mem.id, static_cast<uint32_t>(pc)});
             break;
         }
     }
@@ -244,6 +304,7 @@ std::optional<Rejection> execute_legacy_packet_load(const isa::Insn& insn, State
         if (auto e = check_readable(state, insn.src, pc)) return e;
     if (ctx_reg.off != 0)
         return Rejection{fmt::format("dereference of modified ctx ptr R{} off={} disallowed", kCtxReg, ctx_reg.off), pc};
+    if (auto e = check_reference_leak(state, "BPF_LD_[ABS|IND]", pc)) return e;
     for (int reg = 0; reg <= 5; ++reg) state.regs[static_cast<size_t>(reg)] = Reg{};
     state.regs[0] = Reg::scalar(truncate(Scalar::unknown(), static_cast<unsigned>(isa::mem_size(insn.op))));
     return std::nullopt;

@@ -47,7 +47,8 @@ Step execute_exit(Context& ctx, State& state, size_t pc) {
     Step step;
     if (state.callers.empty()) {
         step.ends = true;
-        step.error = check_readable(state, 0, pc);
+        step.error = check_reference_leak(state, "BPF_EXIT instruction in main prog", pc);
+        if (!step.error) step.error = check_readable(state, 0, pc);
         if (!step.error && ctx.options.strict && !ctx.raw() && is_pointer(state.regs[0].type))
             step.error = Rejection{"R0 leaks addr as return value", pc};
         return step;

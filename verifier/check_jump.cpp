@@ -77,22 +77,27 @@ Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state,
     Reg& dst = state.regs[insn.dst];
     Reg src = register_source ? state.regs[insn.src] : Reg::scalar(Scalar::constant(static_cast<uint64_t>(int64_t{insn.imm})));
 
-    if (dst.type == RegType::MapValueOrNull && !register_source && insn.imm == 0 && !cond.is32 &&
-        (cond.cmp == Cmp::Eq || cond.cmp == Cmp::Ne)) {
-        // The null check: one side holds null (the number 0), the other a usable value pointer, for
-        // every copy of this lookup result.
+    bool maybe_null = dst.type == RegType::MapValueOrNull || dst.type == RegType::RingbufMemOrNull;
+    if (maybe_null && !register_source && insn.imm == 0 && !cond.is32 && (cond.cmp == Cmp::Eq || cond.cmp == Cmp::Ne)) {
+        // The null check: one side holds null (the number 0), the other a usable pointer, for every copy
+        // of this lookup result or reservation. A null reservation holds no reference.
         State taken = state;
         const uint32_t id = dst.id;
-        auto settle = [id](State& s, bool is_null) {
+        const RegType type = dst.type;
+        auto settle = [id, type](State& s, bool is_null) {
             for_each_reg(s, [&](Reg& r) {
-                if (r.type != RegType::MapValueOrNull || r.id != id) return;
+                if (r.type != type || r.id != id) return;
                 if (is_null) {
                     r = Reg::scalar(Scalar::constant(0));
-                } else {
+                } else if (type == RegType::MapValueOrNull) {
                     r.type = RegType::MapValue;
                     r.id = 0;
+                } else {
+                    r.type = RegType::RingbufMem;  // the id stays: it names the reference
                 }
             });
+            if (is_null && type == RegType::RingbufMemOrNull)
+                std::erase_if(s.refs, [id](const Reference& ref) { return ref.id == id; });
         };
         settle(taken, cond.cmp == Cmp::Eq);
         settle(state, cond.cmp == Cmp::Ne);

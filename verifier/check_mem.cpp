@@ -5,7 +5,8 @@
 //  * packet: the access must lie inside the range a data_end comparison proved;
 //  * map value: every offset the pointer may have must keep the access inside value_size, and the map's
 //    program-side read/write flags must allow it;
-//  * the raw program type's memory: like a map value of raw_memory_size bytes;
+//  * the raw program type's memory: like a map value of raw_memory_size bytes; a ring buffer
+//    reservation likewise, of the size reserved;
 //  * anything else: "invalid mem access".
 // `--strict` also refuses storing a pointer anywhere but the stack (it would leak to user space).
 #include <fmt/format.h>
@@ -52,8 +53,10 @@ std::optional<Rejection> check_packet(const Reg& base, const Access& a, size_t p
 // check_mem_region_access for a map value: both the smallest and the largest offset the variable part
 // allows must keep [off, off + size) inside the value.
 std::optional<Rejection> check_map_value(const Context& ctx, const Reg& base, const Access& a, size_t pc) {
-    bool raw_memory = base.type == RegType::Mem;
-    uint32_t value_size = raw_memory ? *ctx.options.raw_memory_size : ctx.options.maps[base.map].value_size;
+    bool raw_memory = base.type == RegType::Mem || base.type == RegType::RingbufMem;
+    uint32_t value_size = base.type == RegType::RingbufMem ? static_cast<uint32_t>(base.range)
+                          : raw_memory                     ? *ctx.options.raw_memory_size
+                                                           : ctx.options.maps[base.map].value_size;
     if (!raw_memory) {
         const MapInfo& map = ctx.options.maps[base.map];
         constexpr uint32_t kRdonlyProg = 0x80, kWronlyProg = 0x100;
@@ -137,6 +140,7 @@ std::optional<Rejection> execute_load(Context& ctx, const isa::Insn& insn, State
             break;
         case RegType::MapValue:
         case RegType::Mem:
+        case RegType::RingbufMem:
             if (auto e = check_map_value(ctx, base, a, pc)) return e;
             value = loaded_value(Reg::scalar(Scalar::unknown()), size, sign_extending);
             break;
@@ -163,7 +167,7 @@ std::optional<Rejection> store(Context& ctx, const isa::Insn& insn, State& state
     if (ctx.options.strict && is_pointer(value->type) && base.type != RegType::Stack) {
         std::string_view into = base.type == RegType::MapValue ? "map"
                                 : base.type == RegType::Ctx    ? "ctx"
-                                : base.type == RegType::Mem    ? "mem"
+                                : base.type == RegType::Mem || base.type == RegType::RingbufMem ? "mem"
                                                                : "packet";
         return Rejection{fmt::format("R{} leaks addr into {}", insn.src, into), pc};
     }
@@ -178,7 +182,8 @@ std::optional<Rejection> store(Context& ctx, const isa::Insn& insn, State& state
         case RegType::Packet:
         case RegType::PacketMeta: return check_packet(base, a, pc);
         case RegType::MapValue:
-        case RegType::Mem: return check_map_value(ctx, base, a, pc);
+        case RegType::Mem:
+        case RegType::RingbufMem: return check_map_value(ctx, base, a, pc);
         default: return invalid_mem_access(base, insn.dst, pc);
     }
 }
@@ -204,7 +209,8 @@ std::optional<Rejection> execute_atomic(Context& ctx, const isa::Insn& insn, Sta
             if (auto e = stack_atomic(ctx, state, insn, base, size, pc)) return e;
             break;
         case RegType::MapValue:
-        case RegType::Mem: {
+        case RegType::Mem:
+        case RegType::RingbufMem: {
             Access read = a;
             read.is_write = false;
             if (auto e = check_map_value(ctx, base, read, pc)) return e;
@@ -240,6 +246,7 @@ std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg
         case RegType::PacketMeta: return check_packet(base, a, pc);
         case RegType::MapValue:
         case RegType::Mem:
+        case RegType::RingbufMem:
             if (reads && is_write) {
                 Access read = a;
                 read.is_write = false;

@@ -97,6 +97,9 @@ Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state,
 // After a branch refined `reg`, every register and spill sharing its id learns the same.
 void sync_linked(State& state, const Reg& reg);
 
+// The kernel's check_reference_leak: refuses ending the program (`what`: "tail_call", ...) while a
+// reference is held.
+std::optional<Rejection> check_reference_leak(const State& state, std::string_view what, size_t pc);
 // "R3 !read_ok" unless the register holds a value.
 std::optional<Rejection> check_readable(const State& state, int reg, size_t pc);
 // "frame pointer is read only" for r10.

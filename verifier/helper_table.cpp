@@ -1,7 +1,8 @@
 // The helper prototypes (helpers.md's table, argument kinds in helper_table.h) and the map types that
 // restrict which helpers may take them (the kernel's check_map_func_compatibility). Helpers whose
 // arguments or results need sockets, BTF objects, dynptrs, callbacks, timers, spin locks or acquired
-// references are left out: calls to them are refused as not supported rather than checked loosely.
+// references other than ring buffer reservations are left out: calls to them are refused as not
+// supported rather than checked loosely.
 // Which helpers move packet data was checked against Linux 6.18 (helper_table_kernel_test.cpp). tcbpf's internal cBPF helpers (include/tcbpf/cbpf.h) take (ctx, A, X) and return a number.
 #include "verifier/helper_table.h"
 
@@ -79,6 +80,9 @@ constexpr HelperProto kHelpers[] = {
     {123, {Y, N, N, N, N}},
     {125, {}},
     {130, {M, A::Mem, A::SizeOrZero, Y, N}, RetKind::Integer, false, false, false, 0, {kRingbuf}},
+    {131, {M, A::AllocSize, Y, N, N}, RetKind::RingbufMemOrNull, false, false, false, 0, {kRingbuf}},
+    {132, {A::ReleaseRingbuf, Y, N, N, N}, RetKind::Void},
+    {133, {A::ReleaseRingbuf, Y, N, N, N}, RetKind::Void},
     {134, {M, Y, N, N, N}, RetKind::Integer, false, false, false, 0, {kRingbuf}},
     {135, {C, Y, N, N, N}},
     {151, {C, N, N, N, N}},

@@ -26,9 +26,12 @@ enum class ArgKind : uint8_t {
     SizeOrZero,    // the same, ≥ 0
     FixedMem,      // `fixed_size` bytes the helper reads and writes
     FixedOut,      // `fixed_size` bytes the helper writes (may be uninitialised)
+    AllocSize,     // the size of memory the helper returns: a known constant
+    ReleaseRingbuf,  // a ring buffer reservation, unmoved and null-checked; its reference is released
 };
 
-enum class RetKind : uint8_t { Integer, Void, MapValueOrNull };
+// RingbufMemOrNull: AllocSize bytes of a ring buffer, or null; an acquired reference either way.
+enum class RetKind : uint8_t { Integer, Void, MapValueOrNull, RingbufMemOrNull };
 
 struct HelperProto {
     int32_t id;

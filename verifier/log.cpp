@@ -23,6 +23,10 @@ std::string format_reg(const Reg& r, const Options& options) {
     if (r.id) attrs.push_back(fmt::format("id={}", r.id));
     if (r.off) attrs.push_back(fmt::format("off={}", r.off));
     if (r.type == RegType::Packet || r.type == RegType::PacketMeta) attrs.push_back(fmt::format("r={}", r.range));
+    if (r.type == RegType::RingbufMem || r.type == RegType::RingbufMemOrNull) {
+        attrs.push_back(fmt::format("ref_obj_id={}", r.id));
+        attrs.push_back(fmt::format("sz={}", r.range));
+    }
     bool map = r.type == RegType::MapValue || r.type == RegType::MapValueOrNull || r.type == RegType::MapPtr;
     if (map && r.map < options.maps.size())
         attrs.push_back(fmt::format("ks={},vs={}", options.maps[r.map].key_size, options.maps[r.map].value_size));

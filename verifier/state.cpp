@@ -26,6 +26,8 @@ std::string_view type_name(RegType type) {
         case RegType::MapValue: return "map_value";
         case RegType::MapValueOrNull: return "map_value_or_null";
         case RegType::Mem: return "mem";
+        case RegType::RingbufMem: return "ringbuf_mem";
+        case RegType::RingbufMemOrNull: return "ringbuf_mem_or_null";
     }
     return "?";
 }
@@ -104,6 +106,7 @@ uint64_t fingerprint(const State& state, std::span<const uint16_t> live_regs) {
         mix_frame(h, state.callers[f].regs, state.callers[f].stack, live(f));
     }
     mix_frame(h, state.regs, state.stack, live(state.callers.size()));
+    for (const Reference& ref : state.refs) mix(h, ref.insn);
     return h;
 }
 
@@ -175,12 +178,15 @@ bool includes(const State& general, const State& specific, Inclusion how) {
     thread_local std::vector<std::tuple<RegType, uint32_t, uint32_t>> id_map;
     id_map.clear();
     auto ids_agree = [](const Reg& g, const Reg& s) {
-        bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta || g.type == RegType::MapValueOrNull;
+        bool packet = g.type == RegType::Packet || g.type == RegType::PacketMeta || g.type == RegType::MapValueOrNull ||
+                      g.type == RegType::RingbufMem || g.type == RegType::RingbufMemOrNull;
         if (!packet && (g.type != RegType::Scalar || g.id == 0)) return true;
         if (!packet && s.id == 0) return false;
+        // A reservation keeps its reference id through its null check.
+        RegType key = g.type == RegType::RingbufMemOrNull ? RegType::RingbufMem : g.type;
         for (auto [type, from, to] : id_map)
-            if (type == g.type && from == g.id) return to == s.id;
-        id_map.emplace_back(g.type, g.id, s.id);
+            if (type == key && from == g.id) return to == s.id;
+        id_map.emplace_back(key, g.id, s.id);
         return true;
     };
     auto frame_includes = [&](const std::array<Reg, isa::kNumRegs>& g_regs, const std::vector<StackSlot>& g_stack,
@@ -195,6 +201,13 @@ bool includes(const State& general, const State& specific, Inclusion how) {
         }
         return true;
     };
+    // The same references held, matched by id as registers match them (the kernel's refsafe).
+    if (general.refs.size() != specific.refs.size()) return false;
+    for (size_t i = 0; i < general.refs.size(); ++i) {
+        Reg g = Reg::pointer(RegType::RingbufMem), s = g;
+        g.id = general.refs[i].id, s.id = specific.refs[i].id;
+        if (!ids_agree(g, s)) return false;
+    }
     for (size_t f = 0; f < general.callers.size(); ++f)
         if (!frame_includes(general.callers[f].regs, general.callers[f].stack, specific.callers[f].regs,
                             specific.callers[f].stack))

@@ -24,8 +24,12 @@
 
 namespace tcbpf::verifier {
 
-// Mem: the `raw` program type's memory (Options::raw_memory_size bytes).
-enum class RegType : uint8_t { NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue, MapValueOrNull, Mem };
+// Mem: the `raw` program type's memory (Options::raw_memory_size bytes). RingbufMem(OrNull): a ring
+// buffer reservation (bpf_ringbuf_reserve), an acquired reference until submitted or discarded.
+enum class RegType : uint8_t {
+    NotInit, Scalar, Ctx, Stack, Packet, PacketEnd, PacketMeta, MapPtr, MapValue, MapValueOrNull, Mem,
+    RingbufMem, RingbufMemOrNull
+};
 
 // The kernel log's name of a type ("scalar", "ctx", "fp", "pkt", "pkt_end", "pkt_meta", "map_ptr",
 // "map_value", "map_value_or_null").
@@ -36,12 +40,13 @@ struct Reg {
     RegType type = RegType::NotInit;
     Scalar value;      // scalars: the value; pointers: the variable part of the offset
     int32_t off = 0;   // pointers: the fixed offset from the object's start (stack: from r10)
-    int32_t range = 0; // packet pointers: bytes from the packet start proven to lie before data_end
+    int32_t range = 0; // packet pointers: bytes from the packet start proven to lie before data_end;
+                       // ring buffer reservations: their size
     // Scalars: registers and spills with the same nonzero id hold the same value (copies made by
     // `rX = rY`), so what a branch learns about one holds for all of them. Packet pointers: the same id
     // means the same variable part (0: none, the packet start plus constants), so a range proven for
     // one holds for all. Map values that may be null: copies of one lookup result, which one null
-    // check settles together.
+    // check settles together. Ring buffer reservations: the reference (State::refs) they hold.
     uint32_t id = 0;
     uint32_t map = 0;  // map pointers and map values: which map (index into Options::maps)
     uint32_t frame = 0;  // stack pointers: whose stack (0: the main program's; callers[i] is frame i)
@@ -76,11 +81,20 @@ struct CallerFrame {
     bool operator==(const CallerFrame&) const = default;
 };
 
+// A reference the program acquired and must release on every path before it ends (the kernel's
+// bpf_reference_state): a ring buffer reservation not yet submitted or discarded.
+struct Reference {
+    uint32_t id = 0;
+    uint32_t insn = 0;  // the call that acquired it
+    bool operator==(const Reference&) const = default;
+};
+
 struct State {
     std::array<Reg, isa::kNumRegs> regs;
     // stack[i] covers r10 - 8*(i+1) .. r10 - 8*i - 1; grown on demand.
     std::vector<StackSlot> stack;
     std::vector<CallerFrame> callers;  // outermost first; empty in the main program
+    std::vector<Reference> refs;       // held references, in acquisition order
 
     uint32_t frame() const { return static_cast<uint32_t>(callers.size()); }
     // The stack of frame `f` (the current one when f == frame()).

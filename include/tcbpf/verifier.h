@@ -7,7 +7,8 @@
 // atomics (constant and bounded variable offsets), __sk_buff context loads/stores, direct packet access,
 // map pointers and map values (direct addresses and lookup results, null-checked), LD_ABS/LD_IND, calls of
 // every helper in the prototype table (helper_name() names them; helpers.md minus what needs sockets,
-// dynptrs, callbacks, timers, locks or references), bpf-to-bpf calls with their frames, and the `raw`
+// dynptrs, callbacks, timers or locks), ring buffer reservations as references released on every path,
+// bpf-to-bpf calls with their frames, and the `raw`
 // program type of the conformance suite. Anything beyond that is rejected with a message saying what is
 // "not supported yet", never accepted unchecked.
 #pragma once
