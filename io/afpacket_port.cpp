@@ -292,12 +292,16 @@ class AfPacketPort final : public Port {
 std::unique_ptr<Port> open_afpacket(const AfPacketOptions& options) { return std::make_unique<AfPacketPort>(options); }
 
 std::vector<std::unique_ptr<Port>> open_afpacket_workers(const AfPacketOptions& options, unsigned workers) {
+    std::vector<std::unique_ptr<Port>> ports;
+    if (workers == 1) {  // nothing to share: no fanout, whose hash the kernel would compute per frame
+        ports.push_back(open_afpacket(options));
+        return ports;
+    }
     // A group id of this process's own, so two tcbpf processes never join each other's group.
     static std::atomic<uint16_t> next_group{0};
     AfPacketOptions shared = options;
     shared.fanout_group = static_cast<uint16_t>((getpid() * 31 + next_group++) & 0xffff);
     if (shared.fanout_group == 0) shared.fanout_group = 1;
-    std::vector<std::unique_ptr<Port>> ports;
     for (unsigned i = 0; i < workers; ++i) ports.push_back(open_afpacket(shared));
     return ports;
 }
