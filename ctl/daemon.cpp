@@ -36,13 +36,11 @@ constexpr int kStatusSyntax = 255;  // tc's own syntax error
 constexpr int kStatusMalformed = 1;
 constexpr auto kClientTimeout = std::chrono::seconds(5);
 
-// Commands in the log: quoted as in a batch file, cut short so one line stays one line.
+// Commands in the log: quoted as in a batch file, cut short so one line stays short.
 std::string loggable(const std::vector<std::string>& words) {
     std::string line = format_batch_line(words);
     if (line.size() > 200) line = line.substr(0, 200) + "...";
-    std::string out;
-    for (char c : line) out += c == '"' ? std::string("\\\"") : std::string(1, c);
-    return "\"" + out + "\"";
+    return log_value(line);
 }
 
 class Daemon {
@@ -92,7 +90,7 @@ class Daemon {
         while (true) {
             if (::poll(fds, 2, -1) < 0) {
                 if (errno == EINTR) continue;
-                log(Level::Error, "daemon.poll_failed", fmt::format("error=\"{}\"", std::strerror(errno)));
+                log(Level::Error, "daemon.poll_failed", fmt::format("error={}", log_value(std::strerror(errno))));
                 break;
             }
             if (fds[1].revents & POLLIN) {
@@ -122,7 +120,7 @@ class Daemon {
         try {
             write_frame(fd, encode_response(response));
         } catch (const Error& e) {
-            log(Level::Warn, "ctl.reply_failed", fmt::format("error=\"{}\"", e.what()));
+            log(Level::Warn, "ctl.reply_failed", fmt::format("error={}", log_value(e.what())));
         }
     }
 
@@ -146,11 +144,11 @@ class Daemon {
                 frame = read_frame(fd, kMaxRequestBytes);
             } catch (const ProtocolError& e) {  // the stream cannot be followed past this: answer and hang up
                 ++counters_.requests_malformed;
-                log(Level::Warn, "ctl.malformed", fmt::format("uid={} error=\"{}\"", peer->uid, e.what()));
+                log(Level::Warn, "ctl.malformed", fmt::format("uid={} error={}", peer->uid, log_value(e.what())));
                 reply(fd, {kStatusMalformed, "", std::string(e.what()) + "\n"});
                 return;
             } catch (const Error& e) {
-                log(Level::Warn, "ctl.connection_lost", fmt::format("uid={} error=\"{}\"", peer->uid, e.what()));
+                log(Level::Warn, "ctl.connection_lost", fmt::format("uid={} error={}", peer->uid, log_value(e.what())));
                 return;
             }
             if (!frame) return;
@@ -159,7 +157,7 @@ class Daemon {
                 request = decode_request(*frame);
             } catch (const ProtocolError& e) {  // the frame was whole: the next one can still be read
                 ++counters_.requests_malformed;
-                log(Level::Warn, "ctl.malformed", fmt::format("uid={} error=\"{}\"", peer->uid, e.what()));
+                log(Level::Warn, "ctl.malformed", fmt::format("uid={} error={}", peer->uid, log_value(e.what())));
                 reply(fd, {kStatusMalformed, "", std::string(e.what()) + "\n"});
                 continue;
             }
@@ -189,14 +187,14 @@ class Daemon {
         try {
             command = tc::parse_command(request.words, request.globals);
         } catch (const Error& e) {
-            log(Level::Warn, "ctl.rejected", fmt::format("uid={} cmd={} error=\"{}\"", peer.uid, loggable(request.words), e.what()));
+            log(Level::Warn, "ctl.rejected", fmt::format("uid={} cmd={} error={}", peer.uid, loggable(request.words), log_value(e.what())));
             return {kStatusSyntax, "", std::string(e.what()) + "\n"};
         }
         try {
             if (tc::command_is_show(command)) return {0, runner_->show(command), ""};
             runner_->apply(command);
         } catch (const std::exception& e) {  // tcbpf::Error, or anything else a command provoked: nothing changed
-            log(Level::Warn, "ctl.refused", fmt::format("uid={} cmd={} error=\"{}\"", peer.uid, loggable(request.words), e.what()));
+            log(Level::Warn, "ctl.refused", fmt::format("uid={} cmd={} error={}", peer.uid, loggable(request.words), log_value(e.what())));
             return {kStatusRefused, "", std::string(e.what()) + "\n"};
         }
         journal_.push_back(request.words);
@@ -238,6 +236,7 @@ int run_daemon(const DaemonOptions& options, std::unique_ptr<Runner> (*make_runn
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     try {
+        check_socket_path(options.ctl_path);  // before the setup runs, not after
         std::filesystem::create_directories(options.bpffs);
         const InstanceLock socket_lock(options.ctl_path + ".lock", "the control socket " + options.ctl_path);
         const InstanceLock bpffs_lock((std::filesystem::path(options.bpffs) / ".tcbpf-daemon.lock").string(),
@@ -252,9 +251,8 @@ int run_daemon(const DaemonOptions& options, std::unique_ptr<Runner> (*make_runn
         ::close(signal_fd);
         ::unlink(options.ctl_path.c_str());
         return status;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "tcbpf daemon: %s\n", e.what());
-        log(Level::Error, "daemon.refused", fmt::format("error=\"{}\"", e.what()));
+    } catch (const std::exception& e) {  // one line, the log's, so a supervisor's journal has it once
+        log(Level::Error, "daemon.refused", fmt::format("error={}", log_value(e.what())));
         return 1;
     }
 }

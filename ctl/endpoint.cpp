@@ -40,11 +40,15 @@ InstanceLock::~InstanceLock() {
     if (fd_ >= 0) ::close(fd_);  // closing drops the lock; the file stays, harmless, for the next daemon
 }
 
+void check_socket_path(const std::string& path) {
+    constexpr size_t kMax = sizeof(sockaddr_un::sun_path) - 1;
+    if (path.size() > kMax) throw Error(fmt::format("control socket path \"{}\" is too long ({} bytes, at most {})", path, path.size(), kMax));
+}
+
 int listen_control_socket(const std::string& path, std::optional<gid_t> group) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path))
-        throw Error(fmt::format("control socket path \"{}\" is too long ({} bytes, at most {})", path, path.size(), sizeof(addr.sun_path) - 1));
+    check_socket_path(path);
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {

@@ -24,6 +24,8 @@ class InstanceLock {
     int fd_ = -1;
 };
 
+// Throws tcbpf::Error when `path` cannot name a Unix socket (too long for sun_path).
+void check_socket_path(const std::string& path);
 // Binds and listens on `path` (a stale socket file is replaced: the caller holds the socket's lock).
 // Mode 0600, or 0660 with `group` as the file's group. Throws tcbpf::Error naming the path.
 int listen_control_socket(const std::string& path, std::optional<gid_t> group);

@@ -24,7 +24,7 @@ class LiveRunner final : public Runner {
                                       .bpffs = options.bpffs,
                                       .workers = 1,
                                       .drain_timeout_ms = 2000,
-                                      .log = [](std::string_view line) { log(Level::Info, "live", fmt::format("msg=\"{}\"", line)); }}) {}
+                                      .log = [](std::string_view line) { log(Level::Info, "live", fmt::format("msg={}", log_value(line))); }}) {}
 
     void apply(const tc::Command& command) override {
         runner_.apply(command);

@@ -26,4 +26,17 @@ void log(Level level, std::string_view event, std::string_view details) {
     (void)ignored;  // nowhere left to report a failing stderr
 }
 
+std::string log_value(std::string_view value) {
+    std::string out = "\"";
+    for (char c : value) {
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace tcbpf::ctl

@@ -3,11 +3,15 @@
 // Times are UTC with milliseconds; the details are key=value pairs chosen by the caller.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace tcbpf::ctl {
 
 enum class Level { Info, Warn, Error };
 void log(Level level, std::string_view event, std::string_view details);
+// A value for a key="..." pair: double quotes and backslashes escaped, line breaks as \n, so one event
+// stays one line and a value never ends early.
+std::string log_value(std::string_view value);
 
 }  // namespace tcbpf::ctl

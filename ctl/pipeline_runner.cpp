@@ -68,7 +68,7 @@ class PipelineRunner final : public Runner {
         try {
             pipeline_.apply(command, loads);  // the same configuration takes the same programs: only the switch is under the lock
         } catch (const Error& e) {
-            log(Level::Error, "runner.diverged", fmt::format("error=\"{}\" (the shadow accepted what the pipeline refused)", e.what()));
+            log(Level::Error, "runner.diverged", fmt::format("error={} (the shadow accepted what the pipeline refused)", log_value(e.what())));
             throw;
         }
         if (io) {
@@ -123,7 +123,7 @@ class PipelineRunner final : public Runner {
                     try {
                         (*writer)->close();
                     } catch (const Error& e) {
-                        log(Level::Error, "port.output", fmt::format("port={} error=\"{}\"", p->counters.port, e.what()));
+                        log(Level::Error, "port.output", fmt::format("port={} error={}", p->counters.port, log_value(e.what())));
                     }
                     writer->reset();
                 }
@@ -160,7 +160,7 @@ class PipelineRunner final : public Runner {
             try {
                 writer->write(d.frame, wall_epoch_ + d.time_ns);
             } catch (const Error& e) {
-                log(Level::Error, "port.output", fmt::format("port={} error=\"{}\" (output closed)", p->counters.port, e.what()));
+                log(Level::Error, "port.output", fmt::format("port={} error={} (output closed)", p->counters.port, log_value(e.what())));
                 writer.reset();
             }
             return;

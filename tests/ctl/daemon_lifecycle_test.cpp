@@ -60,7 +60,7 @@ TEST_F(DaemonLifecycle, ASecondDaemonOnTheSameSocketOrBpffsIsRefused) {
     Daemon& first = start("d");
     Daemon& same_socket = spawn("d", "", "other-bpffs");
     EXPECT_EQ(wait_exit(same_socket), 1);
-    EXPECT_NE(slurp(same_socket.log).find(fmt::format("tcbpf daemon: another tcbpf daemon (pid {}) already uses the control socket {}",
+    EXPECT_NE(slurp(same_socket.log).find(fmt::format("error daemon.refused error=\"another tcbpf daemon (pid {}) already uses the control socket {}\"",
                                                       first.pid, first.ctl)),
               std::string::npos)
         << slurp(same_socket.log);
