@@ -161,17 +161,32 @@ bool Worker::receive_batch(int timeout_ms) {
         uint64_t bytes = 0;
         for (const io::RxFrame& f : frames_) {
             bytes += f.bytes.size();
+            std::span<const uint8_t> frame = f.bytes;
+            if (f.meta.vlan_present) frame = with_vlan_tag(frame, f.meta);
             if (f.meta.gso == io::Gso::None) {
-                pipeline_->receive(p->ifindex, f.bytes, now);  // the common case: no metadata to carry
+                pipeline_->receive(p->ifindex, frame, now);  // the common case: no metadata to carry
             } else {
-                gso_meta_ = arrival_meta(f.bytes, f.meta);
-                pipeline_->receive(p->ifindex, f.bytes, now, gso_meta_);
+                gso_meta_ = arrival_meta(frame, f.meta);
+                pipeline_->receive(p->ifindex, frame, now, gso_meta_);
             }
         }
         p->traffic.rx_packets.fetch_add(n, std::memory_order_relaxed);
         p->traffic.rx_bytes.fetch_add(bytes, std::memory_order_relaxed);
     }
     return any;
+}
+
+// The kernel moved the frame's outer VLAN tag into metadata (veth offloads it); the pipeline receives
+// frames as the wire has them and applies its port's vlan-offload setting itself, so the tag goes back.
+std::span<const uint8_t> Worker::with_vlan_tag(std::span<const uint8_t> frame, const io::FrameMeta& meta) {
+    if (frame.size() < 12) return frame;
+    const uint16_t tpid = meta.vlan_tpid != 0 ? meta.vlan_tpid : 0x8100;
+    vlan_frame_.assign(frame.begin(), frame.begin() + 12);
+    const uint8_t tag[4] = {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid), static_cast<uint8_t>(meta.vlan_tci >> 8),
+                            static_cast<uint8_t>(meta.vlan_tci)};
+    vlan_frame_.insert(vlan_frame_.end(), std::begin(tag), std::end(tag));
+    vlan_frame_.insert(vlan_frame_.end(), frame.begin() + 12, frame.end());
+    return vlan_frame_;
 }
 
 int Worker::wait_timeout_ms(uint64_t now) const {

@@ -63,6 +63,7 @@ class Worker {
     void run();
     void run_jobs();
     bool receive_batch(int timeout_ms);  // true if any frame came
+    std::span<const uint8_t> with_vlan_tag(std::span<const uint8_t> frame, const io::FrameMeta& meta);
     void on_delivery(const tc::Delivery& d);
     void flush(WorkerPort& port);
     void flush_all();
@@ -76,6 +77,7 @@ class Worker {
     std::vector<WorkerPort*> by_ifindex_;  // dense index for deliveries (ifindex → port, nullptr when absent)
     std::vector<io::RxFrame> frames_;
     skb::SkbMeta gso_meta_;  // a GSO frame's arrival metadata (reused)
+    std::vector<uint8_t> vlan_frame_;  // a frame with its offloaded VLAN tag put back (reused)
 
     int wake_fd_ = -1;  // eventfd: a job was posted or a stop requested
     std::atomic<bool> has_jobs_{false};

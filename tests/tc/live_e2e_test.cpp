@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "tcbpf/live.h"
+#include "tcbpf/live_port.h"
 #include "tcbpf/maps.h"
 #include "tests/support/netns.h"
 #include "tests/tc/live_topology.h"
@@ -224,6 +225,30 @@ TEST_F(LiveEndToEnd, PingsUdpAndTcpCrossTheBumpInTheWire) {
     close(fd);
     sink.settle(300);
     EXPECT_EQ(sink.count(7000), 300u);
+
+    // A VLAN-tagged frame: the veth hands the tag over as metadata, tcbpf puts it back before the
+    // pipeline and it leaves tagged, so B sees VLAN 10 (offloaded again on B's side).
+    {
+        std::unique_ptr<io::Port> injector, watcher;
+        topology.in('A', [&] { injector = io::open_afpacket({.device = "a0"}); });
+        topology.in('B', [&] { watcher = io::open_afpacket({.device = "b0"}); });
+        const std::string marker = "tcbpf-vlan-10";
+        std::vector<uint8_t> tagged = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 0xaa, 0x81, 0x00, 0x00, 10, 0x88, 0xb5};
+        tagged.insert(tagged.end(), marker.begin(), marker.end());
+        tagged.resize(60, 0);
+        const io::TxFrame out[] = {{tagged, {}}};
+        EXPECT_EQ(injector->transmit(out), 1u);
+        bool seen = false;
+        for (int wait = 0; wait < 40 && !seen; ++wait) {
+            std::vector<io::RxFrame> frames;
+            watcher->receive(frames, 64, 50);
+            for (const io::RxFrame& f : frames)
+                if (f.bytes.size() >= 14 + marker.size() && f.bytes[12] == 0x88 && f.bytes[13] == 0xb5 &&
+                    std::equal(marker.begin(), marker.end(), f.bytes.begin() + 14))
+                    seen = f.meta.vlan_present && (f.meta.vlan_tci & 0xfff) == 10;
+        }
+        EXPECT_TRUE(seen) << "the tagged frame did not reach B on VLAN 10";
+    }
 
     // 4 MiB of TCP: the sender's stack hands the veth GSO super-frames; they cross whole and the
     // kernel segments them again on the way out.
