@@ -158,8 +158,12 @@ class AfXdpPort final : public Port {
             if (plain) {
                 ok = enqueue(f.bytes);
             } else {
+                // A GSO frame goes out whole or not at all: room for every segment first (at most one
+                // per gso_size bytes, plus one), so a refusal never leaves half a frame sent.
+                const size_t segments = f.meta.gso == Gso::None ? 1 : f.bytes.size() / std::max<uint16_t>(f.meta.gso_size, 1) + 1;
                 if (scratch_.size() < f.bytes.size()) scratch_.resize(f.bytes.size());
-                ok = detail::finish_for_wire(f.bytes, f.meta, scratch_, [this](std::span<const uint8_t> wire) { return enqueue(wire); });
+                ok = room_for(segments) &&
+                     detail::finish_for_wire(f.bytes, f.meta, scratch_, [this](std::span<const uint8_t> wire) { return enqueue(wire); });
             }
             if (!ok) break;
             ++taken;
@@ -280,6 +284,15 @@ class AfXdpPort final : public Port {
         xsk_ring_cons__release(&comp_, n);
     }
 
+    // Free chunks and transmit descriptors for `n` frames (kicking and reclaiming once if short).
+    bool room_for(size_t n) {
+        if (free_tx_.size() < n) {
+            kick();
+            reclaim();
+        }
+        return free_tx_.size() >= n && xsk_prod_nb_free(&tx_, static_cast<uint32_t>(n)) >= n;
+    }
+
     bool enqueue(std::span<const uint8_t> wire) {
         if (wire.size() > kChunk) return false;
         if (free_tx_.empty()) {
@@ -305,7 +318,7 @@ class AfXdpPort final : public Port {
     // device pushes back (EBUSY/ENOBUFS: what is left goes out with the next kick).
     void kick() {
         while (unsent_ > 0) {
-            const uint32_t before = *tx_.consumer;
+            const uint32_t before = __atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE);
             const ssize_t rc = sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
             const uint32_t consumed = __atomic_load_n(tx_.consumer, __ATOMIC_ACQUIRE) - before;
             unsent_ -= std::min(unsent_, consumed);
