@@ -89,8 +89,8 @@ class AfPacketPort final : public Port {
             size_t queued = 0;
             while (sent + queued < frames.size() && fits_slot(frames[sent + queued]) && queue_in_slot(frames[sent + queued]))
                 ++queued;
+            sent += queued;  // in the kernel's ring: a failed flush leaves them for the next one
             if (queued > 0 && !flush_ring()) break;
-            sent += queued;
             if (sent == frames.size()) break;
             if (fits_slot(frames[sent])) {
                 if (queued == 0) break;  // every slot still in flight: the device pushes back
@@ -116,6 +116,8 @@ class AfPacketPort final : public Port {
         set(SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
         set(SOL_PACKET, PACKET_VERSION, TPACKET_V3, "PACKET_VERSION");
         set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+        // With a TX ring, a malformed frame is dropped (its slot freed) instead of stopping the ring at it.
+        if (o.tx_ring_slots != 0) set(SOL_PACKET, PACKET_LOSS, 1, "PACKET_LOSS");
         const long page = sysconf(_SC_PAGESIZE);
         if (o.block_size == 0 || o.block_size % page != 0 || o.block_count == 0)
             throw Error(fmt::format("{}: ring blocks must be a non-zero multiple of {} bytes", name_, page));

@@ -130,6 +130,29 @@ TEST_P(LivePortTransmit, ManyFramesKeepTheirOrderAcrossRingReuseAndLargeFrames) 
     for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], expected[i]) << "datagram " << i;
 }
 
+TEST_F(LivePort, AMalformedFrameDoesNotStopTheTxRing) {
+    // The middle frame asks the kernel to finish a checksum beyond its end: the kernel refuses it,
+    // drops it (PACKET_LOSS) and sends the next one.
+    std::vector<std::string> got;
+    size_t sent = 0;
+    const std::string failure = net::test::run_in_netns(kVeth, [&] {
+        const int sock = bound_udp("192.0.2.1", 9800);
+        auto port = open_afpacket({.device = "p1", .tx_ring_slots = 64});
+        FrameMeta ok_meta, bad_meta;
+        const std::vector<uint8_t> a = udp_frame(kP0Mac, "192.0.2.1", 9800, "before", false, &ok_meta);
+        const std::vector<uint8_t> bad = udp_frame(kP0Mac, "192.0.2.1", 9800, "malformed", true, &bad_meta);
+        bad_meta.csum_start = 1000;
+        const std::vector<uint8_t> b = udp_frame(kP0Mac, "192.0.2.1", 9800, "after", false, &ok_meta);
+        const TxFrame frames[] = {{a, ok_meta}, {bad, bad_meta}, {b, ok_meta}};
+        sent = port->transmit(frames);
+        got = receive_udp(sock, 2);
+        close(sock);
+    });
+    ASSERT_EQ(failure, "");
+    EXPECT_EQ(sent, 3u) << "all three went into the ring";
+    EXPECT_EQ(got, (std::vector<std::string>{"before", "after"}));
+}
+
 TEST_F(LivePort, TapPortIsTheWireBehindItsDevice) {
     std::vector<std::vector<uint8_t>> frames;
     std::vector<FrameMeta> metas;
