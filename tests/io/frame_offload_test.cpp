@@ -28,6 +28,37 @@ TEST(InferOffloads, APartialUdpChecksumIsFinished) {
     EXPECT_EQ(meta.gso, Gso::None);
 }
 
+// Ethernet + IPv6 (2001:db8::1 -> 2001:db8::2) + UDP 7 -> 9000 with `payload`, the checksum field
+// holding the pseudo-header sum (what a sender with checksum offload leaves).
+std::vector<uint8_t> partial_udp6(const std::string& payload) {
+    const uint16_t udp_len = static_cast<uint16_t>(8 + payload.size());
+    std::vector<uint8_t> f(54 + 8 + payload.size());
+    std::memcpy(f.data(), kP1Mac, 6);
+    std::memcpy(f.data() + 6, kP0Mac, 6);
+    f[12] = 0x86, f[13] = 0xdd;
+    f[14] = 0x60;
+    f[18] = static_cast<uint8_t>(udp_len >> 8), f[19] = static_cast<uint8_t>(udp_len);
+    f[20] = 17, f[21] = 64;
+    inet_pton(AF_INET6, "2001:db8::1", f.data() + 22);
+    inet_pton(AF_INET6, "2001:db8::2", f.data() + 38);
+    const uint8_t udp[6] = {0, 7, 0x23, 0x28, static_cast<uint8_t>(udp_len >> 8), static_cast<uint8_t>(udp_len)};
+    std::memcpy(f.data() + 54, udp, 6);
+    std::memcpy(f.data() + 62, payload.data(), payload.size());
+    uint32_t p = 17 + udp_len;
+    for (int i = 22; i < 54; i += 2) p += static_cast<uint32_t>(f[i] << 8 | f[i + 1]);
+    while (p >> 16) p = (p & 0xffff) + (p >> 16);
+    f[60] = static_cast<uint8_t>(p >> 8), f[61] = static_cast<uint8_t>(p);
+    return f;
+}
+
+TEST(InferOffloads, APartialUdpOverIpv6ChecksumIsFinished) {
+    std::vector<uint8_t> f = partial_udp6("over IPv6, odd length");
+    FrameMeta meta;
+    infer_offloads(f, 1500, meta);
+    EXPECT_TRUE(meta.checksum_completed);
+    EXPECT_TRUE(checksum_ok(f, *transport(f)));
+}
+
 TEST(InferOffloads, CompleteWrongAndAbsentChecksumsAreLeftAlone) {
     FrameMeta meta;
     std::vector<uint8_t> complete = test::udp_frame(kP0Mac, "192.0.2.1", 9000, "x", false, &meta);
