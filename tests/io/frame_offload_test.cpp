@@ -19,15 +19,6 @@ std::vector<uint8_t> partial_udp(const std::string& payload) {
     return test::udp_frame(kP0Mac, "192.0.2.1", 9000, payload, true, &ignored);
 }
 
-TEST(InferOffloads, APartialUdpChecksumIsFinished) {
-    std::vector<uint8_t> f = partial_udp("hello");
-    FrameMeta meta;
-    infer_offloads(f, 1500, meta);
-    EXPECT_TRUE(meta.checksum_completed);
-    EXPECT_TRUE(checksum_ok(f, *transport(f)));
-    EXPECT_EQ(meta.gso, Gso::None);
-}
-
 // Ethernet + IPv6 (2001:db8::1 -> 2001:db8::2) + UDP 7 -> 9000 with `payload`, the checksum field
 // holding the pseudo-header sum (what a sender with checksum offload leaves).
 std::vector<uint8_t> partial_udp6(const std::string& payload) {
@@ -51,12 +42,14 @@ std::vector<uint8_t> partial_udp6(const std::string& payload) {
     return f;
 }
 
-TEST(InferOffloads, APartialUdpOverIpv6ChecksumIsFinished) {
-    std::vector<uint8_t> f = partial_udp6("over IPv6, odd length");
-    FrameMeta meta;
-    infer_offloads(f, 1500, meta);
-    EXPECT_TRUE(meta.checksum_completed);
-    EXPECT_TRUE(checksum_ok(f, *transport(f)));
+TEST(InferOffloads, PartialUdpChecksumsOverIpv4AndIpv6AreFinished) {
+    for (std::vector<uint8_t> f : {partial_udp("hello"), partial_udp6("over IPv6, odd length")}) {
+        FrameMeta meta;
+        infer_offloads(f, 1500, meta);
+        EXPECT_TRUE(meta.checksum_completed);
+        EXPECT_TRUE(checksum_ok(f, *transport(f)));
+        EXPECT_EQ(meta.gso, Gso::None);
+    }
 }
 
 TEST(InferOffloads, CompleteWrongAndAbsentChecksumsAreLeftAlone) {
