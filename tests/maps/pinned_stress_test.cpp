@@ -123,10 +123,43 @@ TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
     std::filesystem::remove_all(dir);
 }
 
-// A writer killed with SIGKILL at a random moment of a tight update loop — often while holding a bucket
-// lock or halfway through relinking a chain — must leave a map that the next process can use at once:
-// no lock held forever (the checker runs under an alarm), no torn value, no key listed twice, every
-// key still there.
+// Runs `rounds` times: a child process runs `writer` (a tight update loop that never returns) and is
+// killed with SIGKILL at a random moment; then a second child runs `check` under a 10 s alarm (a lock the
+// dead writer left held would stop it) and exits with its verdict, 0 when the map is whole and usable.
+template <typename Writer, typename Check>
+void kill_writers_midway(int rounds, Writer writer, Check check, const char* verdicts) {
+    std::mt19937 rng(12345);
+    for (int round = 0; round < rounds; ++round) {
+        int ready[2];
+        ASSERT_EQ(pipe(ready), 0);
+        const pid_t child = fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) writer(ready[1]);  // writes one byte to the pipe once it has the map open
+        char go = 0;
+        ASSERT_EQ(read(ready[0], &go, 1), 1);
+        close(ready[0]);
+        close(ready[1]);
+        usleep(std::uniform_int_distribution<unsigned>(0, 3000)(rng));
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, 0);
+
+        const pid_t checker = fork();
+        ASSERT_GE(checker, 0);
+        if (checker == 0) {
+            alarm(10);
+            _exit(check());
+        }
+        int status = 0;
+        waitpid(checker, &status, 0);
+        ASSERT_TRUE(WIFEXITED(status)) << "round " << round << ": the checker was stopped by signal "
+                                       << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << " (SIGALRM: a lock stayed held)";
+        ASSERT_EQ(WEXITSTATUS(status), 0) << "round " << round << ": " << verdicts;
+    }
+}
+
+// A writer killed at a random moment of a tight update loop — often while holding a bucket lock or
+// halfway through relinking a chain — must leave a map that the next process can use at once: no lock
+// held forever, no torn value, no key listed twice, every key still there.
 TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
     const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-{}", getpid());
     std::filesystem::create_directories(dir);
@@ -139,16 +172,12 @@ TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
             ASSERT_EQ(map->update_user(&key, &v, kBpfAny), 0);
         }
     }
-    std::mt19937 rng(12345);
-    for (int round = 0; round < 40; ++round) {
-        int ready[2];
-        ASSERT_EQ(pipe(ready), 0);
-        const pid_t writer = fork();
-        ASSERT_GE(writer, 0);
-        if (writer == 0) {
+    kill_writers_midway(
+        40,
+        [&](int ready) {
             auto map = PinnedMap<uint32_t, Value>::open(path);
             char go = 1;
-            if (write(ready[1], &go, 1) != 1) _exit(2);
+            if (write(ready, &go, 1) != 1) _exit(2);
             for (uint64_t seq = 1;; ++seq) {
                 const uint32_t key = static_cast<uint32_t>(seq % kKeys);
                 map.update(key, make_value(seq, 3, key));
@@ -156,36 +185,67 @@ TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
                 if (seq % 2) map.update(churn, make_value(seq, 3, churn));
                 else map.remove(churn);
             }
-        }
-        char go = 0;
-        ASSERT_EQ(read(ready[0], &go, 1), 1);
-        close(ready[0]);
-        close(ready[1]);
-        usleep(std::uniform_int_distribution<unsigned>(0, 3000)(rng));
-        kill(writer, SIGKILL);
-        waitpid(writer, nullptr, 0);
-
-        const pid_t checker = fork();
-        ASSERT_GE(checker, 0);
-        if (checker == 0) {
-            alarm(10);  // a lock the dead writer left held would stop us here
+        },
+        [&] {
             auto map = PinnedMap<uint32_t, Value>::open(path);
             for (uint32_t key = 0; key < kKeys; ++key) {
                 const auto v = map.lookup(key);
-                if (!v) _exit(10);
-                if (v->check != checksum(*v)) _exit(11);
-                if (map.update(key, make_value(v->seq, 4, key)) != 0) _exit(12);
+                if (!v) return 10;
+                if (v->check != checksum(*v)) return 11;
+                if (map.update(key, make_value(v->seq, 4, key)) != 0) return 12;
             }
             const auto keys = map.map().keys();
-            if (std::set<std::vector<uint8_t>>(keys.begin(), keys.end()).size() != keys.size()) _exit(13);
-            _exit(0);
-        }
-        int status = 0;
-        waitpid(checker, &status, 0);
-        ASSERT_TRUE(WIFEXITED(status)) << "round " << round << ": the checker was stopped by signal "
-                                       << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << " (SIGALRM: a lock stayed held)";
-        ASSERT_EQ(WEXITSTATUS(status), 0) << "round " << round
-                                          << ": 10 key missing, 11 torn value, 12 update failed, 13 key listed twice";
+            if (std::set<std::vector<uint8_t>>(keys.begin(), keys.end()).size() != keys.size()) return 13;
+            return 0;
+        },
+        "10 key missing, 11 torn value, 12 update failed, 13 key listed twice");
+    std::filesystem::remove_all(dir);
+}
+
+// The same for arrays and per-CPU arrays: an update cut off mid-copy is finished from the array's
+// journal by the next process to touch the element (reader or writer), so every value read is some
+// writer's whole value and nothing waits on the dead writer's odd sequence word.
+TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
+    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-array-{}", getpid());
+    std::filesystem::create_directories(dir);
+    constexpr uint32_t kKeys = 8;
+    for (const uint32_t type : {kMapArray, kMapPercpuArray}) {
+        const std::string path = (dir / fmt::format("array{}", type)).string();
+        auto created = create_pinned_map(MapSpec{type, 4, sizeof(Value), kKeys, 0, "array"}, 2, path);
+        const size_t element = type == kMapPercpuArray ? 2 * sizeof(Value) : sizeof(Value);
+        const auto fill = [&](Map& map, uint32_t key, uint64_t seq, uint64_t writer) {
+            std::vector<Value> values(element / sizeof(Value), make_value(seq, writer, key));
+            return map.update_user(&key, values.data(), kBpfAny);
+        };
+        for (uint32_t key = 0; key < kKeys; ++key) ASSERT_EQ(fill(*created, key, 0, 0), 0);
+        created.reset();
+        kill_writers_midway(
+            30,
+            [&](int ready) {
+                auto map = open_pinned_map(path);
+                char go = 1;
+                if (write(ready, &go, 1) != 1) _exit(2);
+                for (uint64_t seq = 1;; ++seq) {
+                    const uint32_t key = static_cast<uint32_t>(seq % kKeys);
+                    if (seq % 3) fill(*map, key, seq, 3);  // user updates: the whole element
+                    else {
+                        const Value v = make_value(seq, 3, key);  // a helper's update: one CPU's slot
+                        map->update(&key, &v, kBpfAny, static_cast<uint32_t>(seq % 2));
+                    }
+                }
+            },
+            [&] {
+                auto map = open_pinned_map(path);
+                for (uint32_t key = 0; key < kKeys; ++key) {
+                    std::vector<Value> values(element / sizeof(Value));
+                    if (map->lookup_user(&key, values.data()) != 0) return 10;
+                    for (const Value& v : values)
+                        if (v.check != checksum(v)) return 11;
+                    if (fill(*map, key, values[0].seq, 4) != 0) return 12;
+                }
+                return 0;
+            },
+            "10 lookup failed, 11 torn value, 12 update failed");
     }
     std::filesystem::remove_all(dir);
 }
