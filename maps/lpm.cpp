@@ -4,13 +4,20 @@
 // shape — and hence the get_next_key order, a postorder walk — matches the kernel's.
 //
 // Nodes come from a preallocated pool of 2 × max_entries + 1 (at most max_entries real nodes, one fewer
-// intermediate ones, and the replacement being built). Updates and deletes take a reader/writer lock
-// exclusively (the kernel's single trie lock) and make a version counter odd while they change links.
-// Data-path lookups take no lock: they walk with atomic loads and keep the answer only if the version
-// was even and unchanged around the walk (retrying, then falling back to the shared lock). User-space
-// lookups and iteration take the lock shared, so their copies are never torn.
+// intermediate ones, and the replacement being built). Updates and deletes take the trie lock (the
+// kernel's single trie lock; a spin lock recording its holder's pid, sync.h) and make a version counter
+// odd while they change anything. Data-path lookups take no lock: they walk with atomic loads and keep
+// the answer only if the version was even and unchanged around the walk (retrying, then falling back to
+// the lock). User-space lookups and iteration take the lock, so their copies are never torn.
+//
+// A process killed mid-update (kill -9 of one sharing a pinned trie) leaves the lock to be taken over
+// and the version odd. The trie's links are always whole — every change is published by one atomic
+// store of a link, nodes are filled before they become reachable — but the bookkeeping around them
+// (free list, entry count) may be half done, so whoever takes the lock and finds the version odd
+// rebuilds it from the nodes reachable from the root (`repair`).
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "maps/block.h"
 #include "maps/sync.h"
@@ -32,7 +39,7 @@ struct LpmControl {
     uint32_t free_head;
     uint32_t never_used;  // nodes [never_used, n_nodes) were never handed out: big tries cost no memory up front
     uint32_t n_entries;
-    alignas(64) std::atomic<uint32_t> rw;
+    alignas(64) std::atomic<uint32_t> lock;  // 0 free, else the holder's pid
     alignas(64) std::atomic<uint32_t> version;  // odd while a writer changes the trie
 };
 
@@ -63,10 +70,10 @@ class LpmTrie final : public MapBase {
     long remove(const void* key) noexcept override { return erase(key); }
 
     int user_lookup(const void* key, void* value_out) const override {
-        read_lock(c_->rw);
+        lock();
         uint32_t found = longest_match(key);
         if (found != kNil) std::memcpy(value_out, value_of(found), value_size());
-        read_unlock(c_->rw);
+        unlock();
         return found == kNil ? -ENOENT : 0;
     }
     int user_update(const void* key, const void* value, uint64_t flags) override {
@@ -75,18 +82,51 @@ class LpmTrie final : public MapBase {
     int user_delete(const void* key) override { return static_cast<int>(erase(key)); }
 
     int user_next_key(const void* key, void* next_out) const override {
-        read_lock(c_->rw);
+        lock();
         uint32_t next = successor(key);
         if (next != kNil) {
             uint32_t plen = node(next)->prefixlen;
             std::memcpy(next_out, &plen, 4);
             std::memcpy(static_cast<uint8_t*>(next_out) + 4, data_of(next), c_->data_size);
         }
-        read_unlock(c_->rw);
+        unlock();
         return next == kNil ? -ENOENT : 0;
     }
 
    private:
+    // The trie lock; a holder that finds the version odd took over from a writer that died mid-change.
+    void lock() const {
+        spin_lock(c_->lock);
+        if (c_->version.load(std::memory_order_relaxed) & 1) repair();
+    }
+    void unlock() const { spin_unlock(c_->lock); }
+
+    // Rebuilds the free list and the entry count from the nodes reachable from the root, then makes the
+    // version even again. Nodes a dead writer had taken but not linked go back to the pool.
+    void repair() const {
+        std::vector<bool> reachable(c_->n_nodes, false);
+        std::vector<uint32_t> stack;
+        uint32_t entries = 0;
+        if (c_->root != kNil) stack.push_back(c_->root);
+        while (!stack.empty()) {
+            const uint32_t idx = stack.back();
+            stack.pop_back();
+            if (idx >= c_->n_nodes || reachable[idx]) continue;
+            reachable[idx] = true;
+            if (!(node(idx)->flags & kIntermediate)) ++entries;
+            for (const auto& child : node(idx)->child)
+                if (child != kNil) stack.push_back(child);
+        }
+        c_->free_head = kNil;
+        for (uint32_t idx = c_->never_used; idx-- > 0;)
+            if (!reachable[idx]) {
+                node(idx)->free_next = c_->free_head;
+                c_->free_head = idx;
+            }
+        c_->n_entries = entries;
+        c_->version.store(c_->version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+
     LpmNode* node(uint32_t idx) const { return reinterpret_cast<LpmNode*>(nodes_ + uint64_t(idx) * c_->node_size); }
     uint8_t* data_of(uint32_t idx) const { return reinterpret_cast<uint8_t*>(node(idx)) + sizeof(LpmNode); }
     uint8_t* value_of(uint32_t idx) const { return data_of(idx) + c_->data_stride; }
@@ -145,9 +185,9 @@ class LpmTrie final : public MapBase {
             std::atomic_thread_fence(std::memory_order_acquire);
             if (c_->version.load(std::memory_order_relaxed) == before) return found;
         }
-        read_lock(c_->rw);
+        lock();
         uint32_t found = longest_match(key);
-        read_unlock(c_->rw);
+        unlock();
         return found;
     }
 
@@ -203,7 +243,7 @@ class LpmTrie final : public MapBase {
         uint32_t plen = prefixlen_of(key);
         if (plen > c_->max_prefixlen) return -EINVAL;
         const uint8_t* data = data_of_key(key);
-        write_lock(c_->rw);
+        lock();
         std::atomic<uint32_t>* slot = &c_->root;
         uint32_t idx = *slot;
         uint32_t len = 0;
@@ -221,13 +261,13 @@ class LpmTrie final : public MapBase {
         else if (!exists && flags == kBpfExist) err = -ENOENT;
         else if (!exists && c_->n_entries == max_entries()) err = -ENOSPC;
         if (err) {
-            write_unlock(c_->rw);
+            unlock();
             return err;
         }
+        begin_change();  // before any bookkeeping: an odd version tells a successor to repair it
         uint32_t fresh = make_node(plen, data, 0);
         std::memcpy(value_of(fresh), value, value_size());
         if (!exists) ++c_->n_entries;
-        begin_change();
         if (idx == kNil) {
             *slot = fresh;
         } else if (same_prefix) {
@@ -247,7 +287,7 @@ class LpmTrie final : public MapBase {
             *slot = join;
         }
         end_change();
-        write_unlock(c_->rw);
+        unlock();
         return 0;
     }
 
@@ -255,7 +295,7 @@ class LpmTrie final : public MapBase {
         uint32_t plen = prefixlen_of(key);
         if (plen > c_->max_prefixlen) return -EINVAL;
         const uint8_t* data = data_of_key(key);
-        write_lock(c_->rw);
+        lock();
         std::atomic<uint32_t>* slot = &c_->root;
         std::atomic<uint32_t>* parent_slot = nullptr;
         uint32_t parent = kNil;
@@ -270,11 +310,11 @@ class LpmTrie final : public MapBase {
             idx = *slot;
         }
         if (idx == kNil || node(idx)->prefixlen != plen || len != plen || (node(idx)->flags & kIntermediate)) {
-            write_unlock(c_->rw);
+            unlock();
             return -ENOENT;
         }
-        --c_->n_entries;
         begin_change();
+        --c_->n_entries;
         LpmNode* n = node(idx);
         if (n->child[0] != kNil && n->child[1] != kNil) {
             n->flags |= kIntermediate;  // still joins two subtrees
@@ -290,7 +330,7 @@ class LpmTrie final : public MapBase {
             free_node(idx);
         }
         end_change();
-        write_unlock(c_->rw);
+        unlock();
         return 0;
     }
 

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -123,6 +125,12 @@ TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
     std::filesystem::remove_all(dir);
 }
 
+// A writer tells kill_writers_midway that it has the map open (and may be killed from now on).
+void signal_ready(int ready) {
+    const char go = 1;
+    if (write(ready, &go, 1) != 1) _exit(2);
+}
+
 // Runs `rounds` times: a child process runs `writer` (a tight update loop that never returns) and is
 // killed with SIGKILL at a random moment; then a second child runs `check` under a 10 s alarm (a lock the
 // dead writer left held would stop it) and exits with its verdict, 0 when the map is whole and usable.
@@ -176,8 +184,7 @@ TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
         40,
         [&](int ready) {
             auto map = PinnedMap<uint32_t, Value>::open(path);
-            char go = 1;
-            if (write(ready, &go, 1) != 1) _exit(2);
+            signal_ready(ready);
             for (uint64_t seq = 1;; ++seq) {
                 const uint32_t key = static_cast<uint32_t>(seq % kKeys);
                 map.update(key, make_value(seq, 3, key));
@@ -223,8 +230,7 @@ TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
             30,
             [&](int ready) {
                 auto map = open_pinned_map(path);
-                char go = 1;
-                if (write(ready, &go, 1) != 1) _exit(2);
+                signal_ready(ready);
                 for (uint64_t seq = 1;; ++seq) {
                     const uint32_t key = static_cast<uint32_t>(seq % kKeys);
                     if (seq % 3) fill(*map, key, seq, 3);  // user updates: the whole element
@@ -247,6 +253,75 @@ TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
             },
             "10 lookup failed, 11 torn value, 12 update failed");
     }
+    std::filesystem::remove_all(dir);
+}
+
+// The same for an LPM trie: a writer killed while inserting or deleting leaves the trie lock to be
+// taken over and its bookkeeping (free nodes, entry count) to be rebuilt, so afterwards every stable
+// prefix still matches with a whole value and the trie holds exactly max_entries again — no node leaked,
+// no entry miscounted.
+TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
+    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-lpm-{}", getpid());
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "trie").string();
+    constexpr uint32_t kMax = 64, kStable = 8;
+    struct Key {
+        uint32_t prefixlen;
+        uint8_t addr[4];
+    };
+    const auto key = [](uint32_t group, uint32_t n, uint32_t prefixlen) { return Key{prefixlen, {10, uint8_t(group), uint8_t(n), 0}}; };
+    const auto value = [](uint64_t seq, uint64_t writer, uint32_t n) { return make_value(seq, writer, n); };
+    {
+        auto map = create_pinned_map(MapSpec{kMapLpmTrie, sizeof(Key), sizeof(Value), kMax, 1, "trie"}, 2, path);
+        for (uint32_t n = 0; n < kStable; ++n) {
+            const Key k = key(1, n, 24);
+            const Value v = value(0, 0, n);
+            ASSERT_EQ(map->update_user(&k, &v, kBpfAny), 0);
+        }
+    }
+    kill_writers_midway(
+        30,
+        [&](int ready) {
+            auto map = open_pinned_map(path);
+            signal_ready(ready);
+            for (uint64_t seq = 1;; ++seq) {
+                const uint32_t n = static_cast<uint32_t>(seq % kStable);
+                const Key stable = key(1, n, 24);
+                const Value v = value(seq, 3, n);
+                map->update_user(&stable, &v, kBpfAny);
+                const Key churn = key(2, static_cast<uint32_t>(seq % 16), 16 + static_cast<uint32_t>(seq % 9));
+                if (seq % 2) map->update_user(&churn, &v, kBpfAny);
+                else map->delete_user(&churn);
+            }
+        },
+        [&] {
+            auto map = open_pinned_map(path);
+            for (uint32_t n = 0; n < kStable; ++n) {
+                const Key k = key(1, n, 32);  // the /24 is its longest match
+                Value v{};
+                if (map->lookup_user(&k, &v) != 0) return 10;
+                if (v.check != checksum(v)) return 11;
+            }
+            for (const auto& k : map->keys()) {
+                Key parsed;
+                std::memcpy(&parsed, k.data(), sizeof parsed);
+                if (parsed.addr[1] == 2 && map->delete_user(k.data()) != 0) return 12;
+            }
+            const Value v = value(1, 4, 0);
+            for (uint32_t n = 0; n < kMax - kStable; ++n) {  // exactly as many as the trie still has room for
+                const Key k = key(3, n, 24);
+                if (map->update_user(&k, &v, kBpfAny) != 0) return 13;
+            }
+            const Key one_more = key(4, 0, 24);
+            if (map->update_user(&one_more, &v, kBpfAny) != -ENOSPC) return 14;
+            for (uint32_t n = 0; n < kMax - kStable; ++n) {
+                const Key k = key(3, n, 24);
+                if (map->delete_user(&k) != 0) return 15;
+            }
+            return 0;
+        },
+        "10 stable prefix lost, 11 torn value, 12 delete failed, 13 the trie filled up early (leaked nodes), "
+        "14 it took more than max_entries, 15 delete failed");
     std::filesystem::remove_all(dir);
 }
 
