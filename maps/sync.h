@@ -7,11 +7,8 @@
 //    takes the lock over and the structure's own code repairs what the dead holder left half-done
 //    (hash buckets: maps/hash.cpp). Processes sharing a map must therefore share a pid namespace.
 //  - sequence lock: an even/odd counter per value; writers make it odd while copying (taking it with a
-//    CAS also excludes other writers), readers retry until they copied between two equal even reads.
-//  - reader/writer lock: bit 31 = writer holds or waits (new readers back off), bits 16-30 = readers
-//    that have waited and announced themselves, bits 0-15 = readers holding it. A writer does not
-//    claim the lock while readers are announced, so a user-space writer updating in a tight loop cannot
-//    starve the data path's readers (the kernel's readers, under RCU, never wait at all).
+//    CAS also excludes other writers), readers retry until they copied between two equal even reads
+//    (maps/array.cpp, where a journal makes a dead writer's update finishable).
 #pragma once
 
 #include <sched.h>
@@ -107,58 +104,5 @@ inline void slot_store(void* slot, const void* src, size_t size) {
         word_ref.store(word, std::memory_order_relaxed);
     }
 }
-
-// Copies `size` bytes from the slot `src` (guarded by `seq`) into `dst`, never returning a torn copy.
-inline void seq_read_copy(const std::atomic<uint32_t>& seq, void* dst, const void* src, size_t size) {
-    unsigned spins = 0;
-    for (;;) {
-        uint32_t before = seq.load(std::memory_order_acquire);
-        if (before & 1) {
-            cpu_relax(spins);
-            continue;
-        }
-        slot_load(dst, src, size);
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (seq.load(std::memory_order_relaxed) == before) return;
-        cpu_relax(spins);
-    }
-}
-
-inline constexpr uint32_t kRwWriter = 1u << 31;
-inline constexpr uint32_t kRwAnnouncedReader = 1u << 16;
-inline constexpr uint32_t kRwAnnouncedMask = 0x7fffu << 16;
-inline constexpr uint32_t kRwReaderMask = 0xffffu;
-
-inline void read_lock(std::atomic<uint32_t>& word) {
-    unsigned spins = 0;
-    bool announced = false;
-    for (;;) {
-        uint32_t w = word.load(std::memory_order_relaxed);
-        if (!(w & kRwWriter)) {
-            const uint32_t next = w + 1 - (announced ? kRwAnnouncedReader : 0);
-            if (word.compare_exchange_weak(w, next, std::memory_order_acquire)) return;
-            continue;
-        }
-        if (!announced && spins >= 16) {
-            word.fetch_add(kRwAnnouncedReader, std::memory_order_relaxed);
-            announced = true;
-        }
-        cpu_relax(spins);
-    }
-}
-inline void read_unlock(std::atomic<uint32_t>& word) { word.fetch_sub(1, std::memory_order_release); }
-inline void write_lock(std::atomic<uint32_t>& word) {
-    unsigned spins = 0;
-    for (;;) {  // claim the writer bit (one writer at a time, none while readers are announced)
-        uint32_t w = word.load(std::memory_order_relaxed);
-        if (!(w & (kRwWriter | kRwAnnouncedMask)) &&
-            word.compare_exchange_weak(w, w | kRwWriter, std::memory_order_acquire))
-            break;
-        cpu_relax(spins);
-    }
-    // then wait for the readers inside to drain (announced ones arriving now wait for us)
-    while ((word.load(std::memory_order_acquire) & kRwReaderMask) != 0) cpu_relax(spins);
-}
-inline void write_unlock(std::atomic<uint32_t>& word) { word.fetch_and(~kRwWriter, std::memory_order_release); }
 
 }  // namespace tcbpf::maps

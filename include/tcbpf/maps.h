@@ -34,11 +34,12 @@
 //  - Map names are cut to 15 characters but their characters are not checked.
 //  - A process that dies mid-operation (kill -9): spin locks record their holder's pid, and a waiter
 //    that finds the holder dead takes the lock over; a hash bucket left mid-relink is repaired by the
-//    next holder (a duplicated key drops its older copy), so hashes stay consistent and usable. Still
-//    not covered: an array or per-CPU value, an LPM trie or an LRU list being written in place when its
-//    writer dies can be left half-written (their sequence/reader-writer locks record no owner, so
-//    readers of that one slot wait on it), an element the dead writer had taken but not linked is lost
-//    to the map's spare capacity, and a plain hash's entry count can end one off.
+//    next holder (a duplicated key drops its older copy), so hashes stay consistent and usable. Array
+//    and per-CPU array updates go through a journal the next holder finishes (all or nothing); an LPM
+//    trie's next lock holder rebuilds its free list and entry count from the reachable nodes. Still not
+//    covered: an LRU list being relinked when its writer dies can be left half-linked, a hash element
+//    the dead writer had taken but not linked is lost to the map's spare capacity, and a plain hash's
+//    entry count can end one off.
 #pragma once
 
 #include <cstddef>
