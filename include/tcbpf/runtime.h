@@ -11,9 +11,10 @@
 // Prog arrays are filled as libbpf (`.values`) and iproute2 (`MAPID/KEY` sections) fill them, once
 // every program is prepared; bpf_tail_call jumps through them.
 //
-// Engines: a program runs JIT-compiled (the default) or in the interpreter. Checked mode exists only in
-// the interpreter, so a program no verifier has proven safe (LoadOptions::checked) runs there whatever
-// engine was asked for; a verified program runs on the engine asked for. If the JIT cannot compile a
+// Engines: a program runs JIT-compiled (the default) or in the interpreter. By default every program is
+// verified as it loads (a rejection is its preparation error) and runs on the engine asked for. Checked
+// mode (LoadOptions::checked, for tests that watch a fault) exists only in the interpreter, so a program
+// loaded that way runs there, unverified, whatever engine was asked for. If the JIT cannot compile a
 // program (jit::Unsupported), the whole object runs in the interpreter — tail calls connect its programs,
 // and JIT code can only continue in JIT code — and each program says why in `fallback`.
 #pragma once
@@ -64,9 +65,9 @@ const char* engine_name(Engine engine);  // "jit", "interp"
 struct LoadOptions {
     // Run every program as this type instead of its section's default (tc's `type` keyword).
     std::optional<loader::ProgType> type;
-    // Checked mode: every access validated (no verifier has proven the program safe yet). Implies the
-    // interpreter.
-    bool checked = true;
+    // Checked mode, for tests: no verifier in front, every access validated at run time instead. Implies
+    // the interpreter. Off by default: programs are verified before anything runs them.
+    bool checked = false;
     Engine engine = Engine::Jit;
     // When the JIT cannot compile a program: false makes that the program's preparation error instead
     // of a fallback to the interpreter (tests that must run JIT code).

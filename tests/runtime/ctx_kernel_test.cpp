@@ -57,7 +57,10 @@ Outcome run_tcbpf(const isa::Program& prog) {
     def.name = std::string("sweep");
     def.section = std::string("tc");
     def.prog = prog;
-    auto loaded = LoadedObject::load(object);
+    // Checked: what is compared is the context rewrite's own verdict, not the verifier's in front of it.
+    LoadOptions checked;
+    checked.checked = true;
+    auto loaded = LoadedObject::load(object, checked);
     Outcome out;
     try {
         const PreparedProgram& p = loaded->select("sweep");

@@ -44,7 +44,8 @@ TEST(RuntimeEngine, VerifiedProgramsRunJitCompiledByDefault) {
 }
 
 TEST(RuntimeEngine, UnverifiedProgramsRunInTheCheckedInterpreterWhateverTheEngine) {
-    LoadOptions options;  // checked until the verifier is wired into loading
+    LoadOptions options;
+    options.checked = true;  // no verifier in front: the checked interpreter watches every access
     options.engine = Engine::Jit;
     auto object = load("port_classifier", options);
     const PreparedProgram& p = object->select("port_classifier");

@@ -139,8 +139,16 @@ loader::Object object_with(const std::string& source, std::vector<loader::MapDef
     return object;
 }
 
+// Checked loads: these are the runtime's own preparation checks, not the verifier's (which a default load
+// would put in front of them).
+LoadOptions checked_load() {
+    LoadOptions options;
+    options.checked = true;
+    return options;
+}
+
 std::string selection_error(const loader::Object& object) {
-    auto loaded = LoadedObject::load(object);
+    auto loaded = LoadedObject::load(object, checked_load());
     try {
         loaded->select("p");
     } catch (const Error& e) {
@@ -191,12 +199,13 @@ TEST(RuntimePrepare, GlobalDataIsBoundToItsValueAtTheOffset) {
 
 TEST(RuntimeChecked, StoresIntoReadOnlyDataAndStrayPacketReadsFault) {
     auto loaded = LoadedObject::load(object_with("r1 = map[idx:0][0]+0 ll\n r2 = 9\n *(u32 *)(r1 + 0) = r2\n r0 = 1\n exit",
-                                                 {global_data("t.rodata", maps::kFRdonlyProg, Bytes(8, 0))}));
+                                                 {global_data("t.rodata", maps::kFRdonlyProg, Bytes(8, 0))}),
+                                     checked_load());
     RunResult r = loaded->test_run(loaded->select("p"), ipv4_frame(17, 1, 2));
     EXPECT_EQ(r.fault, vm::Fault::ReadOnly);
     EXPECT_EQ(r.ret, 0);
 
-    loaded = LoadedObject::load(object_with("r2 = *(u32 *)(r1 + 76)\n r0 = *(u8 *)(r2 + 64)\n exit"));
+    loaded = LoadedObject::load(object_with("r2 = *(u32 *)(r1 + 76)\n r0 = *(u8 *)(r2 + 64)\n exit"), checked_load());
     r = loaded->test_run(loaded->select("p"), ipv4_frame(17, 1, 2));  // 64 bytes: offset 64 is past the end
     EXPECT_EQ(r.fault, vm::Fault::OutOfBounds);
     r = loaded->test_run(loaded->select("p"), Bytes(65, 0x5a));

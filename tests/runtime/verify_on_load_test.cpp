@@ -37,12 +37,17 @@ TEST(VerifyOnLoad, AnUnsafeProgramCannotRunUnchecked) {
 }
 
 TEST(VerifyOnLoad, CheckedLoadsAndSafeProgramsAreUnaffected) {
-    auto checked = LoadedObject::load(object_with(kUncheckedRead));
+    LoadOptions checked_mode;
+    checked_mode.checked = true;
+    auto checked = LoadedObject::load(object_with(kUncheckedRead), checked_mode);
     EXPECT_NO_THROW(checked->select("prog"));
-    LoadOptions unchecked;
-    unchecked.checked = false;
-    auto safe = LoadedObject::load(object_with("r0 = *(u32 *)(r1 + 0)\nexit\n"), unchecked);
+    auto safe = LoadedObject::load(object_with("r0 = *(u32 *)(r1 + 0)\nexit\n"));
     EXPECT_NO_THROW(safe->select("prog"));
+}
+
+TEST(VerifyOnLoad, TheDefaultLoadVerifies) {
+    auto object = LoadedObject::load(object_with(kUncheckedRead));
+    EXPECT_THROW(object->select("prog"), Error);
 }
 
 // Both programs below load in Linux 6.18 as SCHED_CLS (checked by hand with BPF_PROG_LOAD): the kernel
