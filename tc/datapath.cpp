@@ -48,6 +48,11 @@ void Datapath::receive(Port& port, std::span<const uint8_t> frame, uint64_t now_
     process_backlog();
 }
 
+Port* Datapath::arrival_port(uint32_t ifindex) {
+    if (last_arrival_ == nullptr || last_arrival_->ifindex != ifindex) last_arrival_ = state_.port_by_ifindex(ifindex);
+    return last_arrival_;
+}
+
 void Datapath::process_backlog() {
     for (size_t i = 0; i < backlog_.size(); ++i) {
         Port* port = state_.port_by_ifindex(backlog_[i].first);
@@ -136,24 +141,29 @@ void Datapath::transmit(Port& port, Skb* skb) {
         } else {
             ActionEnv env{this, &scratch, false, now_ns_};
             QdiscEnv qenv{&pool, &env, nullptr, now_ns_};
-            TraceFn prefixed;
             if (trace) {
-                prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} qdisc: {}", skb->trace_id, port.spec.name, line)); };
+                const TraceFn prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} qdisc: {}", skb->trace_id, port.spec.name, line)); };
                 qenv.trace = &prefixed;
-            }
-            if (port.root->stats.backlog_packets == 0) {
-                // Nothing waits ahead of it: enqueue and the dequeue run_queue would do, in one step.
-                const EnqueueResult r = port.root->pass_through(skb, qenv);
-                if (r == EnqueueResult::Passed) deliver(port, Exit::Wire, skb);
-                else if (r == EnqueueResult::Queued) maybe_queued_ = true;
+                to_root_qdisc(port, skb, qenv);
             } else {
-                maybe_queued_ = true;
-                port.root->enqueue(skb, qenv);
-                run_queue(port);
+                to_root_qdisc(port, skb, qenv);
             }
         }
     }
     --xmit_depth_;
+}
+
+void Datapath::to_root_qdisc(Port& port, Skb* skb, QdiscEnv& qenv) {
+    if (port.root->stats.backlog_packets == 0) {
+        // Nothing waits ahead of it: enqueue and the dequeue run_queue would do, in one step.
+        const EnqueueResult r = port.root->pass_through(skb, qenv);
+        if (r == EnqueueResult::Passed) deliver(port, Exit::Wire, skb);
+        else if (r == EnqueueResult::Queued) maybe_queued_ = true;
+    } else {
+        maybe_queued_ = true;
+        port.root->enqueue(skb, qenv);
+        run_queue(port);
+    }
 }
 
 void Datapath::run_queue(Port& port) {

@@ -54,7 +54,7 @@ void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_
 }
 
 void Pipeline::receive(uint32_t ifindex, std::span<const uint8_t> frame, uint64_t time_ns, const skb::SkbMeta& arrival) {
-    Port* port = state_->port_by_ifindex(ifindex);
+    Port* port = state_->datapath.arrival_port(ifindex);
     if (port == nullptr) return;
     state_->datapath.advance(time_ns);
     state_->datapath.receive(*port, frame, time_ns, arrival);

@@ -45,6 +45,8 @@ class Datapath {
     // False when the port does not exist (mirred counts an overlimit).
     bool mirred(uint32_t ifindex, bool to_ingress, const Skb& skb);
     uint64_t now() const { return now_ns_; }
+    // The port a frame arrives on; remembers the last one (frames come in runs; ports never go away).
+    Port* arrival_port(uint32_t ifindex);
 
     SkbPool pool;
     RunScratch scratch;
@@ -55,6 +57,7 @@ class Datapath {
     void ingress(Port& port, Skb* skb);
     bool hook(Port& port, Skb& skb, bool at_ingress);
     void transmit(Port& port, Skb* skb);
+    void to_root_qdisc(Port& port, Skb* skb, QdiscEnv& qenv);
     void run_queue(Port& port);
     void deliver(Port& port, Exit exit, Skb* skb);
     void redirect(Skb* skb, const char* from);
@@ -66,6 +69,7 @@ class Datapath {
     uint32_t frames_ = 0;
     int xmit_depth_ = 0;
     int mirred_depth_ = 0;
+    Port* last_arrival_ = nullptr;
     bool maybe_queued_ = false;  // false: no root qdisc holds a packet, so advance only moves the clock
     std::vector<std::pair<uint32_t, Skb*>> backlog_;  // netif_rx: packets waiting to be received
     std::vector<uint8_t> frame_buffer_;               // a frame with its VLAN tag put back

@@ -105,8 +105,11 @@ class Prio final : public Qdisc {
 
    private:
     void trace_band(QdiscEnv& env, uint32_t band) const {
-        if (env.trace) (*env.trace)(fmt::format("prio {} band {} (class {})", format_classid(handle), band,
-                                                format_classid(make_handle(handle, band + 1))));
+        if (env.trace) emit_band(*env.trace, band);
+    }
+    // Out of line and cold: its formatting would otherwise widen every packet's stack frame.
+    [[gnu::cold, gnu::noinline]] void emit_band(const TraceFn& trace, uint32_t band) const {
+        trace(fmt::format("prio {} band {} (class {})", format_classid(handle), band, format_classid(make_handle(handle, band + 1))));
     }
 
     // prio_classify: false when the packet was dropped (SHOT) or consumed by a filter.
