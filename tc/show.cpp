@@ -131,6 +131,13 @@ const char* action_kind_name(ActionKind kind) {
     return kNames[static_cast<int>(kind)];
 }
 
+// One action as tc -j lists it, with the members every kind has (order, kind, index, ref, bind; stats
+// with -s); the kind-specific members of iproute2's m_*.c printers are not reproduced.
+std::string action_json(const Action& a, size_t order, bool stats) {
+    return fmt::format("{{\"order\":{},\"kind\":\"{}\",\"index\":{},\"ref\":{},\"bind\":{}{}}}", order, action_kind_name(a.kind),
+                       a.index, a.refcnt, a.bindcnt, stats ? ",\"stats\":{" + stats_json(a.stats).substr(1) + "}" : "");
+}
+
 // tc -j filter show: per tcf_proto a header object, then one object per filter with its "options" —
 // members, names and order as iproute2's f_bpf.c prints them (verified against tc 6.1 for classic and
 // eBPF filters). Actions are listed with the members common to every kind (order, kind, index, ref, bind,
@@ -168,12 +175,7 @@ std::string filters_json(const Port& port, std::optional<uint32_t> parent, bool 
                     }
                     if (!f.actions.empty()) {
                         std::string acts;
-                        for (size_t i = 0; i < f.actions.size(); ++i) {
-                            const Action& a = *f.actions[i];
-                            acts += fmt::format("{}{{\"order\":{},\"kind\":\"{}\",\"index\":{},\"ref\":{},\"bind\":{}{}}}", i ? "," : "", i + 1,
-                                                action_kind_name(a.kind), a.index, a.refcnt, a.bindcnt,
-                                                stats ? ",\"stats\":{" + stats_json(a.stats).substr(1) + "}" : "");
-                        }
+                        for (size_t i = 0; i < f.actions.size(); ++i) acts += (i ? "," : "") + action_json(*f.actions[i], i + 1, stats);
                         o += ",\"actions\":[" + acts + "]";
                     }
                     add(head + ",\"options\":{" + o + "}");
@@ -188,6 +190,14 @@ std::vector<const Port*> ports_for(const Pipeline::State& state, const std::stri
     std::vector<const Port*> all;
     for (const auto& p : state.ports) all.push_back(p.get());
     return all;
+}
+
+// tc -j actions ls: the count, then the actions (all listed with order 0, as the text form does).
+std::string actions_json(const Pipeline::State& state, ActionKind kind, bool stats) {
+    const auto& table = state.actions[static_cast<int>(kind)];
+    std::string acts;
+    for (const auto& [index, action] : table) acts += (acts.empty() ? "" : ",") + action_json(*action, 0, stats);
+    return fmt::format("[{{\"total acts\":{}}},{{\"actions\":[{}]}}]\n", table.size(), acts);
 }
 
 std::string show_actions(const Pipeline::State& state, ActionKind kind, bool stats) {
@@ -263,7 +273,8 @@ std::string show_command(const Pipeline::State& state, const Command& command) {
                            : show_filters(state, *p, parent, !f->dev.empty(), f->stats);
     }
     if (const auto* a = std::get_if<ActionCommandSpec>(&command))
-        out += show_actions(state, a->list_kind.value_or(ActionKind::Gact), a->stats);
+        out += a->json ? actions_json(state, a->list_kind.value_or(ActionKind::Gact), a->stats)
+                       : show_actions(state, a->list_kind.value_or(ActionKind::Gact), a->stats);
     return out;
 }
 

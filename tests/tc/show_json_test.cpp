@@ -1,5 +1,6 @@
 // `tc -j filter show`: the JSON iproute2 prints for bpf filters. The expected texts of the classic
-// filters are what tc 6.1 printed for the same commands on Linux 6.18 (a veth in a namespace).
+// filters are what tc 6.1 printed for the same commands on Linux 6.18 (a veth in a namespace); that
+// kernel has no act_* modules, so the actions' members follow iproute2's source (common members only).
 #include <gtest/gtest.h>
 
 #include "tests/tc/pipeline_fixture.h"
@@ -55,6 +56,18 @@ TEST_F(FilterJson, ObjectProgramsAndActionsWithTheirCounters) {
     const std::string after = show("filter show dev eth0 ingress", true, true);
     EXPECT_NE(after.find(R"("index":9,"ref":1,"bind":1,"stats":{"bytes":50,"packets":1,"drops":1,)"), std::string::npos) << after;
     EXPECT_EQ(show("filter show dev eth0 ingress", false, true).find("\"stats\""), std::string::npos) << "stats only with -s";
+}
+
+TEST_F(FilterJson, ActionTablesListTheirCountAndActions) {
+    run("actions add action drop index 3");
+    run("qdisc add dev eth0 clsact");
+    run("filter add dev eth0 ingress bpf bytecode '1,6 0 0 4294967295' action drop index 3");
+    send("eth0", frame(0));
+    EXPECT_EQ(show("actions ls action gact", true, true),
+              R"([{"total acts":1},{"actions":[{"order":0,"kind":"gact","index":3,"ref":2,"bind":1,)"
+              R"("stats":{"bytes":50,"packets":1,"drops":1,"overlimits":0,"requeues":0,"backlog":0,"qlen":0}}]}])"
+              "\n");
+    EXPECT_EQ(show("actions ls action mirred", false, true), R"([{"total acts":0},{"actions":[]}])" "\n");
 }
 
 }  // namespace
