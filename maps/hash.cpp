@@ -394,8 +394,36 @@ class HashMap final : public MapBase {
         }
         return false;
     }
+    // The LRU lock; taken over from a holder that died mid-change, the list is repaired first.
+    class LruGuard {
+       public:
+        explicit LruGuard(HashMap& map) : map_(map) {
+            if (spin_lock(map_.c_->lru_lock)) map_.lru_repair();
+        }
+        ~LruGuard() { spin_unlock(map_.c_->lru_lock); }
+        LruGuard(const LruGuard&) = delete;
+        LruGuard& operator=(const LruGuard&) = delete;
+
+       private:
+        HashMap& map_;
+    };
+    // Every change of the LRU list publishes with one store, keeping the forward chain from lru_head
+    // whole, so a dead holder's list is repaired by walking that chain and setting each element's
+    // lru_prev and lru_tail from it. An element it had unlinked but not yet relinked stays off the list
+    // (never evicted again: capacity lost, as for a hash element taken and not linked).
+    void lru_repair() noexcept {
+        uint32_t prev = kNil;
+        uint64_t budget = uint64_t(c_->n_elems) + 1;  // a chain longer than the pool loops: cut it
+        for (uint32_t idx = c_->lru_head; idx != kNil && idx < c_->n_elems && budget > 0; idx = elem(idx)->lru_next, --budget) {
+            elem(idx)->lru_prev = prev;
+            prev = idx;
+        }
+        if (prev != kNil) elem(prev)->lru_next = kNil;
+        else c_->lru_head = kNil;
+        c_->lru_tail = prev;
+    }
     uint32_t lru_alloc() noexcept {
-        SpinGuard guard(c_->lru_lock);
+        LruGuard guard(*this);
         uint32_t idx = c_->lru_free;
         if (idx != kNil) {
             c_->lru_free = elem(idx)->free_next.load(std::memory_order_relaxed);
@@ -426,7 +454,7 @@ class HashMap final : public MapBase {
         return idx;
     }
     void lru_free(uint32_t idx) noexcept {
-        SpinGuard guard(c_->lru_lock);
+        LruGuard guard(*this);
         lru_unlink(idx);
         elem(idx)->free_next.store(c_->lru_free, std::memory_order_relaxed);
         c_->lru_free = idx;

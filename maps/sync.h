@@ -42,19 +42,20 @@ uint32_t lock_owner_id();
 
 inline bool lock_owner_died(uint32_t owner) { return ::kill(static_cast<pid_t>(owner), 0) != 0 && errno == ESRCH; }
 
-inline void spin_lock(std::atomic<uint32_t>& word) {
+// True when it took the lock over from a holder that died (what it guards may need repair).
+inline bool spin_lock(std::atomic<uint32_t>& word) {
     const uint32_t me = lock_owner_id();
     unsigned spins = 0;
     for (;;) {
         uint32_t held = word.load(std::memory_order_relaxed);
         if (held == 0) {
-            if (word.compare_exchange_weak(held, me, std::memory_order_acquire)) return;
+            if (word.compare_exchange_weak(held, me, std::memory_order_acquire)) return false;
             continue;
         }
         // After ~1000 yields, look at the holder now and then (kill(0) is a syscall: not on every spin).
         if (spins >= 1000 && spins % 256 == 0 && lock_owner_died(held) &&
             word.compare_exchange_strong(held, me, std::memory_order_acquire))
-            return;
+            return true;
         cpu_relax(spins);
     }
 }

@@ -36,10 +36,10 @@
 //    that finds the holder dead takes the lock over; a hash bucket left mid-relink is repaired by the
 //    next holder (a duplicated key drops its older copy), so hashes stay consistent and usable. Array
 //    and per-CPU array updates go through a journal the next holder finishes (all or nothing); an LPM
-//    trie's next lock holder rebuilds its free list and entry count from the reachable nodes. Still not
-//    covered: an LRU list being relinked when its writer dies can be left half-linked, a hash element
-//    the dead writer had taken but not linked is lost to the map's spare capacity, and a plain hash's
-//    entry count can end one off.
+//    trie's next lock holder rebuilds its free list and entry count from the reachable nodes, and an LRU
+//    list's next holder relinks it from its forward chain. Still not covered: a hash or LRU element the
+//    dead writer had taken but not linked (or an LRU element it had unlinked to move) is lost to the
+//    map's capacity, and a plain hash's entry count can end one off.
 #pragma once
 
 #include <cstddef>

@@ -325,6 +325,48 @@ TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
     std::filesystem::remove_all(dir);
 }
 
+// The same for an LRU hash churning far more keys than it holds (every update evicts): a writer killed
+// while relinking the LRU list leaves it to be repaired by the next holder, so the map still takes
+// updates (no -ENOMEM from a list that lost its tail), lists every key once and holds whole values.
+TEST(PinnedMapStress, LruWritersKilledMidEvictionLeaveAUsableMap) {
+    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-lru-{}", getpid());
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "lru").string();
+    // Each kill can strand the element its writer had taken (capacity lost, as documented in maps.h):
+    // room for every round's loss and still plenty to evict.
+    constexpr uint32_t kMax = 128;
+    create_pinned_map(MapSpec{kMapLruHash, 4, sizeof(Value), kMax, 0, "lru"}, 2, path).reset();
+    kill_writers_midway(
+        30,
+        [&](int ready) {
+            auto map = PinnedMap<uint32_t, Value>::open(path);
+            signal_ready(ready);
+            for (uint64_t seq = 1;; ++seq) {
+                const uint32_t key = static_cast<uint32_t>(seq % (4 * kMax));
+                map.update(key, make_value(seq, 3, key));
+                if (seq % 3 == 0) map.lookup(static_cast<uint32_t>((seq / 3) % (4 * kMax)));  // marks it referenced
+                if (seq % 7 == 0) map.remove(static_cast<uint32_t>((seq / 7) % (4 * kMax)));
+            }
+        },
+        [&] {
+            auto map = PinnedMap<uint32_t, Value>::open(path);
+            for (uint32_t key = 1000; key < 1000 + 2 * kMax; ++key)
+                if (map.update(key, make_value(1, 4, key)) != 0) return 12;
+            for (const auto& k : map.map().keys()) {
+                uint32_t key;
+                std::memcpy(&key, k.data(), sizeof key);
+                const auto v = map.lookup(key);
+                if (v && v->check != checksum(*v)) return 11;
+            }
+            const auto keys = map.map().keys();
+            if (std::set<std::vector<uint8_t>>(keys.begin(), keys.end()).size() != keys.size()) return 13;
+            if (keys.empty() || keys.size() > kMax) return 14;
+            return 0;
+        },
+        "11 torn value, 12 update failed, 13 key listed twice, 14 a key count an LRU map cannot hold");
+    std::filesystem::remove_all(dir);
+}
+
 TEST(PinnedMapApi, TypedAccessChecksSizes) {
     const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-api-{}", getpid());
     std::filesystem::create_directories(dir);
