@@ -43,3 +43,14 @@ gtest_discover_tests(test_tc_live_replicas PROPERTIES LABELS unit)
 add_executable(test_tc_live_merge live_merge_stats_test.cpp)
 target_link_libraries(test_tc_live_merge PRIVATE tcbpf_live GTest::gtest_main)
 gtest_discover_tests(test_tc_live_merge PROPERTIES LABELS unit)
+
+# A 10,000-entry policy push by `tcbpf map -batch` while a stream flows: no update, no packet lost.
+add_executable(test_tc_live_policy_push live_policy_push_test.cpp)
+target_link_libraries(test_tc_live_policy_push PRIVATE tcbpf_test_live_topology GTest::gtest_main)
+target_compile_definitions(test_tc_live_policy_push PRIVATE TCBPF_EXAMPLES_DIR="${TCBPF_EXAMPLES_DIR}"
+                                                            TCBPF_BINARY="$<TARGET_FILE:tcbpf>")
+add_dependencies(test_tc_live_policy_push tcbpf)
+if(TCBPF_BPF_CLANG)
+  add_dependencies(test_tc_live_policy_push example_progs)
+endif()
+gtest_discover_tests(test_tc_live_policy_push PROPERTIES LABELS kernel)
