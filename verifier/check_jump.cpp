@@ -145,6 +145,19 @@ Step execute_conditional_jump(Context& ctx, const isa::Insn& insn, State& state,
         return step;
     }
 
+    // A pointer that is never null (a checked map value, a reservation, the raw memory) against 0: the
+    // comparison is decided, as the kernel decides it (is_branch_taken with reg_not_null). 64-bit only:
+    // a pointer's low 32 bits may be zero.
+    auto never_null = [](RegType t) { return t == RegType::MapValue || t == RegType::RingbufMem || t == RegType::Mem; };
+    auto is_zero = [](const Reg& r) { return r.type == RegType::Scalar && r.value.is_const() && r.value.const_value() == 0; };
+    const bool pointer_vs_zero = (never_null(dst.type) && is_zero(src)) || (register_source && never_null(src.type) && is_zero(dst));
+    if (pointer_vs_zero && !cond.is32 && (cond.cmp == Cmp::Eq || cond.cmp == Cmp::Ne)) {
+        if (is_zero(dst)) ctx.need_precise(insn.dst);
+        if (register_source && is_zero(src)) ctx.need_precise(insn.src);
+        step.next_pc = cond.cmp == Cmp::Ne ? target : pc + 1;
+        return step;
+    }
+
     // --strict: comparing pointers leaks their bits; only packet bounds checks stay allowed.
     auto packet_family = [](RegType t) { return t == RegType::Packet || t == RegType::PacketEnd || t == RegType::PacketMeta; };
     if (ctx.options.strict && !(packet_family(dst.type) && packet_family(src.type))) {
