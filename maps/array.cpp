@@ -76,9 +76,9 @@ class ArrayMap final : public MapBase {
             const uint32_t before = seq_[index].load(std::memory_order_acquire);
             if (before & 1) {
                 // Odd for long with the journal's holder dead: that writer was killed mid-copy; finish it.
-                if (journal_ && spins >= 1000 && spins % 256 == 0 && lock_owner_died(journal_->lock.load(std::memory_order_relaxed))) {
-                    SpinGuard guard(journal_->lock);
+                if (journal_ && spins >= 1000 && spins % 256 == 0 && take_over_if_dead(journal_->lock)) {
                     finish_journaled_write();
+                    spin_unlock(journal_->lock);
                 }
                 cpu_relax(spins);
                 continue;

@@ -60,6 +60,12 @@ inline bool spin_lock(std::atomic<uint32_t>& word) {
     }
 }
 inline void spin_unlock(std::atomic<uint32_t>& word) { word.store(0, std::memory_order_release); }
+// Takes the lock at once if its holder has died (true: the caller holds it now and repairs); false
+// when it is free or held by a live process.
+inline bool take_over_if_dead(std::atomic<uint32_t>& word) {
+    uint32_t held = word.load(std::memory_order_relaxed);
+    return held != 0 && lock_owner_died(held) && word.compare_exchange_strong(held, lock_owner_id(), std::memory_order_acquire);
+}
 
 class SpinGuard {
    public:
