@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -366,17 +367,24 @@ class HashMap final : public MapBase {
     }
 
     // ---- LRU hashes (all under lru_lock) ----
+    // An element off the list links to itself both ways, so unlinking it again (a dead writer left it off
+    // the list with stale links; a later delete frees it) changes nothing instead of cutting the list.
     void lru_unlink(uint32_t idx) {
         HashElem* e = elem(idx);
+        if (e->lru_prev == idx) return;
         if (e->lru_prev != kNil) elem(e->lru_prev)->lru_next = e->lru_next; else c_->lru_head = e->lru_next;
         if (e->lru_next != kNil) elem(e->lru_next)->lru_prev = e->lru_prev; else c_->lru_tail = e->lru_prev;
+        e->lru_prev = e->lru_next = idx;
     }
     void lru_push_front(uint32_t idx) {
         HashElem* e = elem(idx);
         e->lru_prev = kNil;
         e->lru_next = c_->lru_head;
         if (c_->lru_head != kNil) elem(c_->lru_head)->lru_prev = idx; else c_->lru_tail = idx;
-        c_->lru_head = idx;
+        // The publishing store: released, so no compiler puts it before e's links. A process killed in
+        // between would otherwise leave lru_head on an element whose lru_next is stale (the whole rest of
+        // the list lost to lru_repair's forward walk).
+        std::atomic_ref<uint32_t>(c_->lru_head).store(idx, std::memory_order_release);
     }
     // Unlinks element idx from its bucket if it is there (it may be mid-insert or mid-delete).
     bool unlink_from_hash(uint32_t idx) {
@@ -412,15 +420,25 @@ class HashMap final : public MapBase {
     // lru_prev and lru_tail from it. An element it had unlinked but not yet relinked stays off the list
     // (never evicted again: capacity lost, as for a hash element taken and not linked).
     void lru_repair() noexcept {
+        std::vector<bool> listed(c_->n_elems, false);
         uint32_t prev = kNil;
         uint64_t budget = uint64_t(c_->n_elems) + 1;  // a chain longer than the pool loops: cut it
-        for (uint32_t idx = c_->lru_head; idx != kNil && idx < c_->n_elems && budget > 0; idx = elem(idx)->lru_next, --budget) {
+        for (uint32_t idx = c_->lru_head; idx != kNil && idx < c_->n_elems && !listed[idx] && budget > 0;
+             idx = elem(idx)->lru_next, --budget) {
+            listed[idx] = true;
             elem(idx)->lru_prev = prev;
             prev = idx;
         }
         if (prev != kNil) elem(prev)->lru_next = kNil;
         else c_->lru_head = kNil;
         c_->lru_tail = prev;
+        // Elements neither listed nor free were cut off mid-move: mark them off the list.
+        for (uint32_t idx = c_->lru_free; idx != kNil && idx < c_->n_elems && !listed[idx];
+             idx = elem(idx)->free_next.load(std::memory_order_relaxed))
+            listed[idx] = true;
+        const uint32_t used = std::min(c_->never_used.load(std::memory_order_relaxed), c_->n_elems);
+        for (uint32_t idx = 0; idx < used; ++idx)
+            if (!listed[idx]) elem(idx)->lru_prev = elem(idx)->lru_next = idx;
     }
     uint32_t lru_alloc() noexcept {
         LruGuard guard(*this);
@@ -457,7 +475,7 @@ class HashMap final : public MapBase {
         LruGuard guard(*this);
         lru_unlink(idx);
         elem(idx)->free_next.store(c_->lru_free, std::memory_order_relaxed);
-        c_->lru_free = idx;
+        std::atomic_ref<uint32_t>(c_->lru_free).store(idx, std::memory_order_release);  // after free_next, as above
     }
 
     HashControl* c_;
