@@ -310,15 +310,16 @@ int16_t narrow_offset(int64_t value, size_t pc) {
     return static_cast<int16_t>(value);
 }
 
-// Code the verifier proved unreachable becomes a jump to itself: never executed, and nothing in it (an
-// unknown helper, a map reference) is left for later stages to trip over.
-void sanitize_dead(const Insn& insn, std::vector<Insn>& out) {
-    out.push_back(Insn{.op = Op::JA, .off = -1});
-    if (insn.op == Op::LDDW) out.push_back(Insn{.op = Op::JA, .off = -1});
+// Whether some path the verifier explored reaches `pc` (the second slot of an ld_imm64 goes with the first).
+bool proven_reached(const verifier::Result& proof, const isa::Program& prog, size_t pc) {
+    if (prog.insns[pc].op == Op::LDDW_TAIL && pc > 0) --pc;
+    return pc < proof.insn_seen.size() && proof.insn_seen[pc];
 }
 
 // The verifier saw the base register of each access it explored, on every path: its answer replaces the
-// path-insensitive guess (which may join in paths the verifier proved impossible).
+// path-insensitive guess (which may join in paths the verifier proved impossible). Code it proved
+// unreachable becomes jumps to themselves, slot for slot: never executed, and nothing in it (an unknown
+// helper, a map reference) is left for later stages to trip over.
 isa::Program rewrite_with_proof(const isa::Program& prog, skb::ProgType type, const verifier::Result& proof,
                                 std::vector<int64_t>& new_pc) {
     isa::Program out;
@@ -326,20 +327,12 @@ isa::Program rewrite_with_proof(const isa::Program& prog, skb::ProgType type, co
     for (size_t pc = 0; pc < prog.size(); ++pc) {
         new_pc[pc] = static_cast<int64_t>(out.insns.size());
         const Insn& insn = prog.insns[pc];
-        if (insn.op == Op::LDDW_TAIL) {
-            if (pc == 0 || !(pc - 1 < proof.insn_seen.size() && proof.insn_seen[pc - 1])) continue;  // sanitized with its head
-            out.insns.push_back(insn);
-            continue;
-        }
-        if (pc >= proof.insn_seen.size() || !proof.insn_seen[pc]) {
-            sanitize_dead(insn, out.insns);
-            continue;
-        }
-        if (pc < proof.insn_ctx_access.size() && proof.insn_ctx_access[pc]) {
+        if (!proven_reached(proof, prog, pc))
+            out.insns.push_back(Insn{.op = Op::JA, .off = -1});
+        else if (pc < proof.insn_ctx_access.size() && proof.insn_ctx_access[pc])
             rewrite_access(insn, pc, type, out.insns);
-            continue;
-        }
-        out.insns.push_back(insn);
+        else
+            out.insns.push_back(insn);
     }
     return out;
 }
@@ -390,7 +383,7 @@ isa::Program rewrite_ctx_accesses(const isa::Program& prog, skb::ProgType type, 
         const bool local_call = old.op == Op::CALL_LOCAL;
         const bool func_ref = old.op == Op::LDDW && old.src == static_cast<uint8_t>(isa::Pseudo::Func);
         if (!jump && !local_call && !func_ref) continue;
-        if (proof && !(pc < proof->insn_seen.size() && proof->insn_seen[pc])) continue;  // sanitized
+        if (proof && !proven_reached(*proof, prog, pc)) continue;  // sanitized
         const int64_t target = isa::branch_target(old, pc);
         if (target < 0 || target > static_cast<int64_t>(prog.size())) continue;  // left for prepare to reject
         Insn& moved = out.insns[static_cast<size_t>(new_pc[pc])];
