@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "generator.h"
 #include "tcbpf/cbpf.h"
 #include "tcbpf/cbpf_filter.h"
@@ -105,6 +106,8 @@ void bench_expression(benchmark::State& state, const std::string& expr, bool jit
     state.counters["direct"] = converted.direct() ? 1 : 0;
 }
 
+}  // namespace
+
 void register_all() {
     for (const char* expr : kExpressions) {
         benchmark::RegisterBenchmark((std::string("jit/") + expr).c_str(), bench_expression, std::string(expr), true)
@@ -114,14 +117,4 @@ void register_all() {
     }
 }
 
-}  // namespace
 }  // namespace tcbpf::bench
-
-int main(int argc, char** argv) {
-    tcbpf::bench::register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

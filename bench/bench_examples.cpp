@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "generator.h"
 #include "tests/support/example_workload.h"
 #include "tests/support/kernel_object.h"
@@ -133,6 +134,8 @@ void bench_kernel(benchmark::State& state, const Example& ex) {
     best.report(state);
 }
 
+}  // namespace
+
 void register_all() {
     for (const Example& ex : examples::examples()) {
         const std::string name = ex.object;
@@ -147,14 +150,4 @@ void register_all() {
     }
 }
 
-}  // namespace
 }  // namespace tcbpf::bench
-
-int main(int argc, char** argv) {
-    tcbpf::bench::register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

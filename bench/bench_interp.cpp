@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/bench_main.h"
 #include "bench/programs.h"
 #include "bench/switch_interp.h"
 #include "tcbpf/vm.h"
@@ -81,6 +82,8 @@ void switched(benchmark::State& state, const std::string& name) {
     report(state, p);
 }
 
+}  // namespace
+
 void register_all() {
     for (const char* name : {"checksum", "division", "bswap_popcount", "header_parse", "empty"}) {
         const std::string n = name;
@@ -90,14 +93,4 @@ void register_all() {
     }
 }
 
-}  // namespace
 }  // namespace tcbpf::bench
-
-int main(int argc, char** argv) {
-    tcbpf::bench::register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/bench_main.h"
 #include "bench/programs.h"
 #include "bench/switch_interp.h"
 #include "tcbpf/jit.h"
@@ -76,6 +77,8 @@ void interpreter(benchmark::State& state, const std::string& name) {
     run_engine(state, w, *vm::Program::prepare(w.program, {}));
 }
 
+}  // namespace
+
 void register_all() {
     for (const char* name : {"checksum", "division", "bswap_popcount", "header_parse", "empty"}) {
         const std::string n = name;
@@ -85,14 +88,4 @@ void register_all() {
     }
 }
 
-}  // namespace
 }  // namespace tcbpf::bench
-
-int main(int argc, char** argv) {
-    tcbpf::bench::register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "bench/bench_main.h"
 #include "tcbpf/asm.h"
 #include "tcbpf/loader.h"
 #include "tcbpf/verifier.h"
@@ -131,6 +132,8 @@ std::vector<Subject> subjects() {
     return out;
 }
 
+}  // namespace
+
 void register_all() {
     static const std::vector<Subject> all = subjects();
     for (const Subject& s : all) {
@@ -140,14 +143,4 @@ void register_all() {
     }
 }
 
-}  // namespace
 }  // namespace tcbpf::bench
-
-int main(int argc, char** argv) {
-    tcbpf::bench::register_all();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-}
