@@ -19,6 +19,7 @@
 
 #include "tcbpf/error.h"
 #include "tcbpf/live.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/tc/live_topology.h"
 
 namespace tcbpf::test {
@@ -83,7 +84,8 @@ size_t tcp_across(const LiveTopology& topology, uint16_t port, size_t bytes) {
 TEST(AfXdpRunner, TrafficCrossesAfXdpPortsAndTheClassifierDrops) {
     if (const std::string why = LiveTopology::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
     LiveTopology topology;
-    const std::filesystem::path pins = std::filesystem::temp_directory_path() / fmt::format("tcbpf-afxdp-{}", getpid());
+    const ScratchDir scratch("afxdp");
+    const std::filesystem::path& pins = scratch.path;
     std::unique_ptr<live::Runner> runner;
     try {
         runner = start_runner(topology,
@@ -123,7 +125,6 @@ TEST(AfXdpRunner, TrafficCrossesAfXdpPortsAndTheClassifierDrops) {
         EXPECT_EQ(p.type, tc::PortType::AfXdp) << p.name;
         EXPECT_EQ(p.tx_errors, 0u) << p.name;
     }
-    std::filesystem::remove_all(pins);
 }
 
 }  // namespace

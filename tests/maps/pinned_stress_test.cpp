@@ -21,9 +21,12 @@
 #include <fmt/format.h>
 
 #include "tcbpf/pinned_map.h"
+#include "tests/support/scratch_dir.h"
 
 namespace tcbpf::maps {
 namespace {
+
+using test::ScratchDir;
 
 struct Value {
     uint64_t seq;
@@ -64,8 +67,8 @@ pid_t spawn(const std::function<int()>& body) {
 }
 
 TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-stress-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("stress");
+    const std::filesystem::path& dir = scratch.path;
     const std::string path = (dir / "shared").string();
     create_pinned_map(MapSpec{kMapHash, 4, sizeof(Value), 64, 0, "shared"}, 2, path);
 
@@ -122,7 +125,6 @@ TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
         ASSERT_TRUE(v) << "key " << key;
         EXPECT_EQ(v->seq, key < kKeysPerWriter ? kCliRounds : kApiRounds) << "key " << key;
     }
-    std::filesystem::remove_all(dir);
 }
 
 // A writer tells kill_writers_midway that it has the map open (and may be killed from now on).
@@ -169,8 +171,8 @@ void kill_writers_midway(int rounds, Writer writer, Check check, const char* ver
 // halfway through relinking a chain — must leave a map that the next process can use at once: no lock
 // held forever, no torn value, no key listed twice, every key still there.
 TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("kill");
+    const std::filesystem::path& dir = scratch.path;
     const std::string path = (dir / "shared").string();
     constexpr uint32_t kKeys = 32;
     {
@@ -206,15 +208,14 @@ TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
             return 0;
         },
         "10 key missing, 11 torn value, 12 update failed, 13 key listed twice");
-    std::filesystem::remove_all(dir);
 }
 
 // The same for arrays and per-CPU arrays: an update cut off mid-copy is finished from the array's
 // journal by the next process to touch the element (reader or writer), so every value read is some
 // writer's whole value and nothing waits on the dead writer's odd sequence word.
 TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-array-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("kill-array");
+    const std::filesystem::path& dir = scratch.path;
     constexpr uint32_t kKeys = 8;
     for (const uint32_t type : {kMapArray, kMapPercpuArray}) {
         const std::string path = (dir / fmt::format("array{}", type)).string();
@@ -253,7 +254,6 @@ TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
             },
             "10 lookup failed, 11 torn value, 12 update failed");
     }
-    std::filesystem::remove_all(dir);
 }
 
 // The same for an LPM trie: a writer killed while inserting or deleting leaves the trie lock to be
@@ -261,8 +261,8 @@ TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
 // prefix still matches with a whole value and the trie holds exactly max_entries again — no node leaked,
 // no entry miscounted.
 TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-lpm-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("kill-lpm");
+    const std::filesystem::path& dir = scratch.path;
     const std::string path = (dir / "trie").string();
     constexpr uint32_t kMax = 64, kStable = 8;
     struct Key {
@@ -322,15 +322,14 @@ TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
         },
         "10 stable prefix lost, 11 torn value, 12 delete failed, 13 the trie filled up early (leaked nodes), "
         "14 it took more than max_entries, 15 delete failed");
-    std::filesystem::remove_all(dir);
 }
 
 // The same for an LRU hash churning far more keys than it holds (every update evicts): a writer killed
 // while relinking the LRU list leaves it to be repaired by the next holder, so the map still takes
 // updates (no -ENOMEM from a list that lost its tail), lists every key once and holds whole values.
 TEST(PinnedMapStress, LruWritersKilledMidEvictionLeaveAUsableMap) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-kill-lru-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("kill-lru");
+    const std::filesystem::path& dir = scratch.path;
     const std::string path = (dir / "lru").string();
     // Each kill can strand the element its writer had taken (capacity lost, as documented in maps.h):
     // room for every round's loss and still plenty to evict.
@@ -364,12 +363,11 @@ TEST(PinnedMapStress, LruWritersKilledMidEvictionLeaveAUsableMap) {
             return 0;
         },
         "11 torn value, 12 update failed, 13 key listed twice, 14 a key count an LRU map cannot hold");
-    std::filesystem::remove_all(dir);
 }
 
 TEST(PinnedMapApi, TypedAccessChecksSizes) {
-    const auto dir = std::filesystem::temp_directory_path() / fmt::format("tcbpf-api-{}", getpid());
-    std::filesystem::create_directories(dir);
+    const ScratchDir scratch("api");
+    const std::filesystem::path& dir = scratch.path;
     const std::string path = (dir / "m").string();
     create_pinned_map(MapSpec{kMapPercpuHash, 4, 4, 8, 0, "m"}, 2, path);
     try {
@@ -388,7 +386,6 @@ TEST(PinnedMapApi, TypedAccessChecksSizes) {
     EXPECT_EQ(seen, 1);
     EXPECT_EQ(map.remove(7), 0);
     EXPECT_EQ(map.remove(7), -ENOENT);
-    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "tcbpf/live_port.h"
 #include "tcbpf/maps.h"
 #include "tests/support/netns.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/tc/live_topology.h"
 
 namespace tcbpf::test {
@@ -42,20 +43,6 @@ using namespace std::chrono_literals;
 const std::string kPolicyObject = std::string(TCBPF_EXAMPLES_DIR) + "/demo_policy.o";
 const std::string kRedirectObject = TCBPF_LIVE_REDIRECT_OBJECT;
 constexpr uint16_t kSourcePort = 5555;
-
-// A directory of the test's own for tcbpf's pinned maps; removed at the end.
-struct ScratchDir {
-    ScratchDir() {
-        static int n = 0;
-        path = fs::temp_directory_path() / fmt::format("tcbpf-live-{}-{}", getpid(), n++);
-        fs::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path path;
-};
 
 // struct flow_key (examples/progs/parse.h) of a UDP flow A:kSourcePort → dst:dport.
 Bytes flow_key(const std::string& src, const std::string& dst, uint16_t dport) {
@@ -175,6 +162,35 @@ int sender(const LiveTopology& topology) {
     return fd;
 }
 
+// A stream of 200-byte datagrams, one per millisecond, each carrying its sequence number (from `first`),
+// until stopped: next() is the sequence the next datagram will carry, so a test can tell which were
+// sent after a change it made.
+class PacedStream {
+   public:
+    PacedStream(int fd, std::string to, uint16_t port, uint32_t first)
+        : next_(first), thread_([this, fd, to = std::move(to), port] {
+              uint8_t payload[200] = {};
+              while (!stop_) {
+                  const uint32_t seq = next_.load();
+                  std::memcpy(payload, &seq, 4);
+                  udp_send(fd, to, port, payload, sizeof payload);
+                  next_.store(seq + 1);
+                  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+              }
+          }) {}
+    ~PacedStream() { stop(); }
+    uint32_t next() const { return next_.load(); }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+
+   private:
+    std::atomic<uint32_t> next_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
 void send_datagrams(int fd, const std::string& to, uint16_t port, size_t count, size_t size = 200) {
     std::vector<uint8_t> payload(size, 0x5a);
     for (uint32_t seq = 0; seq < count; ++seq) {
@@ -210,7 +226,7 @@ const std::vector<std::string> kBumpInTheWire = {
 
 TEST_F(LiveEndToEnd, PingsUdpAndTcpCrossTheBumpInTheWire) {
     LiveTopology topology;
-    ScratchDir pins;
+    ScratchDir pins("live");
     auto runner = start_runner(topology, kBumpInTheWire, pins.path);
     // Pings: ARP both ways, then echo and reply through both ports.
     int replies = 0;
@@ -309,7 +325,7 @@ TEST_F(LiveEndToEnd, PingsUdpAndTcpCrossTheBumpInTheWire) {
 
 TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect) {
     LiveTopology topology;
-    ScratchDir pins;
+    ScratchDir pins("live");
     std::vector<std::string> setup = kBumpInTheWire;
     setup[0] += " workers 2";  // two workers: per-CPU counters get a slot each, summed below
     setup.push_back("qdisc add dev wan clsact");
@@ -343,26 +359,14 @@ TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect)
 
     // Mid-stream: 7002 flows on; once some arrived, its policy becomes drop. Every datagram sent after
     // the update returned is classified after it, so none of them may arrive.
-    std::atomic<uint32_t> next_seq{1000};
-    std::atomic<bool> stop{false};
-    std::thread stream([&] {
-        uint8_t payload[200] = {};
-        while (!stop) {
-            const uint32_t seq = next_seq.load();
-            std::memcpy(payload, &seq, 4);
-            udp_send(fd, b, 7002, payload, sizeof payload);
-            next_seq.store(seq + 1);
-            std::this_thread::sleep_for(1ms);
-        }
-    });
+    PacedStream stream(fd, b, 7002, 1000);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (sink.count(7002) < 150 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
     ASSERT_EQ(policy->update_user(flow_key(a, b, 7002).data(), policy_value(2, 0).data(), 0), 0);
-    const uint32_t first_after = next_seq.load();
-    while (next_seq.load() < first_after + 100 && std::chrono::steady_clock::now() < deadline + 5s)
+    const uint32_t first_after = stream.next();
+    while (stream.next() < first_after + 100 && std::chrono::steady_clock::now() < deadline + 5s)
         std::this_thread::sleep_for(5ms);
-    stop = true;
-    stream.join();
+    stream.stop();
     close(fd);
     sink.settle(SIZE_MAX, 300ms);
     EXPECT_GE(sink.count(7002), 150u);
@@ -374,7 +378,7 @@ TEST_F(LiveEndToEnd, PolicyDropsChosenFlowsAndAPolicyPushedMidStreamTakesEffect)
 // datagrams reach a socket there.
 TEST_F(LiveEndToEnd, ATapPortConnectsTheHostsStackBehindIt) {
     LiveTopology topology;
-    ScratchDir pins;
+    ScratchDir pins("live");
     auto runner = start_runner(topology, {"port add wan dev a1 type afpacket", "port add host dev tcbt0 type tap", "port peer wan host"},
                                pins.path.string());
     const std::string behind_tap = topology.address('B').substr(0, topology.address('B').rfind('.')) + ".9";
@@ -410,7 +414,7 @@ TEST_F(LiveEndToEnd, ATapPortConnectsTheHostsStackBehindIt) {
 // when the signal comes all arrive, and the run ends with status 0 and its statistics.
 TEST_F(LiveEndToEnd, RunUntilSigtermDrainsTheShapedQueue) {
     LiveTopology topology;
-    ScratchDir dir;
+    ScratchDir dir("live");
     const fs::path setup = dir.path / "live.tc", out = dir.path / "out", err = dir.path / "err";
     {
         std::FILE* f = std::fopen(setup.c_str(), "w");
@@ -460,7 +464,7 @@ TEST_F(LiveEndToEnd, RunUntilSigtermDrainsTheShapedQueue) {
 // the replace, and the flow passes again after it.
 TEST_F(LiveEndToEnd, FilterAddAndReplaceUnderLoadSwitchEveryWorkerAndLoseNothing) {
     LiveTopology topology;
-    ScratchDir pins;
+    ScratchDir pins("live");
     std::vector<std::string> setup = kBumpInTheWire;
     setup[0] += " workers 2";
     setup.push_back("qdisc add dev wan clsact");
@@ -468,37 +472,25 @@ TEST_F(LiveEndToEnd, FilterAddAndReplaceUnderLoadSwitchEveryWorkerAndLoseNothing
     ASSERT_TRUE(resolve_b(topology));
     UdpSink sink(topology, 'B', {7010});
     const int fd = sender(topology);
-    std::atomic<uint32_t> next_seq{0};
-    std::atomic<bool> stop{false};
-    std::thread stream([&] {
-        uint8_t payload[200] = {};
-        while (!stop) {
-            const uint32_t seq = next_seq.load();
-            std::memcpy(payload, &seq, 4);
-            udp_send(fd, topology.address('B'), 7010, payload, sizeof payload);
-            next_seq.store(seq + 1);
-            std::this_thread::sleep_for(1ms);
-        }
-    });
+    PacedStream stream(fd, topology.address('B'), 7010, 0);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (sink.count(7010) < 100 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
     runner->execute(tc::split_batch_line("filter add dev wan ingress pref 1 bpf expression 'udp dst port 7010' action drop"));
-    const uint32_t first_after = next_seq.load();
-    while (next_seq.load() < first_after + 300 && std::chrono::steady_clock::now() < deadline + 5s) std::this_thread::sleep_for(5ms);
+    const uint32_t first_after = stream.next();
+    while (stream.next() < first_after + 300 && std::chrono::steady_clock::now() < deadline + 5s) std::this_thread::sleep_for(5ms);
     // filter replace under load: the flow no longer matches, and it passes again from the next packet on.
     const size_t before_replace = sink.count(7010);
     runner->execute(tc::split_batch_line("filter replace dev wan ingress pref 1 handle 1 bpf expression 'udp dst port 7011' action drop"));
-    const uint32_t first_after_replace = next_seq.load();
+    const uint32_t first_after_replace = stream.next();
     while (sink.count(7010) < before_replace + 100 && std::chrono::steady_clock::now() < deadline + 10s) std::this_thread::sleep_for(5ms);
-    stop = true;
-    stream.join();
+    stream.stop();
     close(fd);
     sink.settle(SIZE_MAX, 300ms);
     runner->stop();
     const uint64_t dropped = runner->qdisc_stats("wan", tc::kClsactHandle).drops;
     EXPECT_GE(sink.count(7010), 100u);
     EXPECT_GE(dropped, 100u);
-    EXPECT_EQ(sink.count(7010) + dropped, next_seq.load());
+    EXPECT_EQ(sink.count(7010) + dropped, stream.next());
     // Datagrams sent after the add returned are dropped until the replace. Those sent just before the
     // replace may still wait in a ring when it lands and pass under it (as packets in the kernel's
     // backlog see a replaced filter), so the check stops 150 datagrams (over 150 ms) short of it.
@@ -561,7 +553,7 @@ TEST_F(LiveEndToEnd, RedirectToAnotherPortAndTheKernelsTcGiveEveryFlowTheSameFat
 
     Fates tcbpf_fates;
     {
-        ScratchDir pins;
+        ScratchDir pins("live");
         std::vector<std::string> setup = kBumpInTheWire;
         setup.push_back("port add side dev c1 type afpacket");
         for (const std::string& f : filters) setup.push_back(fmt::format(fmt::runtime(f), fmt::arg("wan", "wan")));
@@ -578,7 +570,7 @@ TEST_F(LiveEndToEnd, RedirectToAnotherPortAndTheKernelsTcGiveEveryFlowTheSameFat
 
     // The kernel: a1 and b1 bridged (its bump in the wire), the same filters on a1's ingress.
     if (const std::string why = NetnsVeth::unavailable_reason(); !why.empty()) GTEST_SKIP() << "kernel side: " << why;
-    ScratchDir bpffs;
+    ScratchDir bpffs("live");
     ASSERT_EQ(mount("bpf", bpffs.path.c_str(), "bpf", 0, "mode=0700"), 0) << std::strerror(errno);
     struct Unmount {
         std::string path;

@@ -31,6 +31,7 @@
 #include "tcbpf/live.h"
 #include "tcbpf/pinned_map.h"
 #include "tests/support/netns.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/tc/live_topology.h"
 
 namespace tcbpf::test {
@@ -130,12 +131,8 @@ TEST(LivePolicyPush, TenThousandEntriesPushedMidStreamLoseNoPacketAndNoUpdate) {
     if (const std::string why = LiveTopology::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
     if (!fs::exists(kPolicyObject)) GTEST_SKIP() << "clang did not build " << kPolicyObject;
     LiveTopology topology;
-    const fs::path pins = fs::temp_directory_path() / fmt::format("tcbpf-push-{}", getpid());
-    fs::create_directories(pins);
-    struct Remove {
-        fs::path path;
-        ~Remove() { fs::remove_all(path); }
-    } remove{pins};
+    const ScratchDir scratch("push");
+    const std::filesystem::path& pins = scratch.path;
     auto runner = start_runner(topology,
                                {"port add wan dev a1 type afpacket workers 2", "port add lan dev b1 type afpacket", "port peer wan lan",
                                 "qdisc add dev wan clsact", "filter add dev wan ingress pref 10 bpf da obj " + kPolicyObject + " sec tc"},

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "tcbpf/live.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/tc/live_topology.h"
 
 namespace tcbpf::test {
@@ -30,7 +31,8 @@ using Clock = std::chrono::steady_clock;
 TEST(LiveShaping, HtbClassHoldsAFlowToFiveMegabitsAtTheReceiver) {
     if (const std::string why = LiveTopology::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
     LiveTopology topology;
-    const std::filesystem::path pins = std::filesystem::temp_directory_path() / fmt::format("tcbpf-live-shape-{}", getpid());
+    const ScratchDir scratch("live-shape");
+    const std::filesystem::path& pins = scratch.path;
     auto runner = start_runner(topology,
                                {"port add wan dev a1 type afpacket", "port add lan dev b1 type afpacket", "port peer wan lan",
                                 "qdisc add dev lan root handle 1: htb default 10",
@@ -71,7 +73,6 @@ TEST(LiveShaping, HtbClassHoldsAFlowToFiveMegabitsAtTheReceiver) {
     close(rx);
     close(tx);
     runner->stop();
-    std::filesystem::remove_all(pins);
 
     const double seconds = std::chrono::duration<double>(last - first).count();
     ASSERT_GE(seconds, 5.0) << arrived << " datagrams arrived";
