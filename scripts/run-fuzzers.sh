@@ -15,10 +15,17 @@ for target in "${targets[@]}"; do
   name=$(basename "$target")
   work=$(mktemp -d)
   [ -d "$root/fuzz/corpus/$name" ] && cp -r "$root/fuzz/corpus/$name/." "$work/"
+  rm -f "$build/fuzz/$name-"*  # only this run's findings are reported below
   echo "== $name: ${seconds}s"
   if ! "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$build/fuzz/$name-" "$work" >"$build/fuzz/$name.log" 2>&1; then
-    echo "== $name FAILED; log: $build/fuzz/$name.log"; tail -40 "$build/fuzz/$name.log"; failed=$((failed + 1))
+    echo "== $name FAILED; log: $build/fuzz/$name.log"; failed=$((failed + 1))
+    # CI keeps only this output: the finding's own message (with the program it names) and the input
+    # that reproduces it, not just the stack's tail.
+    grep -m1 -A80 -E "verifier accepted|ERROR: |runtime error|differ|mismatch|Assertion" "$build/fuzz/$name.log" || tail -60 "$build/fuzz/$name.log"
+    for artifact in "$build/fuzz/$name-"*; do
+      echo "== reproducer $artifact (hex; xxd -r -p to restore):"; od -An -v -tx1 "$artifact" | tr -d ' \n' | fold -w 120; echo
+    done
   else
     grep -E "stat::number_of_executed_units|Done" "$build/fuzz/$name.log" | head -2
   fi
