@@ -146,15 +146,23 @@ std::optional<uint64_t> constant_stack_key(Context& ctx, State& state, const Reg
     std::vector<StackSlot>& stack = state.stack_of(key.frame);
     if (static_cast<size_t>(spi) >= stack.size() || first + 4 > 8) return std::nullopt;
     const StackSlot& slot = stack[static_cast<size_t>(spi)];
+    // The lookup's answer (never null) now rests on the key's value: the key's bytes become precise, so
+    // a path with another key is not pruned against this one — known zero bytes as much as a spill.
+    const auto rely_on_key = [&] {
+        ctx.want_slot = spi;
+        ctx.want_slot_frame = key.frame;
+        ctx.want_slot_bytes = static_cast<uint8_t>(0xfu << first);
+    };
     bool zeros = true;
     for (int i = first; i < first + 4; ++i) zeros = zeros && slot.bytes[static_cast<size_t>(i)] == StackByte::Zero;
-    if (zeros) return 0;
+    if (zeros) {
+        rely_on_key();
+        return 0;
+    }
     if (first != 0) return std::nullopt;
     bool spilled4 = slot.is_spill() && slot.bytes[3] == StackByte::Spill && slot.bytes[4] != StackByte::Spill;
     if (!spilled4 || slot.spilled.type != RegType::Scalar || !slot.spilled.value.is_const()) return std::nullopt;
-    ctx.want_slot = spi;
-    ctx.want_slot_frame = key.frame;
-    ctx.want_slot_bytes = static_cast<uint8_t>(0xfu << first);
+    rely_on_key();
     return slot.spilled.value.const_value() & 0xffffffff;
 }
 
