@@ -40,6 +40,17 @@ std::unique_ptr<Program> Program::compile(const isa::Program& prog, const vm::He
             reinterpret_cast<DirectEntry>(reinterpret_cast<uintptr_t>(code.memory.base() + code.entry_offset));
     impl->insn_offsets = std::move(code.insn_offsets);
     impl->code = std::move(code.memory);
+    if (options.batch_frames && detail::batch_eligible(prog, *options.batch_frames)) {
+        try {
+            detail::GeneratedCode batch = detail::generate_x86_64(input, detail::EntryKind::Batch);
+            impl->batch_entry =
+                reinterpret_cast<BatchEntry>(reinterpret_cast<uintptr_t>(batch.memory.base() + batch.entry_offset));
+            impl->batch_code = std::move(batch.memory);
+        } catch (const Unsupported&) {
+            // Only the copy above code_limit can be refused here; the program still runs through its
+            // other entries, and batch_entry() stays nullptr as documented.
+        }
+    }
     return std::unique_ptr<Program>(new Program(std::move(impl)));
 #endif
 }
@@ -55,6 +66,7 @@ uint64_t Program::run(vm::Context& cx, uint64_t r1, uint64_t r2) const {
 }
 
 Program::DirectEntry Program::direct_entry() const { return impl_->direct_entry; }
+Program::BatchEntry Program::batch_entry() const { return impl_->batch_entry; }
 
 size_t Program::code_size() const { return impl_->code.size(); }
 const void* Program::code_address() const { return impl_->code.base(); }

@@ -15,6 +15,8 @@ struct Program::Impl {
     detail::CodeMemory code;
     detail::EntryFn entry = nullptr;
     Program::DirectEntry direct_entry = nullptr;  // programs that call nothing
+    detail::CodeMemory batch_code;                // Options::batch_frames
+    Program::BatchEntry batch_entry = nullptr;
     const void* tail_entry = nullptr;
     std::vector<uint32_t> insn_offsets;
 };

@@ -22,6 +22,8 @@
 //   body:   the instructions in program order. EXIT is `ret`, in the main program as in subprograms, so
 //           a tail call can simply jump to another program's body with the caller's stack and state.
 //   stubs:  cold fault paths after the body.
+// The batch entry (Options::batch_frames, Program::batch_entry) is a second, separate copy: a loop
+// around the body whose EXITs store r0 and go on with the next frame (emit_batch_entry).
 // A local call pushes r6..r9 and the new frame's depth (exactly 48 bytes with the return address, so
 // the native stack stays 16-byte aligned at every helper call), moves r10 to the new frame and calls.
 // Programs that may tail call save all callee-saved registers, since the target may use any.
@@ -29,6 +31,8 @@
 
 #include <asmjit/x86.h>
 
+#include <cstddef>
+#include <initializer_list>
 #include <random>
 #include <string>
 
@@ -154,8 +158,9 @@ class Compiler {
    public:
     // `short_forward[pc]`: the forward jump at pc may use the 8-bit form (from the previous emission).
     Compiler(const CodegenInput& input, const Needs& needs, asmjit::CodeHolder& code, const std::vector<bool>& short_forward,
-             uint64_t blind_key)
-        : in_(input), needs_(needs), code_(code), a_(&code), short_forward_(short_forward), key_(blind_key) {}
+             uint64_t blind_key, EntryKind entry)
+        : in_(input), needs_(needs), code_(code), a_(&code), short_forward_(short_forward), key_(blind_key),
+          batch_(entry == EntryKind::Batch) {}
 
     void emit() {
         const size_t n = in_.prog.size();
@@ -164,7 +169,8 @@ class Compiler {
         for (Label& label : labels_) label = a_.newLabel();
         fault_depth_ = a_.newLabel();
         fault_callx_ = a_.newLabel();
-        emit_entry();
+        if (batch_) emit_batch_entry();
+        else emit_entry();
         for (size_t pc = 0; pc < n; ++pc) {
             a_.bind(labels_[pc]);
             pc_ = pc;
@@ -174,6 +180,7 @@ class Compiler {
             }
             emit_insn(in_.prog.insns[pc]);
         }
+        if (batch_) emit_batch_end();
         cold_ = a_.newLabel();
         a_.bind(cold_);
         emit_stubs();
@@ -272,11 +279,76 @@ class Compiler {
             a_.mov(x86::qword_ptr(x86::r12, kStateFaultRsp), x86::r11);
         }
         if (needs_.stack && in_.options.zero_stack_frames) zero_frame();
-        for (int r : {0, 3, 4, 5, 6, 7, 8, 9})
-            if (needs_.reg_used[r] && !needs_.written_first[r]) a_.xor_(kReg[r].r32(), kReg[r].r32());
+        zero_registers_read_first({0, 3, 4, 5, 6, 7, 8, 9});
         // Nothing to undo: the body follows, and its EXIT returns straight to the caller.
         if (saved_.empty() && frame_ == 0) return;
         a_.call(labels_[0]);
+        if (frame_ != 0) a_.add(x86::rsp, frame_);
+        for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
+        a_.ret();
+    }
+
+    void zero_registers_read_first(std::initializer_list<int> regs) {
+        for (int r : regs)
+            if (needs_.reg_used[r] && !needs_.written_first[r]) a_.xor_(kReg[r].r32(), kReg[r].r32());
+    }
+
+    // ---- the batch entry (batch_eligible programs only) ----
+    // (const Frame* frames, count, uint32_t* results): one run per frame, the body inline in a loop.
+    // r1 is the frame cursor: the program reads its context only as the frame's pointers and length
+    // (frame_load) and never writes r1. rbx holds the end of the frames and r13 the next result:
+    // callee-saved registers the program cannot touch, since it uses none of r6..r9.
+    void emit_batch_entry() {
+        saved_ = {x86::rbx, x86::r13};
+        if (needs_.stack) saved_.push_back(x86::rbp);
+        for (const x86::Gpq& r : saved_) a_.push(r);
+        if (needs_.stack) {
+            // One 4 KiB stack for every run, its top 16-byte aligned as the normal entry leaves it.
+            frame_ = kStackBytes + (saved_.size() % 2 == 0 ? 8 : 0);
+            a_.sub(x86::rsp, frame_);
+            a_.lea(x86::rbp, x86::ptr(x86::rsp, kStackBytes));
+        }
+        static_assert(sizeof(Frame) == 16);
+        a_.shl(x86::rsi, 4);
+        a_.lea(x86::rbx, x86::ptr(x86::rdi, x86::rsi));
+        a_.mov(x86::r13, x86::rdx);
+        batch_loop_ = a_.newLabel();
+        batch_done_ = a_.newLabel();
+        a_.cmp(x86::rdi, x86::rbx);
+        a_.jae(batch_done_);
+        a_.bind(batch_loop_);
+        // Each run starts as direct_entry(context, 0) would.
+        zero_registers_read_first({0, 2, 3, 4, 5});
+        if (needs_.stack && in_.options.zero_stack_frames) zero_frame();
+    }
+
+    // A context load in the batch entry, from the frame at r1 instead (batch_eligible allows no other).
+    void frame_load(const isa::Insn& insn) {
+        const FrameFields& fields = *in_.options.batch_frames;
+        const x86::Gpq d = kReg[insn.dst];
+        if (insn.off == fields.data) {
+            a_.mov(d, x86::qword_ptr(x86::rdi, offsetof(Frame, data)));
+        } else if (insn.off == fields.data_end) {
+            a_.mov(d, x86::qword_ptr(x86::rdi, offsetof(Frame, size)));
+            a_.add(d, x86::qword_ptr(x86::rdi, offsetof(Frame, data)));
+        } else {
+            a_.mov(d.r32(), x86::dword_ptr(x86::rdi, offsetof(Frame, size)));
+        }
+    }
+
+    // EXIT in the batch entry: record r0 and go on with the next frame (the loop's tail at every exit,
+    // so a run ends in one taken branch).
+    void emit_batch_exit() {
+        a_.mov(x86::dword_ptr(x86::r13), x86::eax);
+        a_.add(x86::r13, 4);
+        a_.add(x86::rdi, sizeof(Frame));
+        a_.cmp(x86::rdi, x86::rbx);
+        a_.jb(batch_loop_);
+        a_.jmp(batch_done_);
+    }
+
+    void emit_batch_end() {
+        a_.bind(batch_done_);
         if (frame_ != 0) a_.add(x86::rsp, frame_);
         for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
         a_.ret();
@@ -580,6 +652,8 @@ class Compiler {
     int32_t frame_ = 0;
     Label fault_depth_, fault_callx_, cold_;
     size_t pc_ = 0;
+    const bool batch_;
+    Label batch_loop_, batch_done_;
 };
 
 void Compiler::emit_insn(const isa::Insn& insn) {
@@ -594,6 +668,7 @@ void Compiler::emit_insn(const isa::Insn& insn) {
         if (k_form) with_k(insn.imm, wide, [&](const auto& operand) { instruction(d, operand); });
         else instruction(d, s);
     };
+    if (batch_ && isa::info(op).shape == isa::Shape::Ldx && insn.src == 1) return frame_load(insn);
     switch (op) {
         case Op::ADD64_K: case Op::ADD64_X: case Op::ADD32_K: case Op::ADD32_X:
             alu([&](const x86::Gp& x, const auto& y) { a_.add(x, y); });
@@ -674,7 +749,10 @@ void Compiler::emit_insn(const isa::Insn& insn) {
             break;
         case Op::CALL_LOCAL: call_local(static_cast<size_t>(isa::branch_target(insn, pc_))); break;
         case Op::CALLX: callx(insn.dst); break;
-        case Op::EXIT: a_.ret(); break;
+        case Op::EXIT:
+            if (batch_) emit_batch_exit();
+            else a_.ret();
+            break;
 
         case Op::LD_ABS_B: packet_load(insn, 1, false); break;
         case Op::LD_ABS_H: packet_load(insn, 2, false); break;
@@ -758,10 +836,41 @@ uint64_t random_key() {
     return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
+// Whether `insn` uses r1 other than as a context load batch_entry can serve from a Frame: any other
+// read sees the cursor instead of the context, a store would write the context, a write ends the
+// cursor. (Calls and legacy packet loads are already excluded: they make the program call something.)
+bool uses_r1_otherwise(const isa::Insn& insn, const FrameFields& fields) {
+    switch (isa::info(insn.op).shape) {
+        case isa::Shape::Ldx:
+            if (insn.dst == 1) return true;
+            if (insn.src != 1) return false;
+            return !((insn.op == Op::LDX_DW && (insn.off == fields.data || insn.off == fields.data_end)) ||
+                     (insn.op == Op::LDX_W && insn.off == fields.len));
+        case isa::Shape::AluX: case isa::Shape::MovSx: case isa::Shape::JccX: case isa::Shape::Stx:
+        case isa::Shape::Atomic:
+            return insn.dst == 1 || insn.src == 1;
+        case isa::Shape::AluK: case isa::Shape::Neg: case isa::Shape::End: case isa::Shape::JccK:
+        case isa::Shape::Lddw: case isa::Shape::St:
+            return insn.dst == 1 && insn.op != Op::LDDW_TAIL;
+        default: return false;
+    }
+}
+
 }  // namespace
 
-GeneratedCode generate_x86_64(const CodegenInput& input) {
+bool batch_eligible(const isa::Program& prog, const FrameFields& fields) {
+    const Needs needs = analyse(prog);
+    if (needs.state || needs.reg_used[6] || needs.reg_used[7] || needs.reg_used[8] || needs.reg_used[9]) return false;
+    for (const isa::Insn& insn : prog.insns)
+        if (uses_r1_otherwise(insn, fields)) return false;
+    return true;
+}
+
+GeneratedCode generate_x86_64(const CodegenInput& input, EntryKind entry) {
     const Needs needs = analyse(input.prog);
+    if (entry == EntryKind::Batch && !(input.options.batch_frames && batch_eligible(input.prog, *input.options.batch_frames)))
+        throw Unsupported("JIT: a batch entry needs a program that calls nothing, uses none of r6..r9 and reads "
+                          "only the frame's pointers and length from its context");
     const size_t n = input.prog.size();
     const uint64_t key = input.options.blind_constants ? random_key() : 0;
     const asmjit::Environment environment(asmjit::Arch::kX64);
@@ -773,7 +882,7 @@ GeneratedCode generate_x86_64(const CodegenInput& input) {
         code.init(environment);
         RecordingErrorHandler errors;
         code.setErrorHandler(&errors);
-        Compiler measure(input, needs, code, short_forward, key);
+        Compiler measure(input, needs, code, short_forward, key, entry);
         measure.emit();
         if (!errors.first.empty()) throw Unsupported(fmt::format("JIT: cannot encode the program: {}", errors.first));
         for (size_t pc = 0; pc < n; ++pc) {
@@ -789,7 +898,7 @@ GeneratedCode generate_x86_64(const CodegenInput& input) {
     code.init(environment);
     RecordingErrorHandler errors;
     code.setErrorHandler(&errors);
-    Compiler compiler(input, needs, code, short_forward, key);
+    Compiler compiler(input, needs, code, short_forward, key, entry);
     compiler.emit();
     if (errors.first.empty()) code.flatten();
     if (errors.first.empty()) code.resolveUnresolvedLinks();

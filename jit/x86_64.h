@@ -27,6 +27,14 @@ struct GeneratedCode {
     std::vector<uint32_t> insn_offsets;  // per eBPF slot: where its code starts; then the cold paths
 };
 
-GeneratedCode generate_x86_64(const CodegenInput& input);
+// Normal: the EntryFn (run) and direct entry. Batch: Program::BatchEntry, one loop over many frames
+// with the body inline (only for batch_eligible programs and Options::batch_frames; Unsupported otherwise).
+enum class EntryKind { Normal, Batch };
+
+// The program calls nothing and uses none of r6..r9 (the batch loop keeps its state there), and uses r1
+// only to load the frame's pointers and length at `fields` (the loop's frame cursor is r1).
+bool batch_eligible(const isa::Program& prog, const FrameFields& fields);
+
+GeneratedCode generate_x86_64(const CodegenInput& input, EntryKind entry = EntryKind::Normal);
 
 }  // namespace tcbpf::jit::detail

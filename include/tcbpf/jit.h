@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 #include "tcbpf/error.h"
@@ -34,6 +35,19 @@ class Unsupported : public Error {
     using Error::Error;
 };
 
+// Where a program's context holds the packet's start and end pointers (64-bit) and its length (32-bit).
+struct FrameFields {
+    int16_t data = 0;
+    int16_t data_end = 0;
+    int16_t len = 0;
+};
+
+// One frame for Program::batch_entry.
+struct Frame {
+    const uint8_t* data;
+    uint64_t size;
+};
+
 struct Options {
     // Hardening against JIT spraying: immediates never appear verbatim in the code; each is emitted
     // xor-ed with a per-program random key and decoded into a scratch register at run time.
@@ -44,6 +58,9 @@ struct Options {
     // Largest machine code, in bytes, one program may occupy (0: no limit). Like the kernel's
     // bpf_jit_limit, a program above it is not compiled and runs in the interpreter instead.
     size_t code_limit = 0;
+    // Also compile Program::batch_entry, for programs that can have one, with the context's packet
+    // fields at these offsets: a second copy of the code.
+    std::optional<FrameFields> batch_frames = std::nullopt;
 };
 
 class Program {
@@ -65,6 +82,17 @@ class Program {
     // that call anything. Safe to call concurrently.
     using DirectEntry = uint64_t (*)(uint64_t r1, uint64_t r2);
     DirectEntry direct_entry() const;
+
+    // One run per frame in one call, for programs that call nothing, use none of r6..r9 and read their
+    // context only as Options::batch_frames' packet fields (converted classic filters), compiled with
+    // that option: `batch_entry()(frames, count, results)` stores in results[i] the low 32 bits of r0 —
+    // what the kernel's bpf_prog_run returns — of a run whose context holds frames[i] (data, data + size
+    // and the 32-bit size at those offsets; r2 = 0). The body sits inline in a native loop that reads
+    // those fields straight from the Frame: no call and return and no context stores per run, which
+    // for filters a few instructions long are most of a direct_entry() run. nullptr when not compiled.
+    // Safe to call concurrently (the stack of a program using r10 is per call).
+    using BatchEntry = void (*)(const Frame* frames, uint64_t count, uint32_t* results);
+    BatchEntry batch_entry() const;
 
     // Size of the generated machine code in bytes (for tests and `prog show`).
     size_t code_size() const;
