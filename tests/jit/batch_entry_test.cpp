@@ -80,6 +80,22 @@ TEST(JitBatchEntry, EachFrameGetsWhatADirectRunWithThatFrameGives) {
     }
 }
 
+TEST(JitBatchEntry, ASelectBetweenConstantReturnsEndsARunLikeAnExit) {
+    // `greater 4` as classic filters end: len >= 4 ? 0x40000 : 0, one select and one loop step.
+    jit::Options options;
+    options.batch_frames = kFields;
+    const auto compiled = jit::Program::compile(
+        program({ldx(Op::LDX_W, 0, 1, 16), jmp(Op::JLT32_K, 0, 4, 2), alu(Op::MOV32_K, 0, 0x40000), exit_insn(),
+                 alu(Op::MOV32_K, 0, 0), exit_insn()}),
+        {}, options);
+    const auto frames = test_frames();
+    std::vector<jit::Frame> batch;
+    for (const auto& f : frames) batch.push_back({f.data(), f.size()});
+    std::vector<uint32_t> results(batch.size());
+    compiled->batch_entry()(batch.data(), batch.size(), results.data());
+    for (size_t i = 0; i < frames.size(); ++i) EXPECT_EQ(results[i], frames[i].size() >= 4 ? 0x40000u : 0u) << "frame " << i;
+}
+
 TEST(JitBatchEntry, NoFramesWriteNoResults) {
     jit::Options options;
     options.batch_frames = kFields;

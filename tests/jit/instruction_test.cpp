@@ -277,6 +277,32 @@ TEST(JitInstructions, AByteSwapRightAfterA16BitLoadStillClearsTheUpperBitsWhenAJ
     EXPECT_EQ(out[1], 0xffffu);
 }
 
+TEST(JitInstructions, AComparisonOfAContextValueBetweenTwoConstantReturnsSelectsTheRightOne) {
+    // r0 = [r1] (the context), if r0 OP K goto +2, r0 = A, exit, r0 = B, exit: compiled as a select
+    // (more code at the jump than a compare and branch), answering what the interpreter answers for
+    // every condition, both widths and constants of every kind.
+    const uint64_t values[] = {0, 1, 999, 1000, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000, ~0ull};
+    const int32_t imms[] = {0, 1000, -1, INT32_MIN};
+    const std::pair<Insn, Insn> returns[] = {{alu(Op::MOV32_K, 0, 0x40000), alu(Op::MOV32_K, 0, 0)},
+                                             {mov(0, -1), alu(Op::MOV32_K, 0, -1)},
+                                             {mov(0, 0), mov(0, INT32_MIN)}};
+    for (const isa::OpInfo& row : isa::all_ops()) {
+        if (row.shape != isa::Shape::JccK) continue;
+        for (const auto& [a, b] : returns)
+            for (int32_t imm : imms) {
+                const std::vector<Insn> insns{ldx(Op::LDX_DW, 0, 1, 0), jmp(row.op, 0, imm, 2), a, exit_insn(), b, exit_insn()};
+                const auto compiled = jit::Program::compile(program(insns), {});
+                EXPECT_GT(compiled->insn_offsets()[2] - compiled->insn_offsets()[1], 16u) << row.id << ": not a select";
+                for (uint64_t value : values) {
+                    std::vector<uint8_t> memory(8);
+                    std::memcpy(memory.data(), &value, 8);
+                    SCOPED_TRACE(fmt::format("{} #{} with r0 = {:#x}", row.id, imm, value));
+                    expect_same(insns, memory);
+                }
+            }
+    }
+}
+
 TEST(JitInstructions, CodeIsCompactForAnEmptyProgram) {
     const auto compiled = jit::Program::compile(program({mov(0, 0), exit_insn()}), {});
     vm::Context cx;
