@@ -3,6 +3,10 @@
 // skb through the runtime when it reads skb fields or calls.
 #include "tcbpf/cbpf_filter.h"
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "cbpf/opcodes.h"
@@ -11,6 +15,20 @@
 
 namespace tcbpf::cbpf {
 namespace {
+
+// batch_entry reads frames as jit::Frame; a span of bytes is laid out the same way in the standard
+// libraries tcbpf builds with, which this checks (once) rather than assumes.
+bool span_is_a_jit_frame() {
+    static const bool same = [] {
+        static const uint8_t byte = 0;
+        const std::span<const uint8_t> span(&byte, 1);
+        if constexpr (sizeof span != sizeof(jit::Frame)) return false;
+        jit::Frame frame{};
+        std::memcpy(&frame, &span, sizeof frame);
+        return frame.data == &byte && frame.size == 1;
+    }();
+    return same;
+}
 
 bool calls_anything(const isa::Program& prog) {
     for (const isa::Insn& insn : prog.insns) {
@@ -59,12 +77,18 @@ Filter::Filter(const Program& prog, runtime::Engine engine) {
     runtime::LoadOptions options;
     options.checked = false;
     options.engine = engine;
+    options.jit.batch_frames = jit::FrameFields{.data = offsetof(skb::SkbContext, data),
+                                                .data_end = offsetof(skb::SkbContext, data_end),
+                                                .len = offsetof(skb::SkbContext, len)};
     object_ = runtime::LoadedObject::load(std::move(converted.object), options);
     program_ = &object_->programs().front();
     if (!program_->program) throw Error(program_->error);
     calls_ = calls_anything(program_->rewritten);
     reads_fields_ = reads_skb_fields(prog);
-    if (program_->native && !reads_fields_) direct_ = program_->native->direct_entry();
+    if (program_->native && !reads_fields_) {
+        direct_ = program_->native->direct_entry();
+        if (span_is_a_jit_frame()) batch_ = program_->native->batch_entry();
+    }
 }
 
 Filter::~Filter() = default;
@@ -80,6 +104,15 @@ uint32_t Filter::run(const Packet& packet) {
     const auto ctx = reinterpret_cast<uint64_t>(&ctx_);
     if (direct_ != nullptr) return static_cast<uint32_t>(direct_(ctx, 0));
     return static_cast<uint32_t>(program_->native ? program_->native->run(cx_, ctx) : program_->program->run(cx_, ctx));
+}
+
+void Filter::run_batch(std::span<const std::span<const uint8_t>> frames, std::span<uint32_t> verdicts) {
+    const size_t n = std::min(frames.size(), verdicts.size());
+    if (batch_ == nullptr) {
+        for (size_t i = 0; i < n; ++i) verdicts[i] = run(frames[i]);
+        return;
+    }
+    batch_(reinterpret_cast<const jit::Frame*>(frames.data()), n, verdicts.data());
 }
 
 uint32_t Filter::run_on_skb(const Packet& packet) {

@@ -665,7 +665,7 @@ class Compiler {
     // from the context with a constant — a classic filter's `ld #len; jge #K, ret #a, ret #b` — becomes
     // a select and one exit: no branch to mispredict. Only for such values: a select waits for its
     // operand, and a packet byte may still be on its way from memory when a predicted branch would
-    // already have moved on (a select on the ethertype made `ip` 30 % slower in bench_cbpf, one on the
+    // already have moved on (a select on the ethertype made `ip` 12-35 % slower in bench_cbpf, one on the
     // length made `greater 1000` 30 % faster). The two returns stay in place for whatever else
     // reaches them.
     bool select_return(const isa::Insn& jcc, size_t target, CondCode cc) {

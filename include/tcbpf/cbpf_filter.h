@@ -4,7 +4,8 @@
 //
 // The fast path is the kernel's sk_filter one: the converted program of most tcpdump filters calls
 // nothing (cbpf/DESIGN.md), so its native code is entered directly (jit::Program::direct_entry) with a
-// context holding only the frame's pointers and length. A program that reads skb fields (ancillary
+// context holding only the frame's pointers and length; run_batch goes further and runs many frames in
+// one native loop (jit::Program::batch_entry). A program that reads skb fields (ancillary
 // loads) or calls (the ancillary loads helpers compute, and LD_ABS/LD_IND for the negative bases and
 // far offsets) runs on a whole skb built for each frame, through the runtime like a tc program.
 #pragma once
@@ -44,8 +45,17 @@ class Filter {
         return static_cast<uint32_t>(direct_(reinterpret_cast<uint64_t>(&ctx_), 0));
     }
 
+    // verdicts[i] = run(frames[i]) for every frame that has a verdict slot (min of the two sizes). On
+    // the direct path one native loop runs all of them (jit::Program::batch_entry), without a call or
+    // context stores per frame; otherwise each frame runs as run(frame) does.
+    void run_batch(std::span<const std::span<const uint8_t>> frames, std::span<uint32_t> verdicts);
+
     // Whether frames take the direct path: JIT code that calls nothing and reads no skb field.
     bool direct() const { return direct_ != nullptr; }
+    // Whether run_batch runs frames in one native loop: the direct path, with the register layout of a
+    // conversion that calls nothing (cbpf/DESIGN.md). A program whose legacy loads the verifier found
+    // dead is direct but keeps the calling layout (r6..r9), and runs frame by frame.
+    bool batched() const { return batch_ != nullptr; }
     runtime::Engine engine() const;
     const isa::Program& converted() const;
 
@@ -57,6 +67,7 @@ class Filter {
     bool calls_ = false;        // the converted program calls a helper or a legacy packet load
     bool reads_fields_ = false; // some ancillary load reads an skb field
     jit::Program::DirectEntry direct_ = nullptr;
+    jit::Program::BatchEntry batch_ = nullptr;
     skb::SkbContext ctx_;
     vm::Context cx_;
 };

@@ -67,23 +67,61 @@ TEST(CbpfFilter, CompiledFiltersAnswerLikeTheReferenceAndLibpcap) {
         }
 }
 
+// run_batch gives every frame the verdict run(frame) gives: in one native loop for JIT-compiled
+// direct filters, frame by frame for the others.
+TEST(CbpfFilter, ABatchOfFramesGetsEachFramesOwnVerdict) {
+    const auto generated = trafficgen::generate({.seed = 23, .count = 2000});
+    std::vector<std::span<const uint8_t>> frames;
+    for (const auto& f : generated) frames.emplace_back(f.bytes);
+    frames.emplace_back();  // an empty frame: every load is out of bounds
+    const char* expressions[] = {"ip", "tcp port 80 and not src net 10.0.0.0/8", "ether multicast or greater 1000",
+                                 "ip[2:2] > 576 and ip[8] < 64", "ip6 and tcp dst port 443", "vlan and tcp"};
+    for (runtime::Engine engine : kEngines)
+        for (const char* expr : expressions) {
+            const cbpf::Program prog = cbpf::compile_filter(expr);
+            cbpf::Filter filter(prog, engine);
+            EXPECT_EQ(filter.batched(), engine == runtime::Engine::Jit) << expr;
+            std::vector<uint32_t> verdicts(frames.size(), 0xdeadbeef);
+            filter.run_batch(frames, verdicts);
+            for (size_t n = 0; n < frames.size(); ++n)
+                ASSERT_EQ(verdicts[n], cbpf::run(prog, cbpf::Packet{.data = frames[n]}))
+                    << expr << ", frame " << n << ", " << runtime::engine_name(engine);
+        }
+    // Fewer verdict slots than frames: only the frames with a slot run.
+    cbpf::Filter accept_all({{0x06, 0, 0, 0xffffffff}});
+    std::vector<uint32_t> two(2, 0);
+    accept_all.run_batch(frames, two);
+    EXPECT_EQ(two, (std::vector<uint32_t>{0xffffffff, 0xffffffff}));
+}
+
 TEST(CbpfFilter, RandomProgramsAnswerLikeTheReferenceOnEitherPath) {
     // Random programs read every ancillary field and call every helper, so both paths take part;
     // SKF_AD_RANDOM is left out (the filter asks the real prandom helper).
     std::mt19937 rng(606);
     const auto frames = trafficgen::generate({.seed = 5, .count = 30});
-    int direct = 0, on_skb = 0;
+    int direct = 0, on_skb = 0, batched = 0;
     for (int i = 0; i < 600; ++i) {
         const cbpf::Program prog = cbpf_test::random_program(rng);
         if (uses_random(prog)) continue;
         cbpf::Filter filter(prog);
         (filter.direct() ? direct : on_skb)++;
+        std::vector<std::span<const uint8_t>> views;
         for (uint32_t n = 0; n < frames.size(); ++n) {
             const cbpf::Packet p = cbpf_test::varied_packet(frames[n].bytes, n);
             ASSERT_EQ(filter.run(p), cbpf::run(prog, p))
                 << "program " << i << " (" << cbpf::format_bytecode(prog) << "), frame " << n;
+            views.emplace_back(frames[n].bytes);
         }
+        // A batch sees the frames alone, as run(frame) does: Packet's default skb fields.
+        std::vector<uint32_t> verdicts(views.size());
+        filter.run_batch(views, verdicts);
+        for (uint32_t n = 0; n < views.size(); ++n)
+            ASSERT_EQ(verdicts[n], cbpf::run(prog, cbpf::Packet{.data = views[n]}))
+                << "program " << i << " (" << cbpf::format_bytecode(prog) << "), frame " << n << " in a batch";
+        EXPECT_TRUE(filter.direct() || !filter.batched());
+        batched += filter.batched();
     }
     EXPECT_GT(direct, 20);
     EXPECT_GT(on_skb, 20);
+    EXPECT_GT(batched, 20);
 }
