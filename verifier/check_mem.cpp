@@ -180,7 +180,9 @@ std::optional<Rejection> store(Context& ctx, const isa::Insn& insn, State& state
             return std::nullopt;
         }
         case RegType::Packet:
-        case RegType::PacketMeta: return check_packet(base, a, pc);
+        case RegType::PacketMeta:
+            ctx.direct_packet_write = true;
+            return check_packet(base, a, pc);
         case RegType::MapValue:
         case RegType::Mem:
         case RegType::RingbufMem: return check_map_value(ctx, base, a, pc);
@@ -243,7 +245,9 @@ std::optional<Rejection> check_helper_memory(Context& ctx, State& state, int reg
     switch (base.type) {
         case RegType::Stack: return stack_helper_access(ctx, state, reg, size, reads, is_write, pc);
         case RegType::Packet:
-        case RegType::PacketMeta: return check_packet(base, a, pc);
+        case RegType::PacketMeta:
+            if (is_write) ctx.direct_packet_write = true;
+            return check_packet(base, a, pc);
         case RegType::MapValue:
         case RegType::Mem:
         case RegType::RingbufMem:

@@ -51,6 +51,7 @@ struct Context {
     // r10 - 8*(i+1)), and those it overwrote whole, so their earlier contents can matter to no one.
     std::array<uint64_t, kMaxCallFrames> slots_read{};
     std::array<uint64_t, kMaxCallFrames> slots_written{};
+    bool direct_packet_write = false;  // the kernel's seen_direct_write (Result::direct_packet_write)
     void note_slots_read(uint32_t frame, int64_t lo, int64_t hi);
 
     void need_precise(int reg) { want_precise = static_cast<uint16_t>(want_precise | (1u << reg)); }

@@ -387,6 +387,7 @@ Result verify(const isa::Program& prog, const Options& options) {
     }
     result.ok = true;
     result.insn_seen = std::move(explorer.seen());
+    result.direct_packet_write = explorer.context().direct_packet_write;
     const std::vector<uint8_t>& base_kind = explorer.context().base_kind;
     result.insn_ctx_access.resize(prog.size());
     for (size_t pc = 0; pc < prog.size() && pc < base_kind.size(); ++pc) result.insn_ctx_access[pc] = base_kind[pc] == 1;

@@ -89,6 +89,9 @@ struct Result {
     std::vector<bool> insn_ctx_access;
     // Helper ids the program calls (on explored paths), sorted, once each.
     std::vector<int32_t> helpers_called;
+    // The kernel's seen_direct_write: a store, or a helper filling memory it was given, writes packet
+    // bytes through a packet pointer on some explored path. Filled for accepted programs.
+    bool direct_packet_write = false;
     // The kernel-style log (Options::log_level).
     std::string log;
 };
