@@ -1,6 +1,8 @@
 // Packet keeps one allocation with [meta | data) inside it, like an skb head. Operations that run out
 // of room reallocate with the shortfall plus a spare cache line, so repeated pushes (vlan_push,
 // change_head) do not reallocate every time; header marks are buffer-relative and move with the data.
+// A borrowed packet keeps the same numbers (data_ at the default headroom) over someone else's frame,
+// so copying it in later changes no offset and no mark.
 #include <algorithm>
 #include <cstring>
 
@@ -17,6 +19,17 @@ Packet::Packet(std::span<const uint8_t> frame, uint32_t headroom, uint32_t tailr
       data_(headroom),
       end_(headroom + static_cast<uint32_t>(frame.size())) {
     if (!frame.empty()) std::memcpy(buf_.data() + data_, frame.data(), frame.size());
+}
+
+void Packet::copy_borrowed() {
+    const uint8_t* frame = borrowed_;
+    borrowed_ = nullptr;
+    // The buffer only grows, so a packet reused for frame after frame stops allocating; the headroom
+    // is zeroed as a fresh Packet's is (stale bytes of an earlier frame must not show through it).
+    const size_t needed = size_t{end_} + kDefaultTailroom;
+    if (buf_.size() < needed) buf_.resize(needed);
+    std::memset(buf_.data(), 0, data_);
+    if (frame != nullptr) std::memcpy(buf_.data() + data_, frame, end_ - data_);
 }
 
 std::optional<int32_t> Packet::relative(int64_t mark) const {
@@ -39,17 +52,20 @@ void Packet::regrow(uint32_t headroom, uint32_t tailroom) {
 }
 
 void Packet::reserve(uint32_t headroom, uint32_t tailroom) {
+    own();
     if (this->headroom() >= headroom && this->tailroom() >= tailroom) return;
     regrow(std::max(headroom, this->headroom()), std::max(tailroom, this->tailroom()));
 }
 
 bool Packet::set_meta_len(uint32_t len) {
+    own();
     if (len > data_) return false;
     meta_len_ = len;
     return true;
 }
 
 uint8_t* Packet::push(uint32_t n) {
+    own();
     if (headroom() < n) regrow(n + kSpare, tailroom());
     // The metadata area travels with data, as skb metadata sits right before skb->data.
     if (meta_len_ != 0) std::memmove(buf_.data() + data_ - meta_len_ - n, meta(), meta_len_);
@@ -58,6 +74,7 @@ uint8_t* Packet::push(uint32_t n) {
 }
 
 bool Packet::pull(uint32_t n) {
+    own();
     if (n > size()) return false;
     if (meta_len_ != 0) std::memmove(buf_.data() + data_ + n - meta_len_, meta(), meta_len_);
     data_ += n;
@@ -65,6 +82,7 @@ bool Packet::pull(uint32_t n) {
 }
 
 uint8_t* Packet::put(uint32_t n) {
+    own();
     if (tailroom() < n) regrow(headroom(), n + kSpare);
     uint8_t* first = end();
     std::memset(first, 0, n);

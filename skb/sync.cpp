@@ -11,7 +11,7 @@ namespace {
 uint16_t to_network(uint16_t host) { return static_cast<uint16_t>((host >> 8) | (host << 8)); }
 }
 
-void sync_in(const SkbMeta& meta, Packet& packet, SkbContext& ctx) {
+void sync_in(const SkbMeta& meta, const Packet& packet, SkbContext& ctx) {
     ctx.data = reinterpret_cast<uint64_t>(packet.data());
     ctx.data_end = reinterpret_cast<uint64_t>(packet.end());
     ctx.data_meta = reinterpret_cast<uint64_t>(packet.meta());

@@ -57,21 +57,6 @@ TestRunResult refuse(int error, std::string reason) {
 
 }  // namespace
 
-uint16_t eth_protocol(std::span<const uint8_t> frame) {
-    const uint16_t type = static_cast<uint16_t>(frame[12] << 8 | frame[13]);
-    if (type >= 0x0600) return type;  // an EtherType, not an 802.3 length
-    // 802.3 length field: raw IPX (payload starts 0xFFFF) is ETH_P_802_3, anything else is 802.2 LLC.
-    if (frame.size() >= 16 && frame[14] == 0xff && frame[15] == 0xff) return 0x0001;
-    return 0x0004;
-}
-
-uint8_t eth_pkt_type(std::span<const uint8_t> frame, const TestRunDevice& device) {
-    // eth_type_trans compares with the device's own broadcast address, not with ff:ff:ff:ff:ff:ff.
-    if (std::memcmp(frame.data(), device.mac, 6) == 0) return kPacketHost;
-    if (frame[0] & 1) return std::memcmp(frame.data(), device.broadcast, 6) == 0 ? kPacketBroadcast : kPacketMulticast;
-    return kPacketOtherHost;
-}
-
 TestRunResult prepare_test_run(std::span<const uint8_t> frame, std::span<const uint8_t> ctx_in,
                                const TestRunEnv& env) {
     const auto size = static_cast<uint32_t>(frame.size());

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,20 +44,46 @@ class Packet {
     explicit Packet(std::span<const uint8_t> frame, uint32_t headroom = kDefaultHeadroom,
                     uint32_t tailroom = kDefaultTailroom);
 
-    uint8_t* data() { return buf_.data() + data_; }
-    const uint8_t* data() const { return buf_.data() + data_; }
-    uint8_t* end() { return buf_.data() + end_; }
-    const uint8_t* end() const { return buf_.data() + end_; }
+    // A shared frame, as a cloned skb shares its data: until something may write, the packet reads
+    // `frame` in place (it must outlive every read) and is otherwise a fresh Packet(frame): default
+    // headroom (zeroed), at least the default tailroom, no metadata, no header marks. The first use of
+    // anything that may change bytes (the non-const data()/end()/meta()/bytes(), push, put, ...)
+    // copies the frame into the packet's own buffer (own()), reusing its capacity. Headroom and
+    // tailroom bytes of a shared frame are not readable: read them only after own().
+    void borrow(std::span<const uint8_t> frame) {  // inline: the tc pipeline's per-packet start
+        data_ = kDefaultHeadroom;
+        end_ = data_ + static_cast<uint32_t>(frame.size());
+        meta_len_ = 0;
+        mac_ = network_ = transport_ = kUnset;
+        borrowed_ = frame.data();
+        if (frame.empty()) copy_borrowed();  // nothing to share (and an empty span may have no address)
+    }
+    bool borrowed() const { return borrowed_ != nullptr; }
+    // skb_unclone: the bytes become the packet's own (a copy of the shared frame; data moves).
+    void own() {
+        if (borrowed_ != nullptr) copy_borrowed();
+    }
+
+    uint8_t* data() {
+        own();
+        return buf_.data() + data_;
+    }
+    const uint8_t* data() const { return borrowed_ != nullptr ? borrowed_ : buf_.data() + data_; }
+    uint8_t* end() { return data() + size(); }
+    const uint8_t* end() const { return data() + size(); }
     uint32_t size() const { return end_ - data_; }
     std::span<uint8_t> bytes() { return {data(), size()}; }
     std::span<const uint8_t> bytes() const { return {data(), size()}; }
     uint32_t headroom() const { return data_ - meta_len_; }
-    uint32_t tailroom() const { return static_cast<uint32_t>(buf_.size()) - end_; }
+    uint32_t tailroom() const {
+        return borrowed_ != nullptr ? kDefaultTailroom : static_cast<uint32_t>(buf_.size()) - end_;
+    }
 
     // The data_meta area: meta_len bytes right before data (XDP metadata carried into tc; 0 for
     // frames that never passed XDP, as in test_run).
     uint32_t meta_len() const { return meta_len_; }
     uint8_t* meta() { return data() - meta_len_; }
+    const uint8_t* meta() const { return data() - meta_len_; }
     // Grows or shrinks the metadata area; false if headroom cannot hold it (the kernel fails then).
     bool set_meta_len(uint32_t len);
 
@@ -91,8 +118,10 @@ class Packet {
     static constexpr int64_t kUnset = INT64_MIN;
     std::optional<int32_t> relative(int64_t mark) const;
     void regrow(uint32_t headroom, uint32_t tailroom);
+    void copy_borrowed();
 
     std::vector<uint8_t> buf_;
+    const uint8_t* borrowed_ = nullptr;  // the shared frame's first byte while the packet borrows it
     uint32_t data_ = 0;
     uint32_t end_ = 0;
     uint32_t meta_len_ = 0;
@@ -254,7 +283,7 @@ void ctx_store(SkbContext& ctx, const CtxMapping& mapping, uint64_t value);
 // tstamp_type, the kernel reads tstamp as 0 when it holds a delivery time and a tstamp write clears
 // tstamp_type (bpf_convert_tstamp_read/write). BPF_PROG_TEST_RUN is not "at ingress", so it sees plain
 // values, as this model does.
-void sync_in(const SkbMeta& meta, Packet& packet, SkbContext& ctx);
+void sync_in(const SkbMeta& meta, const Packet& packet, SkbContext& ctx);
 void sync_out(const SkbContext& ctx, SkbMeta& meta);
 
 // ---------------------------------------------------------------------------------------------------
@@ -287,8 +316,20 @@ TestRunResult prepare_test_run(std::span<const uint8_t> frame, std::span<const u
                                const TestRunEnv& env = {});
 
 // eth_type_trans on a frame of ≥ 14 bytes: skb->protocol (host order) and pkt_type for a device.
-uint16_t eth_protocol(std::span<const uint8_t> frame);
-uint8_t eth_pkt_type(std::span<const uint8_t> frame, const TestRunDevice& device);
+// Inline: the tc pipeline runs both on every packet it receives.
+inline uint16_t eth_protocol(std::span<const uint8_t> frame) {
+    const uint16_t type = static_cast<uint16_t>(frame[12] << 8 | frame[13]);
+    if (type >= 0x0600) return type;  // an EtherType, not an 802.3 length
+    // 802.3 length field: raw IPX (payload starts 0xFFFF) is ETH_P_802_3, anything else is 802.2 LLC.
+    if (frame.size() >= 16 && frame[14] == 0xff && frame[15] == 0xff) return 0x0001;
+    return 0x0004;
+}
+inline uint8_t eth_pkt_type(std::span<const uint8_t> frame, const TestRunDevice& device) {
+    // eth_type_trans compares with the device's own broadcast address, not with ff:ff:ff:ff:ff:ff.
+    if (std::memcmp(frame.data(), device.mac, 6) == 0) return kPacketHost;
+    if (frame[0] & 1) return std::memcmp(frame.data(), device.broadcast, 6) == 0 ? kPacketBroadcast : kPacketMulticast;
+    return kPacketOtherHost;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Hashing and checksums.

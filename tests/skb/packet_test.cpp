@@ -96,5 +96,57 @@ TEST(Packet, ReserveKeepsBytesAndMarks) {
     EXPECT_EQ(p.transport_header(), 1);
 }
 
+// A borrowed frame is read in place and looks like a fresh Packet of it; anything that may write copies
+// it in first, after which the frame is never touched again.
+TEST(Packet, ABorrowedFrameIsReadInPlaceUntilSomethingMayWrite) {
+    const std::vector<uint8_t> frame = {1, 2, 3, 4, 5, 6};
+    Packet p(std::vector<uint8_t>(200, 0x77));  // a used buffer, bigger than the frame
+    p.borrow(frame);
+    const Packet& view = p;
+    EXPECT_TRUE(p.borrowed());
+    EXPECT_EQ(view.data(), frame.data());
+    EXPECT_EQ(view.size(), 6u);
+    EXPECT_EQ(view.headroom(), 64u);
+    EXPECT_EQ(view.tailroom(), 64u);
+    EXPECT_EQ(view.meta_len(), 0u);
+    EXPECT_FALSE(view.mac_header().has_value());
+    p.set_mac_header(0);
+    p.set_network_header(2);
+
+    uint8_t* writable = p.data();  // may write: the packet takes its own copy
+    EXPECT_FALSE(p.borrowed());
+    EXPECT_NE(writable, frame.data());
+    writable[0] = 0xff;
+    EXPECT_EQ(frame[0], 1);
+    EXPECT_EQ(bytes_of(p), (std::vector<uint8_t>{0xff, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(p.mac_header(), 0);
+    EXPECT_EQ(p.network_header(), 2);
+    EXPECT_EQ(p.headroom(), 64u);
+    EXPECT_GE(p.tailroom(), 64u);
+    EXPECT_EQ(std::vector<uint8_t>(p.data() - 64, p.data()), std::vector<uint8_t>(64, 0));  // no stale bytes
+}
+
+TEST(Packet, EveryChangeToABorrowedFrameLandsInTheCopy) {
+    const std::vector<uint8_t> frame = {1, 2, 3, 4};
+    Packet pushed;
+    pushed.borrow(frame);
+    pushed.push(2)[0] = 9;
+    EXPECT_EQ(bytes_of(pushed), (std::vector<uint8_t>{9, 0, 1, 2, 3, 4}));
+    Packet put;
+    put.borrow(frame);
+    put.put(1);
+    EXPECT_EQ(bytes_of(put), (std::vector<uint8_t>{1, 2, 3, 4, 0}));
+    Packet pulled;
+    pulled.borrow(frame);
+    EXPECT_TRUE(pulled.remove_gap(1, 2));
+    EXPECT_EQ(bytes_of(pulled), (std::vector<uint8_t>{1, 4}));
+    Packet trimmed;  // only moves the end: still shared
+    trimmed.borrow(frame);
+    EXPECT_TRUE(trimmed.trim(3));
+    EXPECT_TRUE(trimmed.borrowed());
+    EXPECT_EQ(bytes_of(trimmed), (std::vector<uint8_t>{1, 2, 3}));
+    EXPECT_EQ(frame, (std::vector<uint8_t>{1, 2, 3, 4}));
+}
+
 }  // namespace
 }  // namespace tcbpf::skb
