@@ -12,6 +12,7 @@
 #include "tcbpf/runtime.h"
 #include "tcbpf/verifier.h"
 #include "runtime/engine.h"
+#include "runtime/packet_sharing.h"
 
 namespace tcbpf::runtime {
 
@@ -140,6 +141,7 @@ void LoadedObject::prepare_programs() {
             bind_maps(p.rewritten, maps_);
             check_helpers(p.rewritten, registry);
             p.program = vm::Program::prepare(p.rewritten, registry, vm::PrepareOptions{.checked = options_.checked});
+            p.reads_packet_only = detail::reads_packet_only(p.rewritten, proof ? &*proof : nullptr, options_.checked);
         } catch (const Error& e) {
             p.error = fmt::format("{}: program {} (section {}): {}", object_.path, def.name, def.section, e.what());
         }

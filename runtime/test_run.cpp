@@ -93,6 +93,9 @@ void LoadedObject::bind_context(vm::Context& cx, const PreparedProgram& program,
 
 int32_t LoadedObject::run_on_skb(const PreparedProgram& program, skb::Packet& packet, skb::SkbMeta& meta,
                                  vm::Context& cx, skb::SkbContext& ctx, helpers::RunEnv& env) const {
+    // A program that may write (or read before data) gets the packet's own bytes, as the kernel's
+    // unclone prologue gives it; the others read a shared frame in place.
+    if (!program.reads_packet_only) packet.own();
     skb::sync_in(meta, packet, ctx);  // writes every field
     env.packet = &packet;
     env.meta = &meta;

@@ -108,6 +108,9 @@ struct PreparedProgram {
     std::shared_ptr<const vm::Program> program;  // nullptr when preparation failed
     std::string error;            // why it failed (the Error message), reported when it is selected
     Engine engine = Engine::Interp;              // what test_run runs
+    // Runs on a packet that still shares its frame without copying it in first (run_on_skb; the rules
+    // are in runtime/packet_sharing.h). False unless proven. Next to `native`: both are read per run.
+    bool reads_packet_only = false;
     std::shared_ptr<const jit::Program> native;  // the compiled form when engine is Jit
     std::string fallback;  // non-empty: the JIT was asked for and could not compile (the reason)
 };
@@ -159,7 +162,8 @@ class LoadedObject {
     // `ctx` and `env` are the caller's and reused across runs, so nothing is allocated after the first
     // (env's packet/meta/ctx are set here; its other settings — tc_ingress, trace, ... — are the
     // caller's). Returns r0 as the kernel's int; a checked-mode fault stops the program with cx.fault
-    // set and returns 0, as the kernel's exception path does. Never throws.
+    // set and returns 0, as the kernel's exception path does. A packet still sharing its frame
+    // (skb::Packet::borrow) is copied in first unless program.reads_packet_only. Never throws.
     int32_t run_on_skb(const PreparedProgram& program, skb::Packet& packet, skb::SkbMeta& meta, vm::Context& cx,
                        skb::SkbContext& ctx, helpers::RunEnv& env) const;
 
