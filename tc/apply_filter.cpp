@@ -110,6 +110,7 @@ void apply_filter(Pipeline::State& state, const FilterSpec& spec) {
     made.program = TcProgram::load(spec.program, skb::ProgType::Classifier, state.load_options);
     std::vector<PendingAction> pending = prepare_actions(state, spec.actions);
     for (const PendingAction& p : pending) made.actions.push_back(p.action);
+    made.prepare_dispatch();
 
     // Nothing below throws: the pipeline changes only now.
     commit_actions(state, pending, true, state.datapath.now());

@@ -27,14 +27,14 @@ int32_t direct_action_verdict(int32_t r) {
 // store-forwarding stall on every packet.
 ClassifyResult classify_bpf(const TcfProto& proto, Skb& skb, ActionEnv& env, const TraceFn* trace) {
     for (const FilterInstance& f : proto.filters) {
-        const uint32_t configured = f.spec.classid.value_or(0);
+        const uint32_t configured = f.configured_classid;
         skb.meta.tc_classid = static_cast<uint16_t>(configured);
-        if (f.spec.skip_sw) {
-            if (f.spec.direct_action) continue;
+        if (f.skip_sw) {
+            if (f.direct_action) continue;
             return {kActOk, configured};
         }
-        const int32_t r = f.program->run(skb, *env.scratch, env.at_ingress);
-        if (f.spec.direct_action) {
+        const int32_t r = f.run->run(skb, *env.scratch, env.at_ingress);
+        if (f.direct_action) {
             const int32_t verdict = direct_action_verdict(r);
             if (trace)
                 (*trace)(fmt::format("filter pref {} handle 0x{:x} bpf da returned {} -> {}", proto.pref, f.handle, r,

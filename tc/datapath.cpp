@@ -6,6 +6,8 @@
 // with the kernel's recursion limit. Nothing here allocates once the pool and queues have grown.
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "tc/pipeline_state.h"
 #include "tcbpf/helpers.h"
 
@@ -25,71 +27,9 @@ void Datapath::emit(const std::string& line) const {
     if (trace) trace(line);
 }
 
-void Datapath::receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival) {
-    if (frame.size() < kEthHlen) return;  // eth_type_trans needs a whole Ethernet header
-    now_ns_ = std::max(now_ns_, now_ns);
-    Skb* skb = pool.get();
-    skb->assign(frame);
-    skb->meta = arrival;
-    if (frames_ == 0)  // configuration happened "just before" the first frame in virtual time
-        for (auto& table : state_.actions)
-            for (auto& [index, action] : table)
-                if (action->installed_ns == 0) action->installed_ns = now_ns_;
-    skb->trace_id = ++frames_;
-    const uint16_t type = static_cast<uint16_t>(frame[12] << 8 | frame[13]);
-    // skb_vlan_untag in __netif_receive_skb_core: the outer tag becomes metadata before tc sees it.
-    if (port.spec.vlan_offload && (type == 0x8100 || type == 0x88A8) && frame.size() >= kEthHlen + 4) {
-        skb->meta.vlan_present = true;
-        skb->meta.vlan_proto = type;
-        skb->meta.vlan_tci = static_cast<uint16_t>(frame[14] << 8 | frame[15]);
-        skb->packet.remove_gap(12, 4);
-    }
-    ingress(port, skb);
-    process_backlog();
-}
-
-Port* Datapath::arrival_port(uint32_t ifindex) {
-    if (last_arrival_ == nullptr || last_arrival_->ifindex != ifindex) last_arrival_ = state_.port_by_ifindex(ifindex);
-    return last_arrival_;
-}
-
-void Datapath::process_backlog() {
-    for (size_t i = 0; i < backlog_.size(); ++i) {
-        Port* port = state_.port_by_ifindex(backlog_[i].first);
-        if (port == nullptr) {
-            pool.put(backlog_[i].second);
-            continue;
-        }
-        ingress(*port, backlog_[i].second);
-    }
-    backlog_.clear();
-}
-
-void Datapath::ingress(Port& port, Skb* skb) {
-    skb::SkbMeta& m = skb->meta;
-    const std::span<const uint8_t> bytes = skb->packet.bytes();
-    m.protocol = skb::eth_protocol(bytes);
-    m.pkt_type = skb::eth_pkt_type(bytes, port.device);
-    m.ifindex = port.ifindex;
-    m.ingress_ifindex = port.ifindex;
-    m.wire_len = skb->packet.size();
-    m.tc_classid = 0;
-    m.redirect_ifindex = 0;
-    skb->packet.set_mac_header(0);
-    skb->packet.set_network_header(kEthHlen);
-    if (port.mini && !hook(port, *skb, true)) return;
-    if (Port* peer = port.peer_port) {
-        // Crossing to the peer: the qdisc control block starts afresh; mark, priority and tc_index stay.
-        std::fill(std::begin(m.cb), std::end(m.cb), 0u);
-        transmit(*peer, skb);
-    } else {
-        deliver(port, Exit::Host, skb);
-    }
-}
-
 // sch_handle_ingress / sch_handle_egress: the mini qdisc counts the packet, its filters decide. True
 // when the packet goes on; otherwise it was dropped, consumed or redirected here.
-bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
+inline bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
     MiniQdisc& mini = *port.mini;
     const char* where = at_ingress ? "ingress" : "egress";
     mini.stats.bytes += skb.counted_len(at_ingress);
@@ -120,6 +60,103 @@ bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
         return false;
     }
     return true;
+}
+
+inline void Datapath::deliver(Port& port, Exit exit, Skb* skb) {
+    if (trace)
+        emit(fmt::format("frame {} {}: {}", skb->trace_id, port.spec.name, exit == Exit::Wire ? "sent" : "delivered to host"));
+    if (sink) {
+        Delivery d;
+        d.ifindex = port.ifindex;
+        d.exit = exit;
+        d.meta = &skb->meta;
+        d.time_ns = now_ns_;
+        const skb::Packet& packet = skb->packet;
+        d.frame = packet.bytes();
+        if (skb->meta.vlan_present && packet.size() >= 12) {
+            // A capture shows the offloaded tag back in the frame.
+            const std::span<const uint8_t> b = packet.bytes();
+            frame_buffer_.assign(b.begin(), b.begin() + 12);
+            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_proto >> 8));
+            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_proto));
+            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_tci >> 8));
+            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_tci));
+            frame_buffer_.insert(frame_buffer_.end(), b.begin() + 12, b.end());
+            d.frame = frame_buffer_;
+        }
+        sink(d);
+    }
+    pool.put(skb);
+}
+
+inline void Datapath::ingress(Port& port, Skb* skb) {
+    skb::SkbMeta& m = skb->meta;
+    const std::span<const uint8_t> bytes = std::as_const(skb->packet).bytes();
+    m.protocol = skb::eth_protocol(bytes);
+    m.pkt_type = skb::eth_pkt_type(bytes, port.device);
+    m.ifindex = port.ifindex;
+    m.ingress_ifindex = port.ifindex;
+    m.wire_len = skb->packet.size();
+    m.tc_classid = 0;
+    m.redirect_ifindex = 0;
+    skb->packet.set_mac_header(0);
+    skb->packet.set_network_header(kEthHlen);
+    if (port.mini && !hook(port, *skb, true)) return;
+    if (Port* peer = port.peer_port) {
+        // Crossing to the peer: the qdisc control block starts afresh; mark, priority and tc_index stay.
+        std::fill(std::begin(m.cb), std::end(m.cb), 0u);
+        transmit(*peer, skb);
+    } else {
+        deliver(port, Exit::Host, skb);
+    }
+}
+
+void Datapath::receive(Port& port, std::span<const uint8_t> frame, uint64_t now_ns, const skb::SkbMeta& arrival) {
+    if (frame.size() < kEthHlen) return;  // eth_type_trans needs a whole Ethernet header
+    now_ns_ = std::max(now_ns_, now_ns);
+    Skb* skb = pool.get();
+    skb->share(frame);  // copied in only if a program may write it or a queue keeps it (Packet::borrow)
+    skb->meta = arrival;
+    if (frames_ == 0)  // configuration happened "just before" the first frame in virtual time
+        for (auto& table : state_.actions)
+            for (auto& [index, action] : table)
+                if (action->installed_ns == 0) action->installed_ns = now_ns_;
+    skb->trace_id = ++frames_;
+    const uint16_t type = static_cast<uint16_t>(frame[12] << 8 | frame[13]);
+    // skb_vlan_untag in __netif_receive_skb_core: the outer tag becomes metadata before tc sees it.
+    if (port.spec.vlan_offload && (type == 0x8100 || type == 0x88A8) && frame.size() >= kEthHlen + 4) {
+        skb->meta.vlan_present = true;
+        skb->meta.vlan_proto = type;
+        skb->meta.vlan_tci = static_cast<uint16_t>(frame[14] << 8 | frame[15]);
+        skb->packet.remove_gap(12, 4);
+    }
+    ingress(port, skb);
+    if (!backlog_.empty()) process_backlog();
+}
+
+void Datapath::process_backlog() {
+    for (size_t i = 0; i < backlog_.size(); ++i) {
+        Port* port = state_.port_by_ifindex(backlog_[i].first);
+        if (port == nullptr) {
+            pool.put(backlog_[i].second);
+            continue;
+        }
+        ingress(*port, backlog_[i].second);
+    }
+    backlog_.clear();
+}
+
+inline void Datapath::to_root_qdisc(Port& port, Skb* skb, QdiscEnv& qenv) {
+    if (port.root->stats.backlog_packets == 0) {
+        // Nothing waits ahead of it: enqueue and the dequeue run_queue would do, in one step.
+        const EnqueueResult r = port.root->pass_through(skb, qenv);
+        if (r == EnqueueResult::Passed) deliver(port, Exit::Wire, skb);
+        else if (r == EnqueueResult::Queued) maybe_queued_ = true;
+    } else {
+        maybe_queued_ = true;
+        port.root->enqueue(skb, qenv);
+        run_queue(port);
+    }
 }
 
 void Datapath::transmit(Port& port, Skb* skb) {
@@ -153,19 +190,6 @@ void Datapath::transmit(Port& port, Skb* skb) {
     --xmit_depth_;
 }
 
-void Datapath::to_root_qdisc(Port& port, Skb* skb, QdiscEnv& qenv) {
-    if (port.root->stats.backlog_packets == 0) {
-        // Nothing waits ahead of it: enqueue and the dequeue run_queue would do, in one step.
-        const EnqueueResult r = port.root->pass_through(skb, qenv);
-        if (r == EnqueueResult::Passed) deliver(port, Exit::Wire, skb);
-        else if (r == EnqueueResult::Queued) maybe_queued_ = true;
-    } else {
-        maybe_queued_ = true;
-        port.root->enqueue(skb, qenv);
-        run_queue(port);
-    }
-}
-
 void Datapath::run_queue(Port& port) {
     if (!port.root || port.root->stats.backlog_packets == 0) return;
     ActionEnv env{this, &scratch, false, now_ns_};
@@ -175,32 +199,6 @@ void Datapath::run_queue(Port& port) {
         if (skb == nullptr) break;  // shaped: nothing may leave yet
         deliver(port, Exit::Wire, skb);
     }
-}
-
-void Datapath::deliver(Port& port, Exit exit, Skb* skb) {
-    if (trace)
-        emit(fmt::format("frame {} {}: {}", skb->trace_id, port.spec.name, exit == Exit::Wire ? "sent" : "delivered to host"));
-    if (sink) {
-        Delivery d;
-        d.ifindex = port.ifindex;
-        d.exit = exit;
-        d.meta = &skb->meta;
-        d.time_ns = now_ns_;
-        d.frame = skb->packet.bytes();
-        if (skb->meta.vlan_present && skb->packet.size() >= 12) {
-            // A capture shows the offloaded tag back in the frame.
-            const std::span<const uint8_t> b = skb->packet.bytes();
-            frame_buffer_.assign(b.begin(), b.begin() + 12);
-            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_proto >> 8));
-            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_proto));
-            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_tci >> 8));
-            frame_buffer_.push_back(static_cast<uint8_t>(skb->meta.vlan_tci));
-            frame_buffer_.insert(frame_buffer_.end(), b.begin() + 12, b.end());
-            d.frame = frame_buffer_;
-        }
-        sink(d);
-    }
-    pool.put(skb);
 }
 
 void Datapath::redirect(Skb* skb, const char* from) {
@@ -236,11 +234,7 @@ bool Datapath::mirred(uint32_t ifindex, bool to_ingress, const Skb& skb) {
     return true;
 }
 
-void Datapath::advance(uint64_t now_ns) {
-    if (!maybe_queued_) {  // the usual case between packets of an unshaped pipeline: only the clock moves
-        now_ns_ = std::max(now_ns_, now_ns);
-        return;
-    }
+void Datapath::advance_queues(uint64_t now_ns) {
     while (true) {
         const uint64_t wake = next_wakeup();
         if (wake > now_ns) break;

@@ -13,6 +13,19 @@
 namespace tcbpf::tc {
 
 struct FilterInstance {
+    // What classification reads for every packet, together at the front (the spec is large and its
+    // fields far apart): set from spec and program by prepare_dispatch() when the filter is made.
+    const TcProgram* run = nullptr;
+    uint32_t configured_classid = 0;  // spec.classid, 0 without one
+    bool direct_action = false;
+    bool skip_sw = false;
+    void prepare_dispatch() {
+        run = program.get();
+        configured_classid = spec.classid.value_or(0);
+        direct_action = spec.direct_action;
+        skip_sw = spec.skip_sw;
+    }
+
     uint32_t handle = 0;
     FilterSpec spec;  // what was asked (classid, da, flags, the program source)
     std::shared_ptr<TcProgram> program;

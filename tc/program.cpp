@@ -67,10 +67,4 @@ std::shared_ptr<TcProgram> TcProgram::load_fresh(const ProgramSource& source, sk
     return program;
 }
 
-int32_t TcProgram::run(Skb& s, RunScratch& scratch, bool at_ingress) const {
-    scratch.env.tc_ingress = at_ingress;
-    scratch.cx.cpu = scratch.cpu;
-    return object_->run_on_skb(*prepared_, s.packet, s.meta, scratch.cx, scratch.ctx, scratch.env);
-}
-
 }  // namespace tcbpf::tc

@@ -33,7 +33,12 @@ class TcProgram {
 
     // At the ingress hook the kernel pushes the MAC header before the run; tcbpf holds packets from the
     // MAC header on at both hooks, so `at_ingress` matters only for what helpers do with checksums.
-    int32_t run(Skb& skb, RunScratch& scratch, bool at_ingress) const;
+    // Inline: it is one step of every classification.
+    int32_t run(Skb& skb, RunScratch& scratch, bool at_ingress) const {
+        scratch.env.tc_ingress = at_ingress;
+        scratch.cx.cpu = scratch.cpu;
+        return object_->run_on_skb(*prepared_, skb.packet, skb.meta, scratch.cx, scratch.ctx, scratch.env);
+    }
 
     bool classic() const { return classic_; }
     const cbpf::Program& bytecode() const { return bytecode_; }

@@ -71,6 +71,12 @@ class Qdisc {
     uint32_t parent = kHandleRoot;
     bool invisible = false;  // a default child qdisc: not listed by `tc qdisc show`
     Stats stats;
+    // pfifo/bfifo's limit, in packets or bytes (fifo_counts_bytes); `fifo` is false for other kinds.
+    // Public so that a parent passes a packet through an empty fifo leaf without a virtual call
+    // (pass_through_child): prio's bands are fifos nearly always, and this is every packet's path.
+    bool fifo = false;
+    bool fifo_counts_bytes = false;
+    uint32_t fifo_limit = 0;
 };
 
 inline constexpr uint32_t kTxQueueLen = 1000;  // what ports report as txqueuelen
@@ -95,6 +101,19 @@ inline void count_dequeued(Stats& stats, uint32_t len) {
     stats.backlog_packets -= 1;
     stats.bytes += len;
     stats.packets += 1;
+}
+
+// A child's pass_through; a fifo with room takes the packet through inline, as Fifo::pass_through
+// does, anything else (a full fifo drops it) through the virtual call.
+inline EnqueueResult pass_through_child(Qdisc& child, Skb* skb, QdiscEnv& env) {
+    const uint32_t len = skb->packet.size();
+    const bool room = child.fifo_counts_bytes ? child.stats.backlog_bytes + len <= child.fifo_limit
+                                              : child.stats.backlog_packets < child.fifo_limit;
+    if (!child.fifo || !room) return child.pass_through(skb, env);
+    skb->enqueued_ns = env.now_ns;
+    child.stats.bytes += len;  // count_passed
+    child.stats.packets += 1;
+    return EnqueueResult::Passed;
 }
 
 // Frees a packet a qdisc drops: back to the pool, counted in `stats`.

@@ -24,7 +24,11 @@ namespace {
 
 class Fifo final : public Qdisc {
    public:
-    Fifo(bool bytes, uint32_t limit) : bytes_(bytes), limit_(limit) {}
+    Fifo(bool bytes, uint32_t limit) {
+        fifo = true;
+        fifo_counts_bytes = bytes;
+        fifo_limit = limit;
+    }
 
     EnqueueResult enqueue(Skb* skb, QdiscEnv& env) override {
         const uint32_t len = skb->packet.size();
@@ -55,17 +59,18 @@ class Fifo final : public Qdisc {
         return skb;
     }
 
-    std::string options_json() const override { return fmt::format("\"limit\":{}", limit_); }
+    std::string options_json() const override { return fmt::format("\"limit\":{}", fifo_limit); }
 
     std::string options_text() const override {
-        return bytes_ ? fmt::format("limit {}", detail::format_size(limit_)) : fmt::format("limit {}p", limit_);
+        return fifo_counts_bytes ? fmt::format("limit {}", detail::format_size(fifo_limit))
+                                 : fmt::format("limit {}p", fifo_limit);
     }
 
    private:
-    bool fits(uint32_t len) const { return bytes_ ? stats.backlog_bytes + len <= limit_ : queue_.size() < limit_; }
+    bool fits(uint32_t len) const {
+        return fifo_counts_bytes ? stats.backlog_bytes + len <= fifo_limit : queue_.size() < fifo_limit;
+    }
 
-    bool bytes_;
-    uint32_t limit_;
     SkbQueue queue_;
 };
 

@@ -36,7 +36,7 @@ class Prio final : public Qdisc {
         if (!select_band(*skb, env, band)) return EnqueueResult::Consumed;
         const uint32_t len = skb->packet.size();
         trace_band(env, band);
-        const EnqueueResult r = bands_[band]->pass_through(skb, env);
+        const EnqueueResult r = pass_through_child(*bands_[band], skb, env);
         switch (r) {
             case EnqueueResult::Passed: count_passed(stats, len); break;
             case EnqueueResult::Queued: count_enqueued(stats, len); break;

@@ -28,19 +28,16 @@ struct Skb {
     uint64_t enqueued_ns = 0;
     uint32_t trace_id = 0;  // the frame's number in --trace lines
 
-    // Replaces the bytes with `frame` (MAC header first), keeping the buffer when it is big enough.
+    // Replaces the bytes with a copy of `frame` (MAC header first), reusing the buffer.
     void assign(std::span<const uint8_t> frame) {
-        if (packet.headroom() < skb::kDefaultHeadroom || packet.size() + packet.tailroom() < frame.size()) {
-            packet = skb::Packet(frame);
-        } else {
-            // Resize first, then copy over: put() zeroes what it adds, so only a longer frame than the
-            // last one pays for zeroing (the bytes it adds, which the copy overwrites anyway).
-            packet.set_meta_len(0);
-            const auto len = static_cast<uint32_t>(frame.size());
-            if (packet.size() >= len) packet.trim(len);
-            else packet.put(len - packet.size());
-            std::memcpy(packet.data(), frame.data(), frame.size());
-        }
+        packet.borrow(frame);
+        packet.own();
+        packet.set_mac_header(0);
+    }
+    // Replaces the bytes with `frame` itself, copied in only when something may write to them
+    // (skb::Packet::borrow); `frame` must stay valid while the packet borrows it.
+    void share(std::span<const uint8_t> frame) {
+        packet.borrow(frame);
         packet.set_mac_header(0);
     }
 };
@@ -77,7 +74,10 @@ class SkbQueue {
    public:
     bool empty() const { return count_ == 0; }
     uint32_t size() const { return count_; }
+    // A queued packet outlives the frame it may share (the caller's buffer is only lent for one
+    // receive), so it takes its bytes in first.
     void push(Skb* s) {
+        s->packet.own();
         if (count_ == ring_.size()) grow();
         ring_[(head_ + count_) & (ring_.size() - 1)] = s;
         ++count_;

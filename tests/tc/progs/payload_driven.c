@@ -60,4 +60,27 @@ int observe_field(struct __sk_buff *skb)
     }
 }
 
+/* Copies word A over word B in the packet itself (a direct write), passes. */
+SEC("rewrite")
+int copy_a_over_b(struct __sk_buff *skb)
+{
+    __u8 *data = (void *)(long)skb->data;
+    __u8 *end = (void *)(long)skb->data_end;
+    if (data + 22 > end)
+        return TC_ACT_OK;
+    __builtin_memcpy(data + 18, data + 14, 4);
+    return TC_ACT_OK;
+}
+
+/* bpf_skb_store_bytes of word A over word B, then returns word B as read back through skb->data. */
+SEC("store")
+int store_a_over_b(struct __sk_buff *skb)
+{
+    __u32 a = word(skb, 14);
+    __u32 a_in_packet_order = __builtin_bswap32(a);
+    if (bpf_skb_store_bytes(skb, 18, &a_in_packet_order, 4, 0) != 0)
+        return -1;
+    return word(skb, 18);
+}
+
 char _license[] SEC("license") = "GPL";
