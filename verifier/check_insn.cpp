@@ -35,7 +35,7 @@ MapTarget resolve_map_reference(const std::vector<MapInfo>& maps, const isa::Ins
     std::optional<uint32_t> index;
     if (by_index && static_cast<uint32_t>(insn.imm) < maps.size()) index = static_cast<uint32_t>(insn.imm);
     for (size_t i = 0; by_fd && i < maps.size(); ++i)
-        if (maps[i].fd == insn.imm) index = static_cast<uint32_t>(i);
+        if (maps[i].fd >= 0 && maps[i].fd == insn.imm) index = static_cast<uint32_t>(i);  // -1: the map has no fd
     if (!index)
         return {std::nullopt, Rejection{by_fd ? fmt::format("fd {} is not pointing to valid bpf_map", insn.imm)
                                               : fmt::format("map index {} is not one of the program's {} maps",
