@@ -41,6 +41,8 @@ constexpr size_t kMaxPendingPaths = 8192;  // BPF_COMPLEXITY_LIMIT_JMP_SEQ
 // capped: a loop the budget ends must keep leaving checkpoints, or the history precision walks back
 // through would grow with every iteration.
 constexpr size_t kMaxCheckpointsPerInsn = 4096;
+// The instructions a path runs past prune points without leaving a checkpoint, at most.
+constexpr size_t kMaxHistoryBetweenCheckpoints = 256;
 
 // Per frame (by depth), a bit per 8-byte stack slot.
 using SlotMasks = std::array<uint64_t, kMaxCallFrames>;
@@ -93,6 +95,7 @@ class Explorer {
           seen_(prog.size(), false) {}
 
     std::vector<bool>& seen() { return seen_; }
+    uint64_t precision_steps() const { return precision_steps_; }
     std::string& log() { return log_; }
     const Context& context() const { return ctx_; }
 
@@ -225,8 +228,13 @@ class Explorer {
         // The kernel's heuristics: a checkpoint after ≥ 2 jumps and ≥ 8 instructions, but inside a loop
         // still being explored only after ≥ 20 jumps or ≥ 100 instructions (each iteration would
         // otherwise leave one that only ever matches itself).
+        // The counters are shared by all paths, so short side paths that keep leaving checkpoints (a
+        // loop's exit, each iteration) would starve the path they branch from: its history since its
+        // own last checkpoint would grow without end, and every precision walk and branch copy with it —
+        // quadratic in the loop's length. A long enough history is due whatever the counters say.
         bool due = looping ? (jumps_since_checkpoint_ >= 20 || insns_since_checkpoint_ >= 100)
                            : (jumps_since_checkpoint_ >= 2 && insns_since_checkpoint_ >= 8);
+        due = due || path.history.size() >= kMaxHistoryBetweenCheckpoints;
         if (due && here.done.size() < kMaxCheckpointsPerInsn) {
             // Fully explored checkpoints that keep missing are dropped (misses > 3 * hits + 3); they
             // stay allocated, as finished descendants still name them as parents.
@@ -304,8 +312,10 @@ class Explorer {
         const std::vector<HistEntry>* history = &path.history;
         Checkpoint* cp = path.parent;
         for (;;) {
-            for (auto it = history->rbegin(); it != history->rend() && !wanted.empty(); ++it)
+            for (auto it = history->rbegin(); it != history->rend() && !wanted.empty(); ++it) {
                 step_back(ctx_.prog, *it, wanted);
+                ++precision_steps_;
+            }
             if (wanted.empty() || !cp) return;
             if (!mark_precise(cp->state, wanted)) return;
             history = &cp->history;
@@ -324,6 +334,7 @@ class Explorer {
     const Inclusion pruning_;
     const Cfg& cfg_;
     uint64_t stored_bytes_ = 0;
+    uint64_t precision_steps_ = 0;
     std::string log_;
     size_t last_line_pc_ = SIZE_MAX;
     std::vector<InsnCheckpoints> checkpoints_;
@@ -369,6 +380,7 @@ Result verify(const isa::Program& prog, const Options& options) {
     std::optional<Rejection> rejection = check_map_references(prog, options);
     if (!rejection) rejection = explorer.run(result.stats);
     result.stats.subprog_stack_depth = explorer.context().stack_depth;
+    result.stats.precision_steps = explorer.precision_steps();
     result.stats.stack_depth = result.stats.subprog_stack_depth[0];
     if (!rejection) rejection = check_call_chains(shape.cfg, result.stats.subprog_stack_depth);
     const auto& called = explorer.context().helpers_called;

@@ -70,6 +70,7 @@ struct Stats {
     uint64_t peak_pending = 0;    // most branch states waiting at once
     uint64_t peak_states = 0;     // most checkpoints and pending states alive at once (the kernel's peak_states)
     uint64_t peak_bytes = 0;      // memory those states took at the peak, approximately
+    uint64_t precision_steps = 0; // instructions precision tracking walked back over (its share of the work)
     int stack_depth = 0;          // bytes of stack the main program uses
     std::vector<int> subprog_stack_depth;  // per subprogram, by start pc (the kernel's "stack depth a+b")
     uint64_t verification_usec = 0;

@@ -57,5 +57,20 @@ TEST(Pruning, PrivilegedUnknownStackBytesIncludeASpilledPointer) {
     EXPECT_FALSE(verify(isa::assemble(text), strict).ok);
 }
 
+TEST(Pruning, PrecisionWalksStayShortInALoopWhoseExitsLeaveCheckpoints) {
+    // Every iteration's exit path decides its second compare (precision walks back) and leaves a
+    // checkpoint, which resets the counters that space a loop's checkpoints; the loop path must still
+    // leave some, or each walk goes back over the whole loop so far. The loop never ends for the verifier
+    // (the bound is an unknown skb->mark): the program is too large, as the kernel says.
+    Options options;
+    options.insn_budget = 50'000;
+    Result r = verify(isa::assemble("w2 = *(u32 *)(r1 + 8)\nr0 = 0\nr0 += 1\nif r0 < r2 goto -2\n"
+                                    "if r0 < r2 goto -2\nexit\n"),
+                      options);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.message, "BPF program is too large. Processed 50001 insn");
+    EXPECT_LT(r.stats.precision_steps, 300 * r.stats.insns_processed);
+}
+
 }  // namespace
 }  // namespace tcbpf::verifier
