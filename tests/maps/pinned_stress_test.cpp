@@ -68,8 +68,7 @@ pid_t spawn(const std::function<int()>& body) {
 
 TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
     const ScratchDir scratch("stress");
-    const std::filesystem::path& dir = scratch.path;
-    const std::string path = (dir / "shared").string();
+    const std::string path = scratch.file("shared");
     create_pinned_map(MapSpec{kMapHash, 4, sizeof(Value), 64, 0, "shared"}, 2, path);
 
     // CLI writer: keys 0..15, one batch file per 25 rounds, each round updating every key.
@@ -79,7 +78,7 @@ TEST(PinnedMapStress, CliAndApiWritersNeverShowATornOrOlderValue) {
         for (uint64_t seq = first; seq < first + 25; ++seq)
             for (uint32_t key = 0; key < kKeysPerWriter; ++key)
                 text += fmt::format("update pinned {} key {} 0 0 0 value{}\n", path, key, value_words(make_value(seq, 1, key)));
-        batches.push_back((dir / fmt::format("batch{}", first)).string());
+        batches.push_back(scratch.file(fmt::format("batch{}", first)));
         std::ofstream(batches.back()) << text;
     }
     const pid_t cli = spawn([&] {
@@ -172,8 +171,7 @@ void kill_writers_midway(int rounds, Writer writer, Check check, const char* ver
 // held forever, no torn value, no key listed twice, every key still there.
 TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
     const ScratchDir scratch("kill");
-    const std::filesystem::path& dir = scratch.path;
-    const std::string path = (dir / "shared").string();
+    const std::string path = scratch.file("shared");
     constexpr uint32_t kKeys = 32;
     {
         auto map = create_pinned_map(MapSpec{kMapHash, 4, sizeof(Value), 1024, 0, "shared"}, 2, path);
@@ -215,10 +213,9 @@ TEST(PinnedMapStress, WritersKilledMidUpdateLeaveTheMapWholeAndUsable) {
 // writer's whole value and nothing waits on the dead writer's odd sequence word.
 TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
     const ScratchDir scratch("kill-array");
-    const std::filesystem::path& dir = scratch.path;
     constexpr uint32_t kKeys = 8;
     for (const uint32_t type : {kMapArray, kMapPercpuArray}) {
-        const std::string path = (dir / fmt::format("array{}", type)).string();
+        const std::string path = scratch.file(fmt::format("array{}", type));
         auto created = create_pinned_map(MapSpec{type, 4, sizeof(Value), kKeys, 0, "array"}, 2, path);
         const size_t element = type == kMapPercpuArray ? 2 * sizeof(Value) : sizeof(Value);
         const auto fill = [&](Map& map, uint32_t key, uint64_t seq, uint64_t writer) {
@@ -262,8 +259,7 @@ TEST(PinnedMapStress, ArrayWritersKilledMidUpdateLeaveWholeValues) {
 // no entry miscounted.
 TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
     const ScratchDir scratch("kill-lpm");
-    const std::filesystem::path& dir = scratch.path;
-    const std::string path = (dir / "trie").string();
+    const std::string path = scratch.file("trie");
     constexpr uint32_t kMax = 64, kStable = 8;
     struct Key {
         uint32_t prefixlen;
@@ -329,8 +325,7 @@ TEST(PinnedMapStress, LpmWritersKilledMidUpdateLeaveATrieThatStillFillsUp) {
 // updates (no -ENOMEM from a list that lost its tail), lists every key once and holds whole values.
 TEST(PinnedMapStress, LruWritersKilledMidEvictionLeaveAUsableMap) {
     const ScratchDir scratch("kill-lru");
-    const std::filesystem::path& dir = scratch.path;
-    const std::string path = (dir / "lru").string();
+    const std::string path = scratch.file("lru");
     // Each kill can strand the element its writer had taken (capacity lost, as documented in maps.h):
     // room for every round's loss and still plenty to evict.
     constexpr uint32_t kMax = 128;
@@ -367,8 +362,7 @@ TEST(PinnedMapStress, LruWritersKilledMidEvictionLeaveAUsableMap) {
 
 TEST(PinnedMapApi, TypedAccessChecksSizes) {
     const ScratchDir scratch("api");
-    const std::filesystem::path& dir = scratch.path;
-    const std::string path = (dir / "m").string();
+    const std::string path = scratch.file("m");
     create_pinned_map(MapSpec{kMapPercpuHash, 4, 4, 8, 0, "m"}, 2, path);
     try {
         PinnedMap<uint32_t, uint64_t>::open(path);

@@ -28,6 +28,9 @@ class ScratchDir {
     ScratchDir(const ScratchDir&) = delete;
     ScratchDir& operator=(const ScratchDir&) = delete;
 
+    // A file's path inside the directory, as the string the map and capture APIs take.
+    std::string file(const std::string& name) const { return (path / name).string(); }
+
     std::filesystem::path path;
 };
 
