@@ -23,10 +23,6 @@ bool consumed(int32_t verdict) { return verdict == kActStolen || verdict == kAct
 
 }  // namespace
 
-void Datapath::emit(const std::string& line) const {
-    if (trace) trace(line);
-}
-
 // sch_handle_ingress / sch_handle_egress: the mini qdisc counts the packet, its filters decide. True
 // when the packet goes on; otherwise it was dropped, consumed or redirected here.
 inline bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
@@ -38,7 +34,7 @@ inline bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
     const FilterBlock& block = at_ingress ? mini.ingress : mini.egress;
     ClassifyResult r;
     if (trace) {
-        const TraceFn prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} {}: {}", skb.trace_id, port.spec.name, where, line)); };
+        const TraceFn prefixed = [&](const std::string& line) { emit("frame {} {} {}: {}", skb.trace_id, port.spec.name, where, line); };
         r = classify(block, skb, env, &prefixed);
     } else {
         r = classify(block, skb, env, nullptr);
@@ -46,12 +42,12 @@ inline bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
     if (r.verdict == kActOk || r.verdict == kActReclassify) skb.meta.tc_index = static_cast<uint16_t>(handle_minor(r.classid));
     if (r.verdict == kActShot) {
         mini.stats.drops += 1;
-        emit(fmt::format("frame {} {} {}: dropped", skb.trace_id, port.spec.name, where));
+        emit("frame {} {} {}: dropped", skb.trace_id, port.spec.name, where);
         pool.put(&skb);
         return false;
     }
     if (consumed(r.verdict)) {
-        emit(fmt::format("frame {} {} {}: consumed ({})", skb.trace_id, port.spec.name, where, format_control(r.verdict)));
+        emit("frame {} {} {}: consumed ({})", skb.trace_id, port.spec.name, where, format_control(r.verdict));
         pool.put(&skb);
         return false;
     }
@@ -63,8 +59,7 @@ inline bool Datapath::hook(Port& port, Skb& skb, bool at_ingress) {
 }
 
 inline void Datapath::deliver(Port& port, Exit exit, Skb* skb) {
-    if (trace)
-        emit(fmt::format("frame {} {}: {}", skb->trace_id, port.spec.name, exit == Exit::Wire ? "sent" : "delivered to host"));
+    emit("frame {} {}: {}", skb->trace_id, port.spec.name, exit == Exit::Wire ? "sent" : "delivered to host");
     if (sink) {
         Delivery d;
         d.ifindex = port.ifindex;
@@ -161,7 +156,7 @@ inline void Datapath::to_root_qdisc(Port& port, Skb* skb, QdiscEnv& qenv) {
 
 void Datapath::transmit(Port& port, Skb* skb) {
     if (xmit_depth_ >= kXmitRecursionLimit) {
-        emit(fmt::format("frame {} {} egress: transmit recursion limit -> drop", skb->trace_id, port.spec.name));
+        emit("frame {} {} egress: transmit recursion limit -> drop", skb->trace_id, port.spec.name);
         pool.put(skb);
         return;
     }
@@ -179,7 +174,7 @@ void Datapath::transmit(Port& port, Skb* skb) {
             ActionEnv env{this, &scratch, false, now_ns_};
             QdiscEnv qenv{&pool, &env, nullptr, now_ns_};
             if (trace) {
-                const TraceFn prefixed = [&](const std::string& line) { emit(fmt::format("frame {} {} qdisc: {}", skb->trace_id, port.spec.name, line)); };
+                const TraceFn prefixed = [&](const std::string& line) { emit("frame {} {} qdisc: {}", skb->trace_id, port.spec.name, line); };
                 qenv.trace = &prefixed;
                 to_root_qdisc(port, skb, qenv);
             } else {
@@ -208,12 +203,12 @@ void Datapath::redirect(Skb* skb, const char* from) {
     skb->meta.redirect_flags = 0;
     Port* port = state_.port_by_ifindex(target);
     if (port == nullptr) {
-        emit(fmt::format("frame {} {}: redirect to ifindex {}: no such port -> dropped", skb->trace_id, from, target));
+        emit("frame {} {}: redirect to ifindex {}: no such port -> dropped", skb->trace_id, from, target);
         pool.put(skb);
         return;
     }
     const bool to_ingress = (flags & helpers::kFIngress) != 0 || (flags & helpers::kRedirectPeer) != 0;
-    emit(fmt::format("frame {} {}: redirect to {} {}", skb->trace_id, from, port->spec.name, to_ingress ? "ingress" : "egress"));
+    emit("frame {} {}: redirect to {} {}", skb->trace_id, from, port->spec.name, to_ingress ? "ingress" : "egress");
     if (to_ingress)
         backlog_.emplace_back(target, skb);
     else

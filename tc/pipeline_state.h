@@ -9,7 +9,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "tc/qdisc.h"
 #include "tcbpf/tc.h"
@@ -72,7 +75,11 @@ class Datapath {
     void run_queue(Port& port);
     [[gnu::always_inline]] inline void deliver(Port& port, Exit exit, Skb* skb);
     void redirect(Skb* skb, const char* from);
-    void emit(const std::string& line) const;
+    // A trace line, formatted only when a trace sink is set: untraced packets pay for no string.
+    template <typename... Args>
+    void emit(fmt::format_string<Args...> format, Args&&... args) const {
+        if (trace) trace(fmt::format(format, std::forward<Args>(args)...));
+    }
     void process_backlog();
     void advance_queues(uint64_t now_ns);
 
