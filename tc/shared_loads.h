@@ -22,7 +22,6 @@ struct SharedLoads::Impl {
     };
     std::vector<Entry> entries;
     bool recorded = false;  // a complete apply has filled `entries`: later applies replay them
-    size_t next = 0;
 };
 
 // The SharedLoads active on this thread (nullptr outside Pipeline::apply(command, loads)).

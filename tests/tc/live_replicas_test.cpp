@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -107,6 +109,38 @@ TEST_F(Replicas, AReplicaAskingForAnotherProgramIsRefused) {
     for (auto& r : replicas) EXPECT_NO_THROW(r->apply(tc::parse_command(tc::split_batch_line(good)), fresh));
     const tc::Command show = tc::parse_command({"filter", "show", "dev", "eth0", "egress"});
     EXPECT_EQ(program_id(replicas[0]->show(show)), program_id(replicas[1]->show(show)));
+}
+
+TEST_F(Replicas, WorkersReplayingOneCommandAtOnceEachGetEveryProgram) {
+    // As live workers apply a command: recorded once, then replayed by every replica at the same time.
+    // Each replay walks the recorded programs from the first, whatever the others are doing.
+    for (const char* line : {"port add eth0 type pcap", "qdisc add dev eth0 clsact"}) apply_to_all(line);
+    tc::Pipeline recorder(tc::PipelineOptions{.checked = false, .bpffs = pins.string()});
+    for (const char* line : {"port add eth0 type pcap", "qdisc add dev eth0 clsact"})
+        recorder.apply(tc::parse_command(tc::split_batch_line(line)));
+    for (int round = 0; round < 200; ++round) {
+        const tc::Command command = tc::parse_command(tc::split_batch_line(fmt::format(
+            "filter add dev eth0 ingress pref {} bpf bytecode \"1,6 0 0 {}\" action bpf bytecode \"1,6 0 0 0\"",
+            round + 1, round)));
+        tc::SharedLoads loads;
+        recorder.apply(command, loads);
+        std::atomic<int> ready{0};
+        std::string failure[2];
+        std::vector<std::thread> workers;
+        for (int w = 0; w < 2; ++w)
+            workers.emplace_back([&, w] {
+                ++ready;
+                while (ready.load() < 2) {}
+                try {
+                    replicas[w]->apply(command, loads);
+                } catch (const Error& e) {
+                    failure[w] = e.what();
+                }
+            });
+        for (std::thread& t : workers) t.join();
+        ASSERT_EQ(failure[0], "") << "round " << round;
+        ASSERT_EQ(failure[1], "") << "round " << round;
+    }
 }
 
 }  // namespace
